@@ -1,0 +1,34 @@
+// The `reel` command line: each command lives in its own cmd_*.cc and adds itself to the app
+// through one Add*Command function, called from main.cc.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace reel::cli {
+
+// Exit codes (design.md): 0 success, 1 the run failed, 2 usage or validation error,
+// 3 internal error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRunFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInternal = 3;
+
+struct GlobalOptions {
+  std::string home;  // --home; empty: $REEL_HOME, else ./.reel
+  std::vector<std::string> plugins;  // --plugin, repeatable
+  // Set by the chosen subcommand's parse callback; run by main after parsing succeeds.
+  std::function<int()> action;
+};
+
+// The home folder from --home, $REEL_HOME or ./.reel, in that order.
+std::string ResolveHome(const GlobalOptions& options);
+
+void AddValidateCommand(CLI::App& app, GlobalOptions& options);
+void AddGraphCommand(CLI::App& app, GlobalOptions& options);
+void AddOperatorsCommand(CLI::App& app, GlobalOptions& options);
+
+}  // namespace reel::cli

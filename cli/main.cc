@@ -1,0 +1,45 @@
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace reel::cli {
+
+std::string ResolveHome(const GlobalOptions& options) {
+  if (!options.home.empty()) return options.home;
+  if (const char* env = std::getenv("REEL_HOME"); env && *env) return env;
+  return ".reel";
+}
+
+}  // namespace reel::cli
+
+int main(int argc, char** argv) {
+  using namespace reel::cli;
+  CLI::App app{"reel: a workflow engine for machine-learning pipelines"};
+  app.set_version_flag("--version", std::string("reel ") + REEL_VERSION);
+  app.require_subcommand(1);
+  GlobalOptions options;
+  app.add_option("--home", options.home, "state folder (default: $REEL_HOME, else ./.reel)");
+  app.add_option("--plugin", options.plugins, "load operators from this shared library")
+      ->type_name("PATH");
+
+  AddValidateCommand(app, options);
+  AddGraphCommand(app, options);
+  AddOperatorsCommand(app, options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!options.action) return kExitUsage;
+  try {
+    return options.action();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "reel: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+}

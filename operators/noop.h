@@ -1,0 +1,14 @@
+// noop: does nothing and succeeds. Useful for joins, tests and benchmarks.
+#pragma once
+
+#include "operators/operator.h"
+
+namespace reel {
+
+class NoopOperator : public Operator {
+ public:
+  static OperatorInfo Info();
+  Status Execute(Context& ctx) override;
+};
+
+}  // namespace reel
