@@ -1,22 +1,102 @@
 #include <iostream>
 
-#include "cli/commands.h"
-#include "operators/registry.h"
+#include "cli/common.h"
 
 namespace reel::cli {
+namespace {
+
+nlohmann::ordered_json OperatorJson(const OperatorInfo& info) {
+  nlohmann::ordered_json out;
+  out["name"] = info.name;
+  out["description"] = info.description;
+  out["config"] = nlohmann::ordered_json::array();
+  for (const auto& field : info.config) {
+    nlohmann::ordered_json f;
+    f["name"] = field.name;
+    f["type"] = ConfigTypeName(field.type);
+    f["required"] = field.required;
+    if (!field.default_value.is_null()) f["default"] = field.default_value;
+    f["description"] = field.description;
+    out["config"].push_back(f);
+  }
+  out["allow_unknown_keys"] = info.allow_unknown_keys;
+  out["example"] = info.example;
+  return out;
+}
+
+void PrintOperator(const OperatorInfo& info) {
+  std::cout << info.name << ": " << info.description << "\n";
+  if (info.config.empty()) {
+    std::cout << "\nsettings: none\n";
+  } else {
+    std::cout << "\nsettings (with:):\n";
+    size_t width = 0;
+    for (const auto& f : info.config) width = std::max(width, f.name.size());
+    for (const auto& f : info.config) {
+      std::string kind = ConfigTypeName(f.type);
+      kind += f.required ? ", required" : "";
+      if (!f.default_value.is_null()) kind += ", default " + f.default_value.dump();
+      std::cout << "  " << f.name << std::string(width - f.name.size() + 2, ' ') << "(" << kind
+                << ") " << f.description << "\n";
+    }
+  }
+  if (!info.example.empty()) {
+    std::cout << "\nexample:\n";
+    std::string line;
+    for (char c : info.example) {
+      if (c == '\n') {
+        std::cout << "  " << line << "\n";
+        line.clear();
+      } else {
+        line += c;
+      }
+    }
+    if (!line.empty()) std::cout << "  " << line << "\n";
+  }
+}
+
+}  // namespace
 
 void AddOperatorsCommand(CLI::App& app, GlobalOptions& options) {
-  auto* cmd = app.add_subcommand("operators", "List registered operators, or show one");
+  auto* cmd = app.add_subcommand("operators", "List registered operators, or show one in full");
   auto name = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  cmd->add_option("NAME", *name, "operator to show in full");
+  cmd->add_option("NAME", *name, "operator to show with its config schema and an example");
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([&options, name, json] {
     options.action = [&options, name, json]() -> int {
-      (void)options;
       OperatorRegistry registry;
-      RegisterBuiltinOperators(registry);
-      std::cout << (*json ? "[]" : "") << "\n";
+      if (!SetUpRegistry(options, registry)) return kExitUsage;
+      if (!name->empty()) {
+        const OperatorDef* def = registry.Find(*name);
+        if (!def) {
+          std::string guess = ClosestMatch(*name, registry.Names());
+          std::string known;
+          for (const auto& n : registry.Names()) known += (known.empty() ? "" : ", ") + n;
+          PrintError("unknown operator '" + *name + "'" +
+                     (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+                     " known operators: " + known);
+          return kExitUsage;
+        }
+        if (*json) {
+          std::cout << OperatorJson(def->info).dump(2) << "\n";
+        } else {
+          PrintOperator(def->info);
+        }
+        return kExitOk;
+      }
+      if (*json) {
+        nlohmann::ordered_json all = nlohmann::ordered_json::array();
+        for (const auto* def : registry.All()) all.push_back(OperatorJson(def->info));
+        std::cout << all.dump(2) << "\n";
+        return kExitOk;
+      }
+      size_t width = 0;
+      for (const auto* def : registry.All()) width = std::max(width, def->info.name.size());
+      for (const auto* def : registry.All()) {
+        std::cout << def->info.name << std::string(width - def->info.name.size() + 2, ' ')
+                  << def->info.description << "\n";
+      }
       return kExitOk;
     };
   });

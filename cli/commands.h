@@ -30,5 +30,18 @@ std::string ResolveHome(const GlobalOptions& options);
 void AddValidateCommand(CLI::App& app, GlobalOptions& options);
 void AddGraphCommand(CLI::App& app, GlobalOptions& options);
 void AddOperatorsCommand(CLI::App& app, GlobalOptions& options);
+void AddRunCommand(CLI::App& app, GlobalOptions& options);
+void AddResumeCommand(CLI::App& app, GlobalOptions& options);
+// runs, show, logs, cancel
+void AddRunsCommands(CLI::App& app, GlobalOptions& options);
+// runs compare, nested under `runs`: call after AddRunsCommands
+void AddCompareCommand(CLI::App& app, GlobalOptions& options);
+// models list|show|promote|rollback|path
+void AddModelsCommand(CLI::App& app, GlobalOptions& options);
+void AddScheduleCommand(CLI::App& app, GlobalOptions& options);
+void AddBackfillCommand(CLI::App& app, GlobalOptions& options);
+void AddServeCommand(CLI::App& app, GlobalOptions& options);
+void AddFactsCommand(CLI::App& app, GlobalOptions& options);
+void AddExampleDataCommand(CLI::App& app, GlobalOptions& options);
 
 }  // namespace reel::cli

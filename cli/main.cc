@@ -28,6 +28,16 @@ int main(int argc, char** argv) {
   AddValidateCommand(app, options);
   AddGraphCommand(app, options);
   AddOperatorsCommand(app, options);
+  AddRunCommand(app, options);
+  AddResumeCommand(app, options);
+  AddRunsCommands(app, options);
+  AddCompareCommand(app, options);
+  AddModelsCommand(app, options);
+  AddScheduleCommand(app, options);
+  AddBackfillCommand(app, options);
+  AddServeCommand(app, options);
+  AddFactsCommand(app, options);
+  AddExampleDataCommand(app, options);
 
   try {
     app.parse(argc, argv);

@@ -66,7 +66,26 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+namespace {
+
+// "secs" for "seconds": the letters of an abbreviation appear in order in the full word.
+bool IsAbbreviation(const std::string& shorter, const std::string& longer) {
+  if (shorter.size() < 3 || shorter.size() >= longer.size() || shorter[0] != longer[0]) {
+    return false;
+  }
+  size_t j = 0;
+  for (char c : longer) {
+    if (j < shorter.size() && shorter[j] == c) ++j;
+  }
+  return j == shorter.size();
+}
+
+}  // namespace
+
 std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates) {
+    if (IsAbbreviation(word, c)) return c;
+  }
   std::string best;
   size_t best_distance = std::string::npos;
   for (const auto& c : candidates) {

@@ -64,7 +64,19 @@ class CancellationToken {
 // The type of one `with:` key, checked by validation before a run starts. A value that is a
 // template (`{{ ... }}`) is checked after rendering.
 enum class ConfigType { kAny, kString, kInt, kFloat, kBool, kList, kMap, kDuration };
-const char* ConfigTypeName(ConfigType type);
+inline const char* ConfigTypeName(ConfigType type) {
+  switch (type) {
+    case ConfigType::kAny: return "any";
+    case ConfigType::kString: return "string";
+    case ConfigType::kInt: return "int";
+    case ConfigType::kFloat: return "float";
+    case ConfigType::kBool: return "bool";
+    case ConfigType::kList: return "list";
+    case ConfigType::kMap: return "map";
+    case ConfigType::kDuration: return "duration";
+  }
+  return "any";
+}
 
 struct ConfigField {
   std::string name;
@@ -114,6 +126,8 @@ class Context {
   virtual std::filesystem::path home() const = 0;
   // A scratch folder private to this task, kept across retries of the same task (checkpoints).
   virtual std::filesystem::path work_dir() const = 0;
+  // The attempt's log file; processes append their output to it.
+  virtual std::filesystem::path log_path() const = 0;
 
   // Publishes a small JSON value under `key` in this task's outputs.
   virtual void SetOutput(const std::string& key, Json value) = 0;

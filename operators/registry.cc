@@ -7,20 +7,6 @@
 
 namespace reel {
 
-const char* ConfigTypeName(ConfigType type) {
-  switch (type) {
-    case ConfigType::kAny: return "any";
-    case ConfigType::kString: return "string";
-    case ConfigType::kInt: return "int";
-    case ConfigType::kFloat: return "float";
-    case ConfigType::kBool: return "bool";
-    case ConfigType::kList: return "list";
-    case ConfigType::kMap: return "map";
-    case ConfigType::kDuration: return "duration";
-  }
-  return "any";
-}
-
 OperatorRegistry::~OperatorRegistry() = default;
 
 Status OperatorRegistry::Register(OperatorDef def) {
@@ -49,6 +35,20 @@ std::vector<const OperatorDef*> OperatorRegistry::All() const {
   std::vector<const OperatorDef*> all;
   for (const auto& [name, def] : defs_) all.push_back(&def);
   return all;
+}
+
+OperatorCatalog OperatorRegistry::Catalog() const {
+  OperatorCatalog catalog;
+  catalog.find = [this](const std::string& name) -> const OperatorInfo* {
+    const OperatorDef* def = Find(name);
+    return def ? &def->info : nullptr;
+  };
+  catalog.names = Names();
+  catalog.create = [this](const std::string& name) -> std::unique_ptr<Operator> {
+    const OperatorDef* def = Find(name);
+    return def ? def->create() : nullptr;
+  };
+  return catalog;
 }
 
 Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {

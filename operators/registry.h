@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/status.h"
+#include "engine/workflow_loader.h"
 #include "operators/operator.h"
 
 namespace reel {
@@ -30,6 +31,9 @@ class OperatorRegistry {
   const OperatorDef* Find(std::string_view name) const;
   std::vector<std::string> Names() const;  // sorted
   std::vector<const OperatorDef*> All() const;  // sorted by name
+  // The view of this registry that the workflow loader validates against. The registry must
+  // outlive it.
+  OperatorCatalog Catalog() const;
 
   // dlopen()s a shared library, checks reel_operator_api_version() and calls
   // reel_register_operators(this). Loading the same path twice is a no-op.

@@ -86,6 +86,7 @@ class FakeContext : public Context {
   const Json& item() const override { return item_; }
   std::filesystem::path home() const override { return home_; }
   std::filesystem::path work_dir() const override { return home_ / "work"; }
+  std::filesystem::path log_path() const override { return home_ / "attempt.log"; }
 
   void SetOutput(const std::string& key, Json value) override { outputs[key] = std::move(value); }
 

@@ -1,0 +1,247 @@
+// reel backfill FILE --from D1 --to D2: one run per logical date, resumable (engine/backfill.h).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/common.h"
+#include "cli/run_support.h"
+#include "engine/backfill.h"
+#include "engine/daemon_signals.h"
+#include "engine/runner.h"
+
+namespace reel::cli {
+namespace {
+
+struct BackfillFlags {
+  std::string file;
+  std::string from, to;
+  int parallel = 1;
+  std::string reprocess = "none";
+  bool reverse = false;
+  bool dry_run = false;
+  std::vector<std::string> params;
+  int max_parallel = 0;
+};
+
+// A bar on a terminal; one line per finished date otherwise. All output on stderr.
+class BackfillProgress : public BackfillObserver {
+ public:
+  BackfillProgress(bool terminal, size_t total) : terminal_(terminal), total_(total) {}
+
+  void OnDateStarted(const BackfillItem&, const std::string&) override {
+    ++running_;
+    Draw();
+  }
+  void OnDateFinished(const BackfillItem& item, const std::string& run_id,
+                      const std::string& status, const std::string& error) override {
+    if (!run_id.empty() && running_ > 0) --running_;
+    ++done_;
+    if (status != "succeeded") {
+      ++failed_;
+      failures_.push_back(item.date.ds + " " + status + (run_id.empty() ? "" : " run=" + run_id) +
+                          (error.empty() ? "" : ": " + error));
+    }
+    if (terminal_) {
+      Draw();
+      return;
+    }
+    std::fprintf(stderr, "%s %s %s%s (%zu/%zu)\n", FormatMillisIso(NowMillis(), false).c_str(),
+                 item.date.ds.c_str(), status.c_str(),
+                 run_id.empty() ? "" : (" run=" + run_id).c_str(), done_, total_);
+    if (!error.empty() && status != "succeeded") std::fprintf(stderr, "  %s\n", error.c_str());
+  }
+  void Finish() {
+    if (terminal_ && total_ > 0) std::fprintf(stderr, "\n");
+  }
+  const std::vector<std::string>& failures() const { return failures_; }
+
+ private:
+  void Draw() {
+    if (!terminal_) return;
+    constexpr size_t kWidth = 30;
+    size_t filled = total_ == 0 ? kWidth : done_ * kWidth / total_;
+    std::string bar(filled, '#');
+    bar.resize(kWidth, '.');
+    std::fprintf(stderr, "\r\033[K[%s] %zu/%zu dates, %zu running%s", bar.c_str(), done_, total_,
+                 running_, failed_ ? (", " + std::to_string(failed_) + " failed").c_str() : "");
+    std::fflush(stderr);
+  }
+
+  bool terminal_;
+  size_t total_;
+  size_t done_ = 0, running_ = 0, failed_ = 0;
+  std::vector<std::string> failures_;
+};
+
+void PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
+               const std::vector<BackfillItem>& items) {
+  size_t runs = 0;
+  for (const auto& item : items) runs += IsSkip(item.action) ? 0 : 1;
+  std::printf("backfill %s %s..%s: %zu date(s), %zu to run, %zu to skip (dry run)\n",
+              workflow.name.c_str(), flags.from.c_str(), flags.to.c_str(), items.size(), runs,
+              items.size() - runs);
+  std::printf("%-10s  %-16s  %s\n", "ds", "action", "latest run");
+  for (const auto& item : items) {
+    std::string previous = item.previous_run_id.empty()
+                               ? "-"
+                               : item.previous_run_id + " (" + item.previous_status + ")";
+    std::printf("%-10s  %-16s  %s\n", item.date.ds.c_str(), BackfillActionName(item.action),
+                previous.c_str());
+  }
+}
+
+int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags) {
+  OperatorRegistry registry;
+  if (!SetUpRegistry(options, registry)) return kExitUsage;
+  auto workflow = LoadWorkflowOrReport(flags.file, registry);
+  if (!workflow) return kExitUsage;
+  std::map<std::string, std::string> overrides;
+  for (const auto& pair : flags.params) {
+    size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      PrintError("-p expects KEY=VALUE, got '" + pair + "'");
+      return kExitUsage;
+    }
+    overrides[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  auto reprocess = ParseReprocess(flags.reprocess);
+  if (!reprocess.ok()) {
+    PrintError(reprocess.status().message());
+    return kExitUsage;
+  }
+  std::optional<CronSchedule> cron;
+  if (workflow->schedule) {
+    auto parsed = CronSchedule::Parse(workflow->schedule->cron, workflow->schedule->timezone);
+    if (!parsed.ok()) {
+      PrintError(parsed.status().message());
+      return kExitUsage;
+    }
+    cron = *parsed;
+  }
+  BackfillPlanOptions plan_options;
+  plan_options.reverse = flags.reverse;
+  auto dates = PlanBackfill(cron, flags.from, flags.to, plan_options);
+  if (!dates.ok()) {
+    PrintError(dates.status().message());
+    return kExitUsage;
+  }
+  if (!dates->empty()) {
+    auto params = ResolveParams(*workflow, overrides, dates->front().ds, "-");
+    if (!params.ok()) {
+      PrintError(params.status().message());
+      return kExitUsage;
+    }
+  }
+  const std::string home_dir = ResolveHome(options);
+
+  if (flags.dry_run) {
+    // Writes nothing: no home is created, no orphaned run is reaped.
+    std::vector<BackfillItem> items;
+    if (std::filesystem::exists(std::filesystem::path(home_dir) / "reel.db")) {
+      auto store = StateStore::Open(home_dir);
+      if (!store.ok()) {
+        PrintError("cannot open the state store in '" + home_dir + "': " +
+                   store.status().message());
+        return kExitInternal;
+      }
+      auto decided = DecideBackfill(**store, workflow->name, *dates, *reprocess);
+      if (!decided.ok()) {
+        PrintError(decided.status().message());
+        return kExitInternal;
+      }
+      items = std::move(*decided);
+    } else {
+      std::set<std::string> seen;
+      for (const auto& d : *dates) {
+        if (seen.insert(d.ds).second) items.push_back(BackfillItem{d, BackfillAction::kRun, "", ""});
+      }
+    }
+    PrintPlan(*workflow, flags, items);
+    return kExitOk;
+  }
+
+  std::atomic<bool> stop{false};
+  ShutdownSignals signals([&stop](int signo) {
+    std::fprintf(stderr, "\nreel: %s: cancelling the running runs; run the same command again "
+                 "to continue\n", signo == SIGINT ? "interrupted" : "terminated");
+    stop.store(true);
+  });
+  Home home;
+  if (!OpenHome(home_dir, home)) return kExitInternal;
+  auto items = DecideBackfill(*home.store, workflow->name, *dates, *reprocess);
+  if (!items.ok()) {
+    PrintError(items.status().message());
+    return kExitInternal;
+  }
+  size_t to_run = 0, skip_succeeded = 0, skip_failed = 0, skip_active = 0;
+  for (const auto& item : *items) {
+    switch (item.action) {
+      case BackfillAction::kRun:
+      case BackfillAction::kRerun: ++to_run; break;
+      case BackfillAction::kSkipSucceeded: ++skip_succeeded; break;
+      case BackfillAction::kSkipFailed: ++skip_failed; break;
+      case BackfillAction::kSkipActive: ++skip_active; break;
+    }
+  }
+  std::fprintf(stderr, "backfill %s %s..%s: %zu date(s), %zu to run, %zu already succeeded, "
+               "parallel %d\n", workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(),
+               items->size(), to_run, skip_succeeded, flags.parallel);
+
+  BackfillOptions run_options;
+  run_options.parallel = flags.parallel;
+  run_options.overrides = overrides;
+  run_options.scheduler.max_parallel = flags.max_parallel;
+  BackfillProgress progress(isatty(STDERR_FILENO) != 0, to_run);
+  auto summary = RunBackfill(*home.store, *home.artifacts, registry.Catalog(), workflow, *items,
+                             run_options, &stop, &progress);
+  progress.Finish();
+  if (!summary.ok()) {
+    PrintError(summary.status().message());
+    return summary.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitInternal;
+  }
+  std::printf("backfill %s %s..%s: %zu succeeded, %zu failed, %zu cancelled, %zu skipped "
+              "(%zu already succeeded)\n",
+              workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(), summary->succeeded,
+              summary->failed, summary->cancelled, summary->skipped, skip_succeeded);
+  for (const auto& failure : progress.failures()) std::fprintf(stderr, "  %s\n", failure.c_str());
+  if (skip_failed > 0) {
+    std::fprintf(stderr, "reel: %zu date(s) skipped because their latest run failed; rerun them "
+                 "with --reprocess failed\n", skip_failed);
+  }
+  if (skip_active > 0) {
+    std::fprintf(stderr, "reel: %zu date(s) skipped because a run for them is still running "
+                 "elsewhere (see `reel runs --status running`)\n", skip_active);
+  }
+  if (summary->cancelled > 0 || summary->not_started > 0) {
+    std::fprintf(stderr, "reel: backfill stopped with %zu date(s) not done; run the same command "
+                 "again to continue\n", summary->cancelled + summary->not_started);
+  }
+  return summary->all_succeeded ? kExitOk : kExitRunFailed;
+}
+
+}  // namespace
+
+void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
+  auto* cmd = app.add_subcommand(
+      "backfill", "Run a workflow once per logical date over a range of days (resumable)");
+  auto flags = std::make_shared<BackfillFlags>();
+  cmd->add_option("FILE", flags->file, "workflow file")->required();
+  cmd->add_option("--from", flags->from, "first day, YYYY-MM-DD")->required();
+  cmd->add_option("--to", flags->to, "last day, YYYY-MM-DD (inclusive)")->required();
+  cmd->add_option("--parallel", flags->parallel, "runs at once (default: 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--reprocess", flags->reprocess,
+                  "rerun dates that already ran: none (default), failed, all")
+      ->check(CLI::IsMember({"none", "failed", "all"}));
+  cmd->add_flag("--reverse", flags->reverse, "newest date first");
+  cmd->add_flag("--dry-run", flags->dry_run, "print what would run and write nothing");
+  cmd->add_option("-p,--param", flags->params, "set a param for every run, KEY=VALUE (repeatable)");
+  cmd->add_option("--max-parallel", flags->max_parallel, "tasks at once within a run (default: cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([&options, flags] {
+    options.action = [&options, flags]() -> int { return RunBackfillCommand(options, *flags); };
+  });
+}
+
+}  // namespace reel::cli

@@ -1,0 +1,136 @@
+#include <iostream>
+#include <regex>
+
+#include "cli/common.h"
+#include "cli/run_support.h"
+#include "engine/runner.h"
+
+namespace reel::cli {
+namespace {
+
+struct RunFlags {
+  std::vector<std::string> params;
+  std::string date;
+  int max_parallel = 0;
+  double cpus = 0;
+  int gpus = 0;
+  std::vector<std::string> pools;
+};
+
+void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
+  cmd->add_option("--max-parallel", flags.max_parallel, "tasks at once (default: cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--cpus", flags.cpus, "cpus the run may use (default: cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--gpus", flags.gpus, "gpus the run may use (default: 0)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--pool", flags.pools, "size of a named pool, NAME=N (repeatable)");
+}
+
+// Parses KEY=VALUE pairs; prints an error and returns false on a malformed one.
+bool ParsePairs(const std::vector<std::string>& pairs, const std::string& flag,
+                std::map<std::string, std::string>& out) {
+  for (const auto& pair : pairs) {
+    size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      PrintError(flag + " expects KEY=VALUE, got '" + pair + "'");
+      return false;
+    }
+    out[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return true;
+}
+
+bool MakeOptions(const RunFlags& flags, SchedulerOptions& options) {
+  options.max_parallel = flags.max_parallel;
+  options.cpus = flags.cpus;
+  options.gpus = flags.gpus;
+  std::map<std::string, std::string> pools;
+  if (!ParsePairs(flags.pools, "--pool", pools)) return false;
+  for (const auto& [name, size] : pools) {
+    try {
+      int n = std::stoi(size);
+      if (n < 1) throw std::invalid_argument("");
+      options.pools[name] = n;
+    } catch (const std::exception&) {
+      PrintError("--pool " + name + "=" + size + ": the size must be a positive integer");
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, GlobalOptions& options) {
+  auto* cmd = app.add_subcommand("run", "Run a workflow now and wait for it");
+  auto file = std::make_shared<std::string>();
+  auto flags = std::make_shared<RunFlags>();
+  cmd->add_option("FILE", *file, "workflow file")->required();
+  cmd->add_option("-p,--param", flags->params, "set a param, KEY=VALUE (repeatable)");
+  cmd->add_option("--date", flags->date, "logical date YYYY-MM-DD (default: today, UTC)");
+  AddSchedulingFlags(cmd, *flags);
+  cmd->callback([&options, file, flags] {
+    options.action = [&options, file, flags]() -> int {
+      OperatorRegistry registry;
+      if (!SetUpRegistry(options, registry)) return kExitUsage;
+      auto workflow = LoadWorkflowOrReport(*file, registry);
+      if (!workflow) return kExitUsage;
+      std::map<std::string, std::string> overrides;
+      if (!ParsePairs(flags->params, "-p", overrides)) return kExitUsage;
+      if (!flags->date.empty()) {
+        static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
+        ParamSpec spec;
+        spec.name = "--date";
+        spec.type = ParamType::kDate;
+        if (!std::regex_match(flags->date, kDate) || !CoerceParam(spec, flags->date).ok()) {
+          PrintError("--date expects a date YYYY-MM-DD, got '" + flags->date + "'");
+          return kExitUsage;
+        }
+      }
+      SchedulerOptions sched;
+      if (!MakeOptions(*flags, sched)) return kExitUsage;
+      Home home;
+      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      auto request = PrepareRun(*home.store, workflow, overrides, flags->date, "manual");
+      if (!request.ok()) {
+        PrintError(request.status().message());
+        return request.status().code() == Status::Code::kInvalidArgument ? kExitUsage
+                                                                        : kExitInternal;
+      }
+      return ExecuteAndReport(home, registry.Catalog(), *request, sched);
+    };
+  });
+}
+
+void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
+  auto* cmd = app.add_subcommand(
+      "resume", "Run a finished run again, reusing the tasks that succeeded");
+  auto run_id = std::make_shared<std::string>();
+  auto from = std::make_shared<std::string>();
+  auto flags = std::make_shared<RunFlags>();
+  cmd->add_option("RUN_ID", *run_id, "the run to resume (a unique prefix is enough)")->required();
+  cmd->add_option("--from", *from, "run this step and everything downstream of it again");
+  AddSchedulingFlags(cmd, *flags);
+  cmd->callback([&options, run_id, from, flags] {
+    options.action = [&options, run_id, from, flags]() -> int {
+      OperatorRegistry registry;
+      if (!SetUpRegistry(options, registry)) return kExitUsage;
+      SchedulerOptions sched;
+      if (!MakeOptions(*flags, sched)) return kExitUsage;
+      Home home;
+      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      auto request = PrepareResume(*home.store, registry.Catalog(), *run_id, *from);
+      if (!request.ok()) {
+        PrintError(request.status().message());
+        return request.status().code() == Status::Code::kInternal ? kExitInternal : kExitUsage;
+      }
+      std::fprintf(stderr, "resuming run %s as %s (%zu task(s) reused)\n",
+                   request->origin_run_id.c_str(), request->run_id.c_str(),
+                   request->reuse.size());
+      return ExecuteAndReport(home, registry.Catalog(), *request, sched);
+    };
+  });
+}
+
+}  // namespace reel::cli

@@ -1,0 +1,311 @@
+// reel runs | show | logs | cancel: reading run history.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/common.h"
+#include "cli/run_support.h"
+
+namespace reel::cli {
+namespace {
+
+using OJson = nlohmann::ordered_json;
+
+OJson TimeJson(std::optional<int64_t> ms) {
+  return ms ? OJson(FormatMillisIso(*ms, false)) : OJson(nullptr);
+}
+
+OJson RunJson(const RunRecord& r) {
+  OJson j;
+  j["run_id"] = r.run_id;
+  j["workflow"] = r.workflow;
+  j["status"] = r.status;
+  j["logical_date"] = r.logical_date.empty() ? OJson(nullptr) : OJson(r.logical_date);
+  j["started_at"] = TimeJson(r.started_at);
+  j["ended_at"] = TimeJson(r.ended_at);
+  j["created_at"] = FormatMillisIso(r.created_at, false);
+  j["trigger"] = r.trigger;
+  j["origin_run_id"] = r.origin_run_id.empty() ? OJson(nullptr) : OJson(r.origin_run_id);
+  j["version"] = r.version_hash.substr(0, 12);
+  j["params"] = OJson::parse(r.params.dump());
+  if (!r.error.empty()) j["error"] = r.error;
+  return j;
+}
+
+std::string Label(const TaskRecord& t) {
+  return t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]";
+}
+
+int ShowRun(Home& home, const std::string& id, bool json) {
+  auto run = home.store->GetRun(id);
+  if (!run.ok()) {
+    PrintError(run.status().message());
+    return kExitUsage;
+  }
+  auto tasks = home.store->GetTasks(run->run_id);
+  auto attempts = home.store->GetRunAttempts(run->run_id);
+  auto metrics = home.store->GetMetrics(run->run_id);
+  auto artifacts = home.store->GetArtifacts(run->run_id);
+  auto events = home.store->GetEvents(run->run_id);
+  if (!tasks.ok() || !attempts.ok() || !metrics.ok() || !artifacts.ok() || !events.ok()) {
+    PrintError("cannot read run " + run->run_id + " from reel.db");
+    return kExitInternal;
+  }
+  if (json) {
+    OJson out = RunJson(*run);
+    out["tasks"] = OJson::array();
+    for (const auto& t : *tasks) {
+      OJson tj;
+      tj["step"] = t.step;
+      tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(t.item.dump());
+      tj["item_index"] = t.item_index;
+      tj["status"] = t.status;
+      tj["started_at"] = TimeJson(t.started_at);
+      tj["ended_at"] = TimeJson(t.ended_at);
+      tj["reused_from"] = t.reused_from ? OJson(*t.reused_from) : OJson(nullptr);
+      tj["outputs"] = OJson::parse(t.outputs.dump());
+      if (!t.error.empty()) tj["error"] = t.error;
+      tj["attempts"] = OJson::array();
+      for (const auto& a : *attempts) {
+        if (a.task_id != t.task_id) continue;
+        OJson aj;
+        aj["attempt"] = a.attempt;
+        aj["status"] = a.status;
+        aj["started_at"] = FormatMillisIso(a.started_at, false);
+        aj["ended_at"] = TimeJson(a.ended_at);
+        aj["exit_code"] = a.exit_code ? OJson(*a.exit_code) : OJson(nullptr);
+        aj["error"] = a.error.empty() ? OJson(nullptr) : OJson(a.error);
+        aj["log"] = a.log_path;
+        tj["attempts"].push_back(aj);
+      }
+      tj["metrics"] = OJson::array();
+      for (const auto& m : *metrics) {
+        if (m.task_id && *m.task_id == t.task_id) {
+          tj["metrics"].push_back({{"key", m.key}, {"value", m.value}, {"step", m.step}});
+        }
+      }
+      tj["artifacts"] = OJson::array();
+      for (const auto& a : *artifacts) {
+        if (a.task_id && *a.task_id == t.task_id) {
+          tj["artifacts"].push_back({{"name", a.name}, {"uri", a.uri}, {"size", a.size}});
+        }
+      }
+      out["tasks"].push_back(tj);
+    }
+    out["events"] = OJson::array();
+    for (const auto& e : *events) {
+      out["events"].push_back(
+          {{"kind", e.kind}, {"at", FormatMillisIso(e.at, false)}, {"payload", OJson::parse(e.payload.dump())}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "run       " << run->run_id << "\n"
+            << "workflow  " << run->workflow << " (version " << run->version_hash.substr(0, 12)
+            << ")\n"
+            << "status    " << run->status << "\n"
+            << "date      " << (run->logical_date.empty() ? "-" : run->logical_date) << "\n"
+            << "trigger   " << run->trigger
+            << (run->origin_run_id.empty() ? "" : " (from " + run->origin_run_id + ")") << "\n"
+            << "started   " << (run->started_at ? FormatMillisIso(*run->started_at, false) : "-")
+            << "\n"
+            << "duration  " << FormatElapsed(run->started_at, run->ended_at) << "\n"
+            << "params    " << run->params.dump() << "\n";
+  if (!run->error.empty()) std::cout << "error     " << run->error << "\n";
+  std::cout << "\ntasks:\n";
+  size_t width = 4;
+  for (const auto& t : *tasks) width = std::max(width, Label(t).size());
+  for (const auto& t : *tasks) {
+    std::printf("  %-*s  %-15s %2d attempt(s)  %8s%s\n", static_cast<int>(width), Label(t).c_str(),
+                t.status.c_str(), t.attempts, FormatElapsed(t.started_at, t.ended_at).c_str(),
+                t.reused_from ? "  (reused)" : "");
+    for (const auto& a : *attempts) {
+      if (a.task_id != t.task_id || a.status == "succeeded") continue;
+      std::printf("  %*s    attempt %d %s%s%s\n", static_cast<int>(width), "", a.attempt,
+                  a.status.c_str(), a.error.empty() ? "" : ": ", a.error.substr(0, 300).c_str());
+    }
+    if (!t.outputs.empty() && t.outputs != Json::object()) {
+      std::string out = t.outputs.dump();
+      if (out.size() > 300) out = out.substr(0, 297) + "...";
+      std::printf("  %*s    outputs %s\n", static_cast<int>(width), "", out.c_str());
+    }
+  }
+  if (!metrics->empty()) {
+    std::cout << "\nmetrics:\n";
+    for (const auto& m : *metrics) {
+      std::printf("  %-20s %-28s %s%g\n", m.task_step.c_str(), m.key.c_str(),
+                  m.step >= 0 ? ("[" + std::to_string(m.step) + "] ").c_str() : "", m.value);
+    }
+  }
+  if (!artifacts->empty()) {
+    std::cout << "\nartifacts:\n";
+    for (const auto& a : *artifacts) {
+      std::printf("  %-20s %-24s %s (%lld bytes)\n", a.step.c_str(), a.name.c_str(),
+                  a.uri.substr(0, 19).c_str(), static_cast<long long>(a.size));
+    }
+  }
+  if (!events->empty()) {
+    std::cout << "\nevents:\n";
+    for (const auto& e : *events) {
+      std::printf("  %s %s %s\n", FormatMillisIso(e.at, false).c_str(), e.kind.c_str(),
+                  e.payload.dump().c_str());
+    }
+  }
+  return kExitOk;
+}
+
+// Prints a file from `offset`; returns the new offset.
+std::streamoff PrintFrom(const std::string& path, std::streamoff offset) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return offset;
+  in.seekg(offset);
+  std::string chunk((std::istreambuf_iterator<char>(in)), {});
+  std::cout << chunk << std::flush;
+  return offset + static_cast<std::streamoff>(chunk.size());
+}
+
+int ShowLogs(Home& home, const std::string& id, const std::string& step, int attempt_no,
+             bool follow) {
+  auto run = home.store->GetRun(id);
+  if (!run.ok()) {
+    PrintError(run.status().message());
+    return kExitUsage;
+  }
+  std::map<std::string, std::streamoff> offsets;
+  bool step_found = step.empty();
+  while (true) {
+    auto tasks = home.store->GetTasks(run->run_id);
+    auto attempts = home.store->GetRunAttempts(run->run_id);
+    if (!tasks.ok() || !attempts.ok()) return kExitInternal;
+    for (const auto& t : *tasks) {
+      if (!step.empty() && t.step != step && Label(t) != step) continue;
+      step_found = true;
+      for (const auto& a : *attempts) {
+        if (a.task_id != t.task_id) continue;
+        if (attempt_no > 0 ? a.attempt != attempt_no : a.attempt != t.attempts) continue;
+        if (a.log_path.empty()) continue;
+        bool first = !offsets.count(a.log_path);
+        if (first && (step.empty() || tasks->size() > 1)) {
+          std::cout << "==> " << Label(t) << " attempt " << a.attempt << " (" << a.status
+                    << ") <==\n";
+        }
+        offsets[a.log_path] = PrintFrom(a.log_path, offsets[a.log_path]);
+      }
+    }
+    if (!step_found) {
+      PrintError("run " + run->run_id + " has no step '" + step + "'");
+      return kExitUsage;
+    }
+    if (!follow) break;
+    auto now = home.store->GetRun(run->run_id);
+    if (!now.ok() || IsTerminalStatus(now->status)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
+  auto* runs = app.add_subcommand("runs", "List runs, newest first");
+  auto filter = std::make_shared<RunFilter>();
+  auto workflow = std::make_shared<std::string>();
+  auto status = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  runs->add_option("--workflow", *workflow, "only runs of this workflow");
+  runs->add_option("--status", *status, "only runs with this status")
+      ->check(CLI::IsMember({"queued", "running", "succeeded", "failed", "cancelled"}));
+  runs->add_option("--limit", filter->limit, "at most N runs (default 50)");
+  runs->add_flag("--json", *json, "print a JSON array");
+  runs->callback([&options, filter, workflow, status, json] {
+    if (options.action) return;  // a subcommand of `runs` already chose the action
+    options.action = [&options, filter, workflow, status, json]() -> int {
+      Home home;
+      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!workflow->empty()) filter->workflow = *workflow;
+      if (!status->empty()) filter->status = *status;
+      auto list = home.store->ListRuns(*filter);
+      if (!list.ok()) {
+        PrintError(list.status().message());
+        return kExitInternal;
+      }
+      if (*json) {
+        OJson out = OJson::array();
+        for (const auto& r : *list) out.push_back(RunJson(r));
+        std::cout << out.dump(2) << "\n";
+        return kExitOk;
+      }
+      if (list->empty()) {
+        std::cout << "no runs yet; start one with `reel run FILE`\n";
+        return kExitOk;
+      }
+      std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", "RUN", "WORKFLOW", "STATUS", "DATE",
+                  "STARTED", "DURATION", "TRIGGER");
+      for (const auto& r : *list) {
+        std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", r.run_id.c_str(),
+                    r.workflow.c_str(), r.status.c_str(),
+                    r.logical_date.empty() ? "-" : r.logical_date.c_str(),
+                    r.started_at ? FormatMillisIso(*r.started_at, false).c_str() : "-",
+                    FormatElapsed(r.started_at, r.ended_at).c_str(), r.trigger.c_str());
+      }
+      return kExitOk;
+    };
+  });
+
+  auto* show = app.add_subcommand("show", "Show a run: tasks, attempts, outputs, metrics");
+  auto show_id = std::make_shared<std::string>();
+  auto show_json = std::make_shared<bool>(false);
+  show->add_option("RUN_ID", *show_id, "run id or a unique prefix")->required();
+  show->add_flag("--json", *show_json, "print JSON");
+  show->callback([&options, show_id, show_json] {
+    options.action = [&options, show_id, show_json]() -> int {
+      Home home;
+      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      return ShowRun(home, *show_id, *show_json);
+    };
+  });
+
+  auto* logs = app.add_subcommand("logs", "Print the logs of a run's tasks");
+  auto logs_id = std::make_shared<std::string>();
+  auto logs_step = std::make_shared<std::string>();
+  auto attempt = std::make_shared<int>(0);
+  auto follow = std::make_shared<bool>(false);
+  logs->add_option("RUN_ID", *logs_id, "run id or a unique prefix")->required();
+  logs->add_option("STEP", *logs_step, "only this step (or step[i] for one foreach item)");
+  logs->add_option("--attempt", *attempt, "this attempt (default: the latest)");
+  logs->add_flag("-f,--follow", *follow, "keep printing until the run ends");
+  logs->callback([&options, logs_id, logs_step, attempt, follow] {
+    options.action = [&options, logs_id, logs_step, attempt, follow]() -> int {
+      Home home;
+      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      return ShowLogs(home, *logs_id, *logs_step, *attempt, *follow);
+    };
+  });
+
+  auto* cancel = app.add_subcommand("cancel", "Ask a running run to stop");
+  auto cancel_id = std::make_shared<std::string>();
+  cancel->add_option("RUN_ID", *cancel_id, "run id or a unique prefix")->required();
+  cancel->callback([&options, cancel_id] {
+    options.action = [&options, cancel_id]() -> int {
+      Home home;
+      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      auto run = home.store->GetRun(*cancel_id);
+      if (!run.ok()) {
+        PrintError(run.status().message());
+        return kExitUsage;
+      }
+      Status s = home.store->RequestCancel(run->run_id);
+      if (!s.ok()) {
+        PrintError(s.message());
+        return kExitUsage;
+      }
+      std::cout << "cancel requested for run " << run->run_id
+                << "; its reel process stops it within seconds\n";
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace reel::cli

@@ -1,0 +1,24 @@
+// Helpers shared by commands: the operator registry with plugins, loading a workflow with its
+// diagnostics printed, consistent error output.
+#pragma once
+
+#include <string>
+
+#include "cli/commands.h"
+#include "engine/workflow.h"
+#include "operators/registry.h"
+
+namespace reel::cli {
+
+// Registers built-ins, then plugins from --plugin and REEL_PLUGIN_PATH. Prints the error and
+// returns false when a plugin cannot be loaded.
+bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry);
+
+// Loads and validates a workflow file, loading the plugins it names first. Diagnostics go to
+// stderr; returns nullptr when the workflow is invalid.
+WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry);
+
+// "reel: error: MESSAGE" on stderr.
+void PrintError(const std::string& message);
+
+}  // namespace reel::cli

@@ -1,0 +1,128 @@
+#include "cli/run_support.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace reel::cli {
+
+bool OpenHome(const std::string& home, Home& out) {
+  auto store = StateStore::Open(home);
+  if (!store.ok()) {
+    PrintError("cannot open the state store in '" + home + "': " + store.status().message());
+    return false;
+  }
+  auto artifacts = ArtifactStore::Open(home);
+  if (!artifacts.ok()) {
+    PrintError("cannot open the artifact store in '" + home + "': " + artifacts.status().message());
+    return false;
+  }
+  out.store = std::move(*store);
+  out.artifacts = std::move(*artifacts);
+  auto reaped = out.store->ReapOrphanedRuns(std::chrono::minutes(2));
+  if (reaped.ok()) {
+    for (const auto& run : *reaped) {
+      std::fprintf(stderr,
+                   "reel: run %s was left running by a reel process that is gone; marked it "
+                   "failed (resume it with `reel resume %s`)\n",
+                   run.c_str(), run.c_str());
+    }
+  }
+  return true;
+}
+
+std::string FormatElapsed(std::optional<int64_t> start, std::optional<int64_t> end) {
+  if (!start || !end) return "-";
+  double seconds = static_cast<double>(*end - *start) / 1000.0;
+  char buf[32];
+  if (seconds < 60) {
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  } else {
+    int s = static_cast<int>(seconds);
+    std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+  }
+  return buf;
+}
+
+void ProgressPrinter::OnRunStarted(const std::string& run_id, size_t steps) {
+  total_ = steps;
+  std::fprintf(stderr, "run %s started (%zu steps)\n", run_id.c_str(), steps);
+}
+
+void ProgressPrinter::OnTaskChanged(const std::string& label, const std::string& status,
+                                    int attempt, const std::string& detail) {
+  if (status == "running") {
+    ++running_;
+  } else if (status != "queued" && status != "running") {
+    if (attempt > 0 && running_ > 0 && status != "upstream_failed" && status != "skipped" &&
+        detail.rfind("reused", 0) != 0) {
+      --running_;
+    }
+    ++done_;
+    if (status == "failed" || status == "upstream_failed") ++failed_;
+  } else if (running_ > 0) {
+    --running_;  // back to queued for a retry
+  }
+  if (terminal_) {
+    std::fprintf(stderr, "\r\033[K[%zu done, %zu running%s] %s %s", done_, running_,
+                 failed_ ? (", " + std::to_string(failed_) + " failed").c_str() : "",
+                 label.c_str(), status.c_str());
+    if (status == "failed" && !detail.empty()) {
+      std::fprintf(stderr, "\n  %s: %s\n", label.c_str(), detail.c_str());
+    }
+    std::fflush(stderr);
+    return;
+  }
+  std::string line = FormatMillisIso(NowMillis(), false) + " " + label + " " + status;
+  if (status == "running" && attempt > 1) line += " (attempt " + std::to_string(attempt) + ")";
+  if (!detail.empty() && status != "running") line += ": " + detail;
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void ProgressPrinter::Finish() {
+  if (terminal_) std::fprintf(stderr, "\r\033[K");
+}
+
+int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunRequest& request,
+                     SchedulerOptions options) {
+  ProgressPrinter progress(isatty(STDERR_FILENO) != 0);
+  options.observer = &progress;
+  options.handle_signals = true;
+  Scheduler scheduler(*home.store, *home.artifacts, catalog, options);
+  auto outcome = scheduler.Execute(request);
+  progress.Finish();
+  if (!outcome.ok()) {
+    bool usage = outcome.status().code() == Status::Code::kInvalidArgument;
+    PrintError(outcome.status().message());
+    return usage ? kExitUsage : kExitInternal;
+  }
+  auto run = home.store->GetRun(request.run_id);
+  auto tasks = home.store->GetTasks(request.run_id);
+  std::printf("run %s %s", request.run_id.c_str(), outcome->status.c_str());
+  if (run.ok()) std::printf(" in %s", FormatElapsed(run->started_at, run->ended_at).c_str());
+  std::printf("\n");
+  if (tasks.ok()) {
+    size_t width = 4;
+    for (const auto& t : *tasks) width = std::max(width, t.step.size() + 6);
+    for (const auto& t : *tasks) {
+      std::string label = t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]";
+      std::string note = t.reused_from ? " (reused)" : "";
+      if (!t.error.empty() && t.status != "succeeded") note += "  " + t.error.substr(0, 200);
+      std::printf("  %-*s %-16s %s%s\n", static_cast<int>(width), label.c_str(), t.status.c_str(),
+                  FormatElapsed(t.started_at, t.ended_at).c_str(), note.c_str());
+    }
+  }
+  if (outcome->status != "succeeded") {
+    if (!outcome->error.empty()) std::fprintf(stderr, "reel: %s\n", outcome->error.c_str());
+    std::fprintf(stderr, "reel: see `reel show %s` and `reel logs %s`; resume with `reel resume %s`\n",
+                 request.run_id.c_str(), request.run_id.c_str(), request.run_id.c_str());
+    return kExitRunFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace reel::cli

@@ -1,0 +1,44 @@
+// Opening a home for commands that touch run state, and printing runs.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/artifact_store.h"
+#include "engine/scheduler.h"
+#include "engine/state_store.h"
+
+namespace reel::cli {
+
+struct Home {
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<ArtifactStore> artifacts;
+};
+
+// Opens the state and artifact stores under the home, and marks runs whose reel process died
+// as failed (telling the user). Prints the error and returns false on failure.
+bool OpenHome(const std::string& home, Home& out);
+
+// Live progress on a terminal (one updating line), plain lines otherwise.
+class ProgressPrinter : public RunObserver {
+ public:
+  explicit ProgressPrinter(bool terminal) : terminal_(terminal) {}
+  void OnRunStarted(const std::string& run_id, size_t steps) override;
+  void OnTaskChanged(const std::string& label, const std::string& status, int attempt,
+                     const std::string& detail) override;
+  void Finish();
+
+ private:
+  bool terminal_;
+  size_t done_ = 0, failed_ = 0, running_ = 0, total_ = 0;
+};
+
+// Runs a prepared request to completion with progress output and a closing summary; returns
+// the process exit code.
+int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunRequest& request,
+                     SchedulerOptions options);
+
+// "1.2s", "3m04s"; "-" when unknown.
+std::string FormatElapsed(std::optional<int64_t> start, std::optional<int64_t> end);
+
+}  // namespace reel::cli

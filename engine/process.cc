@@ -1,0 +1,483 @@
+#include "engine/process.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+extern char** environ;
+
+namespace reel {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+constexpr milliseconds kCancelCheckInterval{50};
+
+// --- The registry of live process groups -------------------------------------------------
+// A fixed array of atomics rather than a mutex-guarded set, so that KillAllChildren stays
+// async-signal-safe. Slot value 0 means free.
+constexpr int kMaxTrackedChildren = 4096;
+std::atomic<pid_t> g_children[kMaxTrackedChildren];
+
+int RegisterChild(pid_t pgid) {
+  for (int i = 0; i < kMaxTrackedChildren; ++i) {
+    pid_t expected = 0;
+    if (g_children[i].compare_exchange_strong(expected, pgid)) return i;
+  }
+  return -1;  // untracked: more live children than slots
+}
+
+void UnregisterChild(int slot) {
+  if (slot >= 0) g_children[slot].store(0);
+}
+
+// kill(-pgid): guarded so that a bogus id can never turn into kill(0) (our own group) or
+// kill(-1) (everything we may signal).
+void SignalGroup(pid_t pgid, int sig) {
+  if (pgid > 1) ::kill(-pgid, sig);
+}
+
+// --- Spawning ------------------------------------------------------------------------------
+
+bool IsExecutableFile(const fs::path& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// The engine's environment with `overrides` applied, as "KEY=VALUE" strings.
+std::vector<std::string> MergedEnvironment(const std::map<std::string, std::string>& overrides,
+                                           std::string* path_var) {
+  std::vector<std::string> out;
+  *path_var = kDefaultPath;
+  bool path_seen = false;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    std::string key(entry.substr(0, eq));
+    if (overrides.count(key)) continue;
+    if (key == "PATH" && eq != std::string_view::npos && !path_seen) {
+      *path_var = std::string(entry.substr(eq + 1));
+      path_seen = true;
+    }
+    out.emplace_back(entry);
+  }
+  for (const auto& [key, value] : overrides) {
+    if (key == "PATH") *path_var = value;
+    out.push_back(key + "=" + value);
+  }
+  return out;
+}
+
+// Where argv[0] lives, checked before spawning so that a missing command gets a message that
+// names it and the PATH searched rather than a bare errno.
+Result<std::string> ResolveProgram(const std::string& name, const std::string& path_var,
+                                   const fs::path& cwd) {
+  if (name.empty()) return Status::InvalidArgument("cannot run a command with an empty name");
+  auto as_seen_by_child = [&](const fs::path& p) {
+    return p.is_relative() && !cwd.empty() ? cwd / p : p;
+  };
+  if (name.find('/') != std::string::npos) {
+    fs::path p = as_seen_by_child(name);
+    std::error_code ec;
+    if (!fs::exists(p, ec)) {
+      return Status::NotFound(
+          fmt::format("command '{}' not found: no such file ({})", name, p.string()));
+    }
+    if (!IsExecutableFile(p)) {
+      return Status::InvalidArgument(fmt::format(
+          "command '{}' is not an executable file; check its permissions (chmod +x)", name));
+    }
+    return name;
+  }
+  std::string not_executable;
+  std::size_t start = 0;
+  while (start <= path_var.size()) {
+    std::size_t end = path_var.find(':', start);
+    if (end == std::string::npos) end = path_var.size();
+    std::string dir = path_var.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    fs::path candidate = fs::path(dir) / name;
+    fs::path seen = as_seen_by_child(candidate);
+    if (IsExecutableFile(seen)) return candidate.string();
+    std::error_code ec;
+    if (not_executable.empty() && fs::is_regular_file(seen, ec)) not_executable = seen.string();
+    start = end + 1;
+  }
+  if (!not_executable.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "command '{}' found at {} but it is not executable; check its permissions (chmod +x)", name,
+        not_executable));
+  }
+  return Status::NotFound(fmt::format(
+      "command '{}' not found in PATH ({}); install it, give its full path, or set PATH in the "
+      "step's env",
+      name, path_var));
+}
+
+struct SpawnRequest {
+  std::string program;  // passed to posix_spawn as is
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  fs::path cwd;
+  int out_fd;  // stdout and stderr
+};
+
+// posix_spawn with a new process group, a clean signal state and only fds 0-2 inherited.
+// Returns the pid, or an errno value as a negative number.
+pid_t SpawnRaw(const SpawnRequest& req) {
+  std::vector<char*> argv;
+  for (const auto& a : req.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : req.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, req.out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, req.out_fd, 2);
+  if (!req.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, req.cwd.c_str());
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  // Belt and braces over O_CLOEXEC: a library opening fds without it cannot leak them either.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  posix_spawnattr_setsigmask(&attr, &mask);
+  sigset_t defaults;
+  sigfillset(&defaults);
+  sigdelset(&defaults, SIGKILL);
+  sigdelset(&defaults, SIGSTOP);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, req.program.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -rc;
+}
+
+const char* SetprivPath() {
+  for (const char* p : {"/usr/bin/setpriv", "/bin/setpriv"}) {
+    if (::access(p, X_OK) == 0) return p;
+  }
+  return nullptr;
+}
+
+int OpenDevNull() { return ::open("/dev/null", O_WRONLY | O_CLOEXEC); }
+
+// Runs `setpriv --pdeathsig KILL --help`: exit 0 only when the option is understood.
+bool ProbePdeathsig() {
+  const char* setpriv = SetprivPath();
+  if (setpriv == nullptr) return false;
+  int null_fd = OpenDevNull();
+  if (null_fd < 0) return false;
+  std::string unused;
+  SpawnRequest req{setpriv,
+                   {setpriv, "--pdeathsig", "KILL", "--help"},
+                   MergedEnvironment({}, &unused),
+                   {},
+                   null_fd};
+  pid_t pid = SpawnRaw(req);
+  ::close(null_fd);
+  if (pid <= 0) return false;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int PidfdOpen(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // close-on-exec by default
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+}  // namespace
+
+// --- Public helpers ---------------------------------------------------------------------------
+
+void KillAllChildren(int sig) noexcept {
+  int saved_errno = errno;
+  for (auto& slot : g_children) {
+    pid_t pgid = slot.load();
+    SignalGroup(pgid, sig);
+  }
+  errno = saved_errno;
+}
+
+int LiveChildCount() noexcept {
+  int n = 0;
+  for (auto& slot : g_children) n += slot.load() > 0 ? 1 : 0;
+  return n;
+}
+
+bool PdeathsigWrapperAvailable() {
+  static const bool available = ProbePdeathsig();
+  return available;
+}
+
+std::string SignalName(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
+}
+
+std::string ProcessResult::Describe() const {
+  std::string text = term_signal != 0 ? fmt::format("terminated by signal {} ({})", term_signal,
+                                                    SignalName(term_signal))
+                                      : fmt::format("exited with code {}", exit_code);
+  if (cancelled) text += ", after cancellation";
+  if (killed_after_grace) text += " (it outlived SIGTERM and the grace period)";
+  return text;
+}
+
+std::string ReadLogTail(const fs::path& path, std::uintmax_t from_offset, int max_lines,
+                        std::size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  std::uintmax_t size = static_cast<std::uintmax_t>(in.tellg());
+  if (from_offset >= size) return "";
+  std::uintmax_t start =
+      std::max<std::uintmax_t>(from_offset, size > max_bytes ? size - max_bytes : 0);
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string text(size - start, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (start > from_offset) {  // began mid-file: drop the partial first line
+    auto nl = text.find('\n');
+    text = nl == std::string::npos ? std::string() : text.substr(nl + 1);
+  }
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::size_t pos = text.size();
+  for (int lines = 0; lines < max_lines; ++lines) {
+    if (pos == 0 || pos == std::string::npos) return text;
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) return text;
+  }
+  return text.substr(pos + 1);
+}
+
+// --- Process ------------------------------------------------------------------------------------
+
+Result<Process> Process::Spawn(const ProcessSpec& spec) {
+  if (spec.argv.empty()) return Status::InvalidArgument("cannot run an empty command");
+  fs::path cwd;
+  if (!spec.cwd.empty()) {
+    std::error_code ec;
+    cwd = fs::absolute(spec.cwd, ec);
+    if (ec || !fs::is_directory(cwd, ec)) {
+      return Status::InvalidArgument(fmt::format(
+          "working directory '{}' does not exist or is not a folder", spec.cwd.string()));
+    }
+  }
+  std::string path_var;
+  std::vector<std::string> env = MergedEnvironment(spec.env, &path_var);
+  Result<std::string> program = ResolveProgram(spec.argv[0], path_var, cwd);
+  if (!program.ok()) return program.status();
+
+  int log_fd = -1;
+  if (spec.log_path.empty()) {
+    log_fd = OpenDevNull();
+  } else {
+    std::error_code ec;
+    if (spec.log_path.has_parent_path()) fs::create_directories(spec.log_path.parent_path(), ec);
+    log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  }
+  if (log_fd < 0) {
+    return Status::IoError(
+        fmt::format("cannot open log file '{}': {}", spec.log_path.string(), strerror(errno)));
+  }
+  if (log_fd <= 2) {  // would be clobbered by the child's own 0-2 setup
+    int moved = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 3);
+    ::close(log_fd);
+    log_fd = moved;
+    if (log_fd < 0) return Status::IoError(fmt::format("cannot move log fd: {}", strerror(errno)));
+  }
+
+  SpawnRequest req{*program, {}, std::move(env), cwd, log_fd};
+  if (spec.die_with_engine && PdeathsigWrapperAvailable()) {
+    req.program = SetprivPath();
+    req.argv = {req.program, "--pdeathsig", "KILL", "--", *program};
+  } else {
+    req.argv = {spec.argv[0]};
+  }
+  req.argv.insert(req.argv.end(), spec.argv.begin() + 1, spec.argv.end());
+
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = SpawnRaw(req);
+  ::close(log_fd);
+  if (pid < 0) {
+    return Status::IoError(
+        fmt::format("cannot run '{}': {}", spec.argv[0], strerror(static_cast<int>(-pid))));
+  }
+  return Process(pid, PidfdOpen(pid), start);
+}
+
+Process::Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start)
+    : pid_(pid),
+      pidfd_(pidfd),
+      registry_slot_(RegisterChild(pid)),
+      start_(start),
+      mu_(std::make_unique<std::mutex>()),
+      reaped_(false) {}
+
+Process::Process(Process&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      pidfd_(std::exchange(other.pidfd_, -1)),
+      registry_slot_(std::exchange(other.registry_slot_, -1)),
+      start_(other.start_),
+      mu_(std::move(other.mu_)),
+      reaped_(std::exchange(other.reaped_, true)) {}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    Release();
+    pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::exchange(other.pidfd_, -1);
+    registry_slot_ = std::exchange(other.registry_slot_, -1);
+    start_ = other.start_;
+    mu_ = std::move(other.mu_);
+    reaped_ = std::exchange(other.reaped_, true);
+  }
+  return *this;
+}
+
+Process::~Process() { Release(); }
+
+void Process::Release() {
+  if (!reaped_) {
+    SignalGroup(pid_, SIGKILL);
+    UnregisterChild(registry_slot_);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  if (pidfd_ >= 0) ::close(pidfd_);
+  pidfd_ = -1;
+  registry_slot_ = -1;
+}
+
+void Process::Kill(int sig) {
+  if (!mu_) return;
+  std::lock_guard<std::mutex> lock(*mu_);
+  if (!reaped_) SignalGroup(pid_, sig);
+}
+
+// Waits up to `timeout` (negative: forever) for the child to exit, without reaping it, so that
+// its pid, and thus its process group id, stays reserved until Wait reaps it.
+Status Process::WaitExited(const CancellationToken* cancel, milliseconds timeout, bool* exited) {
+  *exited = false;
+  if (pidfd_ >= 0) {
+    struct pollfd pfd {
+      pidfd_, POLLIN, 0
+    };
+    int rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+    if (rc > 0) *exited = true;
+    if (rc < 0 && errno != EINTR) {
+      return Status::Internal(fmt::format("poll on pidfd of {}: {}", pid_, strerror(errno)));
+    }
+    return Status::Ok();
+  }
+  // No pidfd: peek with waitid(WNOWAIT), sleeping with a backoff from 1 ms up to 50 ms.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  milliseconds step{1};
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+        errno != EINTR) {
+      return Status::Internal(fmt::format("waitid on {}: {}", pid_, strerror(errno)));
+    }
+    if (info.si_pid == pid_) {
+      *exited = true;
+      return Status::Ok();
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (timeout.count() >= 0 && now >= deadline) return Status::Ok();
+    auto nap = step;
+    if (timeout.count() >= 0) {
+      nap = std::min(nap, std::chrono::ceil<milliseconds>(deadline - now));
+    }
+    if (cancel != nullptr) {
+      if (cancel->WaitFor(nap)) return Status::Ok();
+    } else {
+      std::this_thread::sleep_for(nap);
+    }
+    step = std::min(step * 2, kCancelCheckInterval);
+  }
+}
+
+Result<ProcessResult> Process::Wait(const CancellationToken& cancel, milliseconds grace) {
+  if (reaped_) return Status::Internal("Process::Wait called on a process already waited for");
+  ProcessResult result;
+  bool exited = false;
+  while (!exited && !cancel.cancelled()) {
+    REEL_RETURN_IF_ERROR(WaitExited(&cancel, kCancelCheckInterval, &exited));
+  }
+  if (!exited) {
+    result.cancelled = true;
+    SignalGroup(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto now = std::chrono::steady_clock::now(); !exited && now < deadline;
+         now = std::chrono::steady_clock::now()) {
+      REEL_RETURN_IF_ERROR(
+          WaitExited(nullptr, std::chrono::ceil<milliseconds>(deadline - now), &exited));
+    }
+    if (!exited) {
+      result.killed_after_grace = true;
+      SignalGroup(pid_, SIGKILL);
+      while (!exited) REEL_RETURN_IF_ERROR(WaitExited(nullptr, milliseconds(-1), &exited));
+    }
+  }
+  // The leader has exited but is not reaped, so its pid still names the group: sweep whatever
+  // it left running, then reap (at once: it has exited).
+  UnregisterChild(std::exchange(registry_slot_, -1));
+  int status = 0;
+  {
+    std::lock_guard<std::mutex> lock(*mu_);
+    SignalGroup(pid_, SIGKILL);
+    reaped_ = true;
+    while (::waitpid(pid_, &status, 0) < 0) {
+      if (errno != EINTR) {
+        return Status::Internal(fmt::format("waitpid on {}: {}", pid_, strerror(errno)));
+      }
+    }
+  }
+  if (pidfd_ >= 0) ::close(std::exchange(pidfd_, -1));
+  result.duration =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start_);
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.term_signal = WTERMSIG(status);
+  }
+  return result;
+}
+
+}  // namespace reel

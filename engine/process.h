@@ -1,0 +1,129 @@
+// Child processes for steps: spawn, supervise, cancel, and never leak.
+//
+// Every child is started with posix_spawn (a vfork-style clone, cheap however large the engine
+// is) and
+//   - leads a process group of its own, so that cancel, timeout and shutdown signal the whole
+//     tree it starts (kill(-pgid, sig)), grandchildren included;
+//   - starts with an empty signal mask and default signal dispositions;
+//   - sees only fds 0, 1, 2: stdin is /dev/null, stdout and stderr append to the log file;
+//   - dies with the engine: where util-linux setpriv supports --pdeathsig, the child runs as
+//     `setpriv --pdeathsig KILL -- argv...`, so the kernel SIGKILLs it when the thread that
+//     spawned it exits. THE SPAWNING THREAD MUST THEREFORE OUTLIVE THE CHILD (scheduler worker
+//     threads do; a short-lived helper thread must not spawn). Limits: the signal reaches the
+//     child itself, not its own children (the group sweep and KillAllChildren cover those on an
+//     orderly shutdown); it is armed a moment after spawn, when setpriv execs the command, which
+//     then sees its resolved path as argv[0]. Without setpriv the child is spawned directly and
+//     only KillAllChildren() protects against leaks.
+//
+// When the group leader exits (normally or not), whatever else is left in its process group is
+// SIGKILLed before Wait returns: a step's background processes do not outlive the step (a stray
+// training rank would otherwise keep holding its GPU).
+//
+// Thread-safety: a Process is used by one thread at a time, except Kill(), which may be called
+// from any thread until Wait() returns. KillAllChildren() may be called from any thread and from
+// a signal handler.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "operators/operator.h"
+
+namespace reel {
+
+struct ProcessSpec {
+  // argv[0] is resolved through PATH (the PATH in `env` if it sets one, else the engine's);
+  // a name containing '/' is used as is (relative to `cwd` when set).
+  std::vector<std::string> argv;
+  // Added to, or overriding, the engine's environment.
+  std::map<std::string, std::string> env;
+  // The child's working directory; empty: the engine's.
+  std::filesystem::path cwd;
+  // stdout and stderr are appended here (O_APPEND|O_CREAT, 0644; parent folders are created);
+  // empty: /dev/null.
+  std::filesystem::path log_path;
+  // Wrap the child in `setpriv --pdeathsig KILL` when available (see the file comment).
+  bool die_with_engine = true;
+};
+
+struct ProcessResult {
+  int exit_code = -1;                     // the exit status; -1 when terminated by a signal
+  int term_signal = 0;                    // the signal that terminated the child; 0 when it exited
+  bool cancelled = false;                 // the token fired and the process group was signalled
+  bool killed_after_grace = false;        // it outlived SIGTERM + grace and got SIGKILL
+  std::chrono::milliseconds duration{0};  // from spawn to exit
+
+  bool success() const { return term_signal == 0 && exit_code == 0 && !cancelled; }
+  // "exited with code 3", "terminated by signal 9 (SIGKILL)", with ", cancelled" appended
+  // when cancelled.
+  std::string Describe() const;
+};
+
+class Process {
+ public:
+  // Starts the child. Fails with NotFound when argv[0] cannot be found (the message names the
+  // command and the PATH searched), InvalidArgument for an empty argv or a bad cwd, IoError when
+  // the log cannot be opened or the spawn itself fails.
+  static Result<Process> Spawn(const ProcessSpec& spec);
+
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  // A process never waited for is SIGKILLed (with its group) and reaped.
+  ~Process();
+
+  pid_t pid() const { return pid_; }  // also the process group id; stays valid after Wait
+
+  // Waits for the child to exit. When `cancel` fires: SIGTERM to the group, up to `grace` for
+  // the child to exit, then SIGKILL to the group; the result says cancelled. Does not spin:
+  // waits on a pidfd (poll) and checks the token at least every 50 ms. Call once.
+  Result<ProcessResult> Wait(const CancellationToken& cancel,
+                             std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  // Sends `sig` to the child's process group; a no-op once the child has been reaped.
+  void Kill(int sig);
+
+ private:
+  Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start);
+  void Release();
+  Status WaitExited(const CancellationToken* cancel, std::chrono::milliseconds timeout,
+                    bool* exited);
+
+  pid_t pid_ = -1;  // also the process group id; kept after reaping for pid()
+  int pidfd_ = -1;  // -1 when pidfd_open is unavailable
+  int registry_slot_ = -1;
+  std::chrono::steady_clock::time_point start_;
+  // Guards reaped_ so that Kill() on another thread never signals a reaped (reusable) pid.
+  std::unique_ptr<std::mutex> mu_;
+  bool reaped_ = true;  // true until spawned, and once reaped
+};
+
+// SIGKILLs (or sends `sig` to) the process group of every child spawned by Process and not yet
+// reaped. Async-signal-safe: the CLI calls it from its SIGINT/SIGTERM handling and at exit.
+void KillAllChildren(int sig = 9) noexcept;
+
+// Number of live children in the registry (for tests and diagnostics).
+int LiveChildCount() noexcept;
+
+// Whether children are wrapped in setpriv --pdeathsig (probed once, on first use).
+bool PdeathsigWrapperAvailable();
+
+// "SIGKILL" for 9; "signal 77" for unknown numbers.
+std::string SignalName(int sig);
+
+// Up to the last `max_lines` lines of `path` from byte `from_offset` on, reading at most
+// `max_bytes` from the end. Empty when the file is missing.
+std::string ReadLogTail(const std::filesystem::path& path, std::uintmax_t from_offset,
+                        int max_lines = 20, std::size_t max_bytes = 64 * 1024);
+
+}  // namespace reel

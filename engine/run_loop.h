@@ -1,0 +1,153 @@
+// Internal to the scheduler: the state of one run while it executes (its "topology").
+// Everything here is touched only on the io_context's thread, except the completion queue.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <deque>
+#include <mutex>
+#include <random>
+
+#include "engine/dag.h"
+#include "engine/scheduler.h"
+#include "engine/task_context.h"
+#include "engine/template.h"
+
+namespace reel::scheduler_internal {
+
+namespace asio = boost::asio;
+
+struct Task {
+  int step = 0;
+  int64_t item_index = -1;
+  Json item;
+  std::string label;  // "step" or "step[i]"
+  int64_t task_id = 0;
+  std::string status = "queued";
+  int attempt = 0;  // attempts started
+  Json outputs = Json::object();
+  std::string error;
+  std::shared_ptr<TaskContext> ctx;  // the running attempt
+  std::unique_ptr<asio::steady_timer> timer;  // timeout, grace or retry delay
+  uint64_t generation = 0;  // bumped when an attempt is abandoned; late completions are ignored
+  bool timed_out = false;
+  bool running = false;
+  const ReusedTask* reused = nullptr;  // set when a resumed run reuses an earlier result
+  int64_t started_ms = 0;
+};
+
+struct StepRun {
+  std::vector<size_t> tasks;
+  size_t unfinished = 0;
+  bool finished = false;
+  std::string status;  // succeeded | failed | skipped | upstream_failed | cancelled
+  std::set<std::string> referenced_steps;  // steps.NAME used by its templates
+};
+
+struct Completion {
+  size_t task;
+  uint64_t generation;
+  Status status;
+};
+
+class RunLoop {
+ public:
+  RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCatalog& operators,
+          const SchedulerOptions& options, const RunRequest& request,
+          const std::atomic<bool>* stop);
+  Result<RunOutcome> Run();
+
+ private:
+  // Step and task transitions.
+  void StepReady(int step);
+  void ExpandStep(int step, const Json& items);
+  void FinishStepWithoutRunning(int step, const std::string& status, const std::string& error);
+  void AddTask(int step, int64_t item_index, Json item, const std::string& status);
+  void EnqueueOrReuse(size_t task);
+  void Pump();
+  void StartAttempt(size_t task);
+  void ExecuteOnWorker(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx);
+  void PostCompletion(Completion completion);
+  void Drain();
+  void HandleCompletion(const Completion& completion);
+  void SetTaskStatus(size_t task, const std::string& status, const std::string& error = {},
+                     const Json* outputs = nullptr);
+  void FinishTask(size_t task);
+  void FinishStep(int step);
+  void FinishRun();
+  void Cancel(const std::string& reason);
+  void OnTimeout(size_t task);
+  void Abandon(size_t task, const std::string& status, const std::string& error);
+  void ScheduleRetry(size_t task);
+
+  // Resources.
+  bool Fits(const Step& step) const;
+  void Acquire(const Step& step, int sign);
+  Status CheckResources() const;
+
+  // Durability: transitions queue writes; Commit makes them durable, then starts the tasks
+  // that they made ready.
+  void Write(std::function<Status()> write);
+  void Launch(std::function<void()> launch);
+  void Commit();
+
+  TemplateScope ScopeFor(const Task& task) const;
+  Json UpstreamOutputs(int step) const;
+  std::string StepDir(const Task& task) const;
+  void Notify(const Task& task, const std::string& detail = {});
+  void StartTimers();
+
+  StateStore& store_;
+  ArtifactStore& artifacts_;
+  const OperatorCatalog& operators_;
+  SchedulerOptions options_;
+  const RunRequest& request_;
+  const Workflow& wf_;
+  const std::atomic<bool>* stop_;
+  Dag dag_;
+  ReadyTracker tracker_;
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<asio::thread_pool> pool_;
+  asio::steady_timer heartbeat_timer_;
+  asio::steady_timer stop_timer_;
+  asio::signal_set signals_;
+
+  std::deque<Task> tasks_;
+  std::vector<StepRun> steps_;
+  std::deque<size_t> pending_;
+  Json step_outputs_ = Json::object();  // {"step": {"outputs": ...}} of finished steps
+  std::vector<std::string> secret_values_;
+
+  int running_ = 0;
+  double cpus_used_ = 0;
+  int gpus_used_ = 0;
+  double cpus_total_ = 0;
+  int max_parallel_ = 1;
+  std::map<std::string, int> pool_size_, pool_used_;
+  std::mt19937_64 jitter_;
+
+  std::vector<std::function<Status()>> writes_;
+  std::vector<std::function<void()>> launches_;
+
+  bool cancelling_ = false;
+  bool finished_ = false;
+  int abandoned_ = 0;
+  std::string cancel_reason_;
+  Status store_error_;
+  RunOutcome outcome_;
+
+  std::function<void()> heartbeat_fn_;
+  std::function<void()> stop_fn_;
+
+  std::mutex completions_mu_;
+  std::vector<Completion> completions_;  // guarded by completions_mu_
+  bool drain_posted_ = false;  // guarded by completions_mu_
+};
+
+}  // namespace reel::scheduler_internal

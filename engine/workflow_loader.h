@@ -1,0 +1,38 @@
+// Loads a workflow file into the immutable Workflow model and validates it completely before
+// anything runs: every problem is reported (not only the first) as FILE:LINE:COL diagnostics.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/workflow.h"
+#include "operators/operator.h"
+
+namespace reel {
+
+// What the engine knows of operators: how to find one's metadata, every known name, and how
+// to make an instance for one attempt (nullptr for an unknown name).
+struct OperatorCatalog {
+  std::function<const OperatorInfo*(const std::string&)> find;
+  std::vector<std::string> names;
+  std::function<std::unique_ptr<Operator>(const std::string&)> create;
+};
+
+struct LoadOptions {
+  YamlLimits limits;
+};
+
+// Returns the workflow, or nullptr when `diags` has errors. Warnings may accompany success.
+WorkflowPtr LoadWorkflowFile(const std::string& path, const OperatorCatalog& operators,
+                             Diagnostics& diags, const LoadOptions& options = {});
+WorkflowPtr LoadWorkflowText(const std::string& file, const std::string& text,
+                             const OperatorCatalog& operators, Diagnostics& diags,
+                             const LoadOptions& options = {});
+
+// The semantic checks run by the loader once the structure is read: operators and their config
+// schema, needs, cycles, template references, the schedule. Exposed for tests.
+void ValidateWorkflow(const Workflow& workflow, const YamlNode& root,
+                      const OperatorCatalog& operators, Diagnostics& diags);
+
+}  // namespace reel

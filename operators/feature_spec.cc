@@ -1,0 +1,336 @@
+#include "operators/feature_spec.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "engine/diagnostic.h"
+
+namespace reel::features {
+namespace {
+
+const std::vector<std::pair<std::string, Aggregation>> kAggregations = {
+    {"count", Aggregation::kCount}, {"sum", Aggregation::kSum},
+    {"mean", Aggregation::kMean},   {"min", Aggregation::kMin},
+    {"max", Aggregation::kMax},     {"distinct_count", Aggregation::kDistinctCount},
+    {"last", Aggregation::kLast},   {"ratio", Aggregation::kRatio}};
+
+const std::vector<std::string> kFeatureKeys = {"name",   "fact",        "key",    "aggregation",
+                                               "column", "window_days", "filter", "numerator"};
+const std::vector<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "in"};
+
+template <typename T>
+bool CompareWith(const T& a, const std::string& op, const T& b) {
+  if (op == "==") return a == b;
+  if (op == "!=") return a != b;
+  if (op == "<") return a < b;
+  if (op == "<=") return a <= b;
+  if (op == ">") return a > b;
+  if (op == ">=") return a >= b;
+  return false;
+}
+
+// The scalar a filter value compares with: numbers and booleans as doubles, else text.
+bool NumericValue(const Json& v, double* out) {
+  if (v.is_boolean()) {
+    *out = v.get<bool>() ? 1 : 0;
+    return true;
+  }
+  if (v.is_number()) {
+    *out = v.get<double>();
+    return true;
+  }
+  return false;
+}
+
+std::string TextValue(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// Reads an optional string key; a value of another type is an error naming `where`.
+Status GetString(const Json& j, const char* key, const std::string& where, std::string* out) {
+  if (!j.contains(key) || j[key].is_null()) return Status::Ok();
+  if (!j[key].is_string()) {
+    return Status::InvalidArgument(where + ": '" + key + "' must be a string, got " +
+                                   j[key].dump());
+  }
+  *out = j[key].get<std::string>();
+  return Status::Ok();
+}
+
+bool IsInt(const std::string& s, std::int64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+}  // namespace
+
+const char* AggregationName(Aggregation aggregation) {
+  for (const auto& [name, a] : kAggregations) {
+    if (a == aggregation) return name.c_str();
+  }
+  return "count";
+}
+
+bool Filter::Matches(const FactRow& row) const {
+  if (row.IsNull(index)) return false;
+  double number;
+  if (op == "in") {
+    for (const auto& v : value) {
+      if (NumericValue(v, &number) ? row.Float(index) == number : row.Text(index) == TextValue(v)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (NumericValue(value, &number)) return CompareWith(row.Float(index), op, number);
+  return CompareWith(row.Text(index), op, std::string_view(value.get_ref<const std::string&>()));
+}
+
+Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& where) {
+  if (j.is_null()) return Status::Ok();
+  Json list = j.is_array() ? j : Json::array({j});
+  for (const auto& f : list) {
+    if (!f.is_object() || !f.contains("column") || !f["column"].is_string() ||
+        !f.contains("value")) {
+      return Status::InvalidArgument(where + ": a filter is {column: NAME, op: ==, value: V}, got " +
+                                     f.dump());
+    }
+    for (const auto& [k, v] : f.items()) {
+      if (k != "column" && k != "op" && k != "value") {
+        return Status::InvalidArgument(where + ": unknown filter key '" + k +
+                                       "'; a filter has column, op and value");
+      }
+    }
+    Filter filter;
+    filter.column = f["column"].get<std::string>();
+    REEL_RETURN_IF_ERROR(GetString(f, "op", where, &filter.op));
+    filter.value = f["value"];
+    if (std::find(kOps.begin(), kOps.end(), filter.op) == kOps.end()) {
+      return Status::InvalidArgument(where + ": unknown filter op '" + filter.op +
+                                     "'; use one of == != < <= > >= in");
+    }
+    if (filter.op == "in" && !filter.value.is_array()) {
+      return Status::InvalidArgument(where + ": op 'in' takes a list value, got " +
+                                     filter.value.dump());
+    }
+    if (filter.op != "in" && !filter.value.is_primitive()) {
+      return Status::InvalidArgument(where + ": a filter value is a number, a string or a "
+                                             "boolean, got " + filter.value.dump());
+    }
+    if (filter.value.is_null()) {
+      return Status::InvalidArgument(where + ": filter on '" + filter.column +
+                                     "' has a null value; null never matches a filter");
+    }
+    out->push_back(std::move(filter));
+  }
+  return Status::Ok();
+}
+
+Result<FeatureDef> ParseFeature(const Json& j, const std::string& entity) {
+  const std::string list = entity + "_features";
+  if (!j.is_object()) {
+    return Status::InvalidArgument(list + ": each feature is a mapping {name, fact, aggregation, "
+                                          "...}, got " + j.dump());
+  }
+  FeatureDef def;
+  def.entity = entity;
+  REEL_RETURN_IF_ERROR(GetString(j, "name", list, &def.name));
+  if (def.name.empty()) return Status::InvalidArgument(list + ": a feature needs a 'name'");
+  const std::string where = list + ": feature '" + def.name + "'";
+  for (const auto& [k, v] : j.items()) {
+    if (std::find(kFeatureKeys.begin(), kFeatureKeys.end(), k) == kFeatureKeys.end()) {
+      std::string guess = ClosestMatch(k, kFeatureKeys);
+      return Status::InvalidArgument(where + ": unknown key '" + k + "'" +
+                                     (guess.empty() ? "" : " (did you mean '" + guess + "'?)") +
+                                     "; keys: name, fact, key, aggregation, column, window_days, "
+                                     "filter, numerator");
+    }
+  }
+  REEL_RETURN_IF_ERROR(GetString(j, "fact", where, &def.fact));
+  if (def.fact.empty()) {
+    return Status::InvalidArgument(where + ": 'fact' (the fact table to aggregate) is required");
+  }
+  def.key = entity + "_id";
+  REEL_RETURN_IF_ERROR(GetString(j, "key", where, &def.key));
+  std::string aggregation = "count";
+  REEL_RETURN_IF_ERROR(GetString(j, "aggregation", where, &aggregation));
+  auto it = std::find_if(kAggregations.begin(), kAggregations.end(),
+                         [&](const auto& a) { return a.first == aggregation; });
+  if (it == kAggregations.end()) {
+    return Status::InvalidArgument(where + ": unknown aggregation '" + aggregation +
+                                   "'; use count, sum, mean, min, max, distinct_count, last or "
+                                   "ratio");
+  }
+  def.aggregation = it->second;
+  REEL_RETURN_IF_ERROR(GetString(j, "column", where, &def.column));
+  bool needs_column =
+      def.aggregation != Aggregation::kCount && def.aggregation != Aggregation::kRatio;
+  if (needs_column && def.column.empty()) {
+    return Status::InvalidArgument(where + ": aggregation '" + aggregation +
+                                   "' needs 'column' (the column to aggregate)");
+  }
+  if (!needs_column && !def.column.empty()) {
+    return Status::InvalidArgument(where + ": aggregation '" + aggregation +
+                                   "' takes no 'column'; use 'filter' to select rows");
+  }
+  if (j.contains("window_days")) {
+    const Json& w = j["window_days"];
+    if (!w.is_number_integer() || w.get<std::int64_t>() < 0 || w.get<std::int64_t>() > 100000) {
+      return Status::InvalidArgument(where + ": window_days must be an integer >= 0 (0: all "
+                                             "history), got " + w.dump());
+    }
+    def.window_days = w.get<int>();
+  }
+  REEL_RETURN_IF_ERROR(
+      ParseFilters(j.contains("filter") ? j["filter"] : Json(), &def.filters, where));
+  if (def.aggregation == Aggregation::kRatio) {
+    if (!j.contains("numerator")) {
+      return Status::InvalidArgument(where + ": aggregation 'ratio' needs 'numerator' (a filter): "
+                                             "the share of rows that match it");
+    }
+    REEL_RETURN_IF_ERROR(ParseFilters(j["numerator"], &def.numerator, where));
+  } else if (j.contains("numerator")) {
+    return Status::InvalidArgument(where + ": 'numerator' is only for aggregation 'ratio'");
+  }
+  return def;
+}
+
+Status BindFilter(Filter& f, const FactSchema& schema, const std::string& table) {
+  f.index = schema.IndexOf(f.column);
+  if (f.index < 0) {
+    return Status::NotFound("fact table '" + table + "' has no column '" + f.column +
+                            "' (used in a filter); its columns: " + schema.Describe());
+  }
+  return Status::Ok();
+}
+
+Status BindFeature(FeatureDef& def, const FactSchema& schema) {
+  const std::string where = def.entity + "_features: feature '" + def.name + "'";
+  def.key_index = schema.IndexOf(def.key);
+  if (def.key_index < 0) {
+    return Status::NotFound(where + ": fact table '" + def.fact + "' has no key column '" +
+                            def.key + "' (set 'key:' to the " + def.entity +
+                            " column); its columns: " + schema.Describe());
+  }
+  if (!def.column.empty()) {
+    def.column_index = schema.IndexOf(def.column);
+    if (def.column_index < 0) {
+      return Status::NotFound(where + ": fact table '" + def.fact + "' has no column '" +
+                              def.column + "'; its columns: " + schema.Describe());
+    }
+    ColumnType type = schema.columns[static_cast<std::size_t>(def.column_index)].type;
+    def.column_is_int = type == ColumnType::kInt || type == ColumnType::kTimestamp;
+  }
+  for (auto& f : def.filters) {
+    Status s = BindFilter(f, schema, def.fact);
+    if (!s.ok()) return Status::NotFound(where + ": " + s.message());
+  }
+  for (auto& f : def.numerator) {
+    Status s = BindFilter(f, schema, def.fact);
+    if (!s.ok()) return Status::NotFound(where + ": numerator: " + s.message());
+  }
+  return Status::Ok();
+}
+
+std::uint32_t EntityIndex::Intern(std::string_view key) {
+  auto it = ids_.find(key);
+  if (it != ids_.end()) return it->second;
+  auto id = static_cast<std::uint32_t>(keys_.size());
+  keys_.emplace_back(key);
+  ids_.emplace(std::string(key), id);
+  return id;
+}
+
+std::uint32_t EntityIndex::Find(std::string_view key) const {
+  auto it = ids_.find(key);
+  return it == ids_.end() ? kNone : it->second;
+}
+
+std::vector<std::uint32_t> EntityIndex::SortedIds() const {
+  std::vector<std::uint32_t> ids(keys_.size());
+  for (std::uint32_t i = 0; i < ids.size(); ++i) ids[i] = i;
+  std::vector<std::int64_t> numbers(keys_.size());
+  bool all_int = true;
+  for (std::size_t i = 0; i < keys_.size() && all_int; ++i) all_int = IsInt(keys_[i], &numbers[i]);
+  if (all_int) {
+    std::sort(ids.begin(), ids.end(), [&](auto a, auto b) { return numbers[a] < numbers[b]; });
+  } else {
+    std::sort(ids.begin(), ids.end(), [&](auto a, auto b) { return keys_[a] < keys_[b]; });
+  }
+  return ids;
+}
+
+FeatureComputer::FeatureComputer(FeatureDef def, std::size_t entities)
+    : def_(std::move(def)), acc_(entities) {}
+
+bool FeatureComputer::Accepts(const FactRow& row, std::int64_t time_ms,
+                              std::int64_t cutoff_ms) const {
+  if (time_ms >= cutoff_ms) return false;
+  if (def_.window_days > 0 &&
+      time_ms < cutoff_ms - std::int64_t{def_.window_days} * kMsPerDay) {
+    return false;
+  }
+  for (const auto& f : def_.filters) {
+    if (!f.Matches(row)) return false;
+  }
+  return true;
+}
+
+void FeatureComputer::Add(const FactRow& row, std::uint32_t entity, std::int64_t time_ms) {
+  Accumulator& acc = acc_[entity];
+  acc.rows++;
+  switch (def_.aggregation) {
+    case Aggregation::kCount: return;
+    case Aggregation::kRatio: {
+      bool all = true;
+      for (const auto& f : def_.numerator) all = all && f.Matches(row);
+      if (all) acc.matched++;
+      return;
+    }
+    default: break;
+  }
+  if (row.IsNull(def_.column_index)) return;
+  if (def_.aggregation == Aggregation::kDistinctCount) {
+    bool inserted;
+    if (def_.column_is_int) {
+      inserted = distinct_ints_.emplace(entity, row.Int(def_.column_index)).second;
+    } else {
+      std::string key(sizeof entity, '\0');
+      std::memcpy(key.data(), &entity, sizeof entity);
+      key.append(row.Text(def_.column_index));
+      inserted = distinct_text_.insert(std::move(key)).second;
+    }
+    if (inserted) acc.count++;
+    return;
+  }
+  double v = row.Float(def_.column_index);
+  if (acc.count == 0) {
+    acc.min = acc.max = v;
+  } else {
+    acc.min = std::min(acc.min, v);
+    acc.max = std::max(acc.max, v);
+  }
+  acc.count++;
+  acc.sum += v;
+  if (time_ms >= acc.last_time) {
+    acc.last_time = time_ms;
+    acc.last = v;
+  }
+}
+
+double FeatureComputer::Value(std::uint32_t entity) const {
+  const Accumulator& a = acc_[entity];
+  switch (def_.aggregation) {
+    case Aggregation::kCount: return static_cast<double>(a.rows);
+    case Aggregation::kSum: return a.sum;
+    case Aggregation::kMean: return a.count ? a.sum / static_cast<double>(a.count) : 0;
+    case Aggregation::kMin: return a.count ? a.min : 0;
+    case Aggregation::kMax: return a.count ? a.max : 0;
+    case Aggregation::kDistinctCount: return static_cast<double>(a.count);
+    case Aggregation::kLast: return a.count ? a.last : 0;
+    case Aggregation::kRatio:
+      return a.rows ? static_cast<double>(a.matched) / static_cast<double>(a.rows) : 0;
+  }
+  return 0;
+}
+
+}  // namespace reel::features

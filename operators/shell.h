@@ -1,0 +1,47 @@
+// shell: runs a command as a child process of the engine.
+//
+//   train:
+//     operator: shell
+//     with:
+//       command: [python3, train.py, --lr, "{{ item }}"]
+//       env: {OMP_NUM_THREADS: 4}
+//       cwd: jobs/
+//
+// `command` is an argv list executed directly, without /bin/sh: each element (template values
+// included) reaches the program as exactly one argument, never re-split or interpreted. Only
+// with `shell: true` is `command` a string, run as `/bin/sh -c STRING`. Output (stdout and
+// stderr) is appended to the attempt's log; cancel and timeout signal the command's whole
+// process group (SIGTERM, then SIGKILL after `kill_grace`). See engine/process.h.
+//
+// Outputs: exit_code (128 + N when terminated by signal N, as shells report it).
+// A non-zero exit fails the step with the exit status and the last lines of the output.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "operators/operator.h"
+
+namespace reel {
+
+class ShellOperator : public Operator {
+ public:
+  static OperatorInfo Info();
+  Status Execute(Context& ctx) override;
+};
+
+// The parts of a shell step's config, checked; exposed for tests and for `reel validate`-style
+// callers. InvalidArgument messages name the offending key and how to fix it.
+struct ShellCommand {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;
+  std::string cwd;  // as written; empty: the engine's working directory
+  std::chrono::milliseconds kill_grace{5000};
+  std::string display;  // how messages name the command
+};
+Result<ShellCommand> ParseShellConfig(const Json& config);
+
+}  // namespace reel

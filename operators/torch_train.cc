@@ -1,0 +1,314 @@
+#include "operators/torch_train.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <system_error>
+
+#include "engine/fsutil.h"
+#include "operators/torch_train_ranks.h"
+
+namespace reel {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kWorkerName = "reel-train-worker";
+constexpr int kMaxWorldSize = 64;
+
+// Reads the JSON-lines metrics file that rank 0 appends to, from where the last call stopped,
+// and records each complete line as metrics of the attempt.
+class MetricsTail {
+ public:
+  explicit MetricsTail(fs::path path) : path_(std::move(path)) {}
+
+  void Poll(Context& ctx) {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return;
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::string chunk((std::istreambuf_iterator<char>(in)), {});
+    offset_ += chunk.size();
+    partial_ += chunk;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      Record(ctx, partial_.substr(start, nl - start));
+    }
+    partial_.erase(0, start);
+  }
+
+  int epochs_seen() const { return epochs_seen_; }
+
+ private:
+  void Record(Context& ctx, const std::string& line) {
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("epoch")) return;
+    auto epoch = j["epoch"].get<std::int64_t>();
+    if (j.contains("loss") && j["loss"].is_number()) {
+      ctx.LogMetric("train.loss", j["loss"].get<double>(), epoch);
+    }
+    if (j.contains("examples_per_s") && j["examples_per_s"].is_number()) {
+      ctx.LogMetric("train.examples_per_s", j["examples_per_s"].get<double>(), epoch);
+    }
+    ++epochs_seen_;
+  }
+
+  fs::path path_;
+  std::size_t offset_ = 0;
+  std::string partial_;
+  int epochs_seen_ = 0;
+};
+
+// The rendered config, with the schema's defaults for absent keys and types checked (the engine
+// does both before Execute; this keeps the operator safe when called directly).
+class Settings {
+ public:
+  explicit Settings(const Json& config) : config_(config) {}
+
+  Result<std::int64_t> Int(const std::string& key, std::int64_t def, std::int64_t min,
+                           std::int64_t max) const {
+    auto it = config_.find(key);
+    if (it == config_.end() || it->is_null()) return def;
+    if (!it->is_number_integer()) return Bad(key, "an integer", *it);
+    auto v = it->get<std::int64_t>();
+    if (v < min || v > max) {
+      return Status::InvalidArgument(
+          fmt::format("torch_train: `{}` must be in [{}, {}], got {}", key, min, max, v));
+    }
+    return v;
+  }
+  Result<double> Float(const std::string& key, double def, double min, bool min_open) const {
+    auto it = config_.find(key);
+    if (it == config_.end() || it->is_null()) return def;
+    if (!it->is_number()) return Bad(key, "a number", *it);
+    double v = it->get<double>();
+    if (v < min || (min_open && v == min)) {
+      return Status::InvalidArgument(fmt::format("torch_train: `{}` must be {} {}, got {}", key,
+                                                 min_open ? ">" : ">=", min, v));
+    }
+    return v;
+  }
+  Result<std::string> String(const std::string& key, const std::string& def) const {
+    auto it = config_.find(key);
+    if (it == config_.end() || it->is_null()) return def;
+    if (!it->is_string()) return Bad(key, "a string", *it);
+    return it->get<std::string>();
+  }
+
+ private:
+  static Status Bad(const std::string& key, const char* want, const Json& got) {
+    return Status::InvalidArgument(
+        fmt::format("torch_train: `{}` must be {}, got {}", key, want, got.dump()));
+  }
+  const Json& config_;
+};
+
+// An input named by an artifact uri, or (for hand-written workflows) a plain file path.
+Result<fs::path> ResolveInput(Context& ctx, const std::string& key, const std::string& value) {
+  auto path = ctx.ArtifactPath(value);
+  if (path.ok()) return path;
+  bool has_scheme = value.find(':') != std::string::npos;
+  std::error_code ec;
+  if (!has_scheme && fs::is_regular_file(value, ec)) return fs::absolute(value);
+  return Status::NotFound(fmt::format(
+      "torch_train: `{}`: {} (pass the uri of an upstream output, e.g. "
+      "\"{{{{ steps.features.outputs.train }}}}\", or the path of a CSV file)",
+      key, path.status().message()));
+}
+
+#define REEL_ASSIGN(lhs, expr)                  \
+  do {                                          \
+    auto reel_value_ = (expr);                  \
+    if (!reel_value_.ok()) return reel_value_.status(); \
+    lhs = std::move(reel_value_).value();       \
+  } while (0)
+
+// Builds the worker's job description (trainer/train_config.h) from the step's settings.
+Result<Json> BuildJob(Context& ctx, const fs::path& attempt_dir, const fs::path& checkpoint_dir) {
+  Settings s(ctx.config());
+  Json job = Json::object();
+  std::string interactions, user_features, item_features, loss, model_name;
+  REEL_ASSIGN(interactions, s.String("interactions", ""));
+  if (interactions.empty()) {
+    return Status::InvalidArgument("torch_train: `interactions` is required (an artifact uri)");
+  }
+  REEL_ASSIGN(user_features, s.String("user_features", ""));
+  REEL_ASSIGN(item_features, s.String("item_features", ""));
+  Json trained_on = {{"interactions", interactions}};
+  for (auto* input : {&interactions, &user_features, &item_features}) {
+    if (input->empty()) continue;
+    const char* key = input == &interactions ? "interactions"
+                      : input == &user_features ? "user_features" : "item_features";
+    fs::path path;
+    REEL_ASSIGN(path, ResolveInput(ctx, key, *input));
+    job[key] = path.string();
+    trained_on[key] = *input;
+  }
+  std::int64_t v = 0;
+  REEL_ASSIGN(v, s.Int("epochs", 5, 0, 100000));
+  job["epochs"] = v;
+  REEL_ASSIGN(v, s.Int("batch_size", 512, 1, 1 << 24));
+  job["batch_size"] = v;
+  REEL_ASSIGN(v, s.Int("dim", 32, 1, 4096));
+  job["dim"] = v;
+  REEL_ASSIGN(v, s.Int("threads", 1, 1, 256));
+  job["threads"] = v;
+  REEL_ASSIGN(v, s.Int("seed", 42, 0, INT64_MAX));
+  job["seed"] = v;
+  REEL_ASSIGN(v, s.Int("world_size", 1, 1, kMaxWorldSize));
+  job["world_size"] = v;
+  REEL_ASSIGN(v, s.Int("negatives", 4, 1, 100000));
+  job["negatives"] = v;
+  REEL_ASSIGN(v, s.Int("gpus", 0, 0, 1024));
+  job["device"] = v > 0 ? "cuda" : "cpu";
+  double f = 0;
+  REEL_ASSIGN(f, s.Float("lr", 0.05, 0.0, /*min_open=*/true));
+  job["lr"] = f;
+  REEL_ASSIGN(f, s.Float("weight_decay", 0.0, 0.0, /*min_open=*/false));
+  job["weight_decay"] = f;
+  REEL_ASSIGN(loss, s.String("loss", "softmax"));
+  if (loss != "softmax" && loss != "bpr") {
+    return Status::InvalidArgument(
+        fmt::format("torch_train: `loss` must be softmax or bpr, got \"{}\"", loss));
+  }
+  job["loss"] = loss;
+  REEL_ASSIGN(model_name, s.String("model_name", ctx.workflow_name()));
+
+  job["master_addr"] = "127.0.0.1";
+  job["master_port"] = 0;
+  if (job["world_size"].get<int>() > 1) {
+    int port = 0;
+    REEL_ASSIGN(port, PickFreeLocalPort());
+    job["master_port"] = port;
+  }
+  job["checkpoint_dir"] = checkpoint_dir.string();
+  job["resume"] = ctx.attempt() > 1;
+  job["metrics_path"] = (attempt_dir / "metrics.jsonl").string();
+  job["model_path"] = (attempt_dir / "model.reelmdl").string();
+  job["result_path"] = (attempt_dir / "result.json").string();
+  trained_on["workflow"] = ctx.workflow_name();
+  trained_on["run_id"] = ctx.run_id();
+  trained_on["step"] = ctx.step_name();
+  trained_on["logical_date"] = ctx.logical_date();
+  job["model_header"] = {{"model_name", model_name}, {"trained_on", trained_on}};
+  return job;
+}
+
+Status ResetDir(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return Status::IoError(fmt::format("cannot clear {}: {}", dir.string(), ec.message()));
+  return MakeDirs(dir);
+}
+
+}  // namespace
+
+OperatorInfo TorchTrainOperator::Info() {
+  OperatorInfo info;
+  info.name = "torch_train";
+  info.description =
+      "Trains a two-tower recommender with LibTorch, data-parallel over world_size processes "
+      "(Gloo on CPU, NCCL on GPUs); checkpoints every epoch and resumes on retry. Outputs: "
+      "model (artifact), final_loss, epochs, examples_per_s.";
+  info.config = {
+      {"interactions", ConfigType::kString, true, nullptr,
+       "artifact uri of a CSV with user_id,item_id[,weight][,ts]"},
+      {"user_features", ConfigType::kString, false, nullptr,
+       "artifact uri of a CSV user_id,<numeric columns...>"},
+      {"item_features", ConfigType::kString, false, nullptr,
+       "artifact uri of a CSV item_id,<numeric columns...>"},
+      {"epochs", ConfigType::kInt, false, 5, "passes over the data; 0 gives an untrained model"},
+      {"batch_size", ConfigType::kInt, false, 512, "examples per rank per step"},
+      {"lr", ConfigType::kFloat, false, 0.05, "Adagrad learning rate"},
+      {"dim", ConfigType::kInt, false, 32, "embedding dimension"},
+      {"threads", ConfigType::kInt, false, 1, "intra-op threads per rank"},
+      {"seed", ConfigType::kInt, false, 42, "seeds initialization, shuffles and negatives"},
+      {"world_size", ConfigType::kInt, false, 1, "number of data-parallel rank processes"},
+      {"loss", ConfigType::kString, false, "softmax",
+       "softmax (in-batch negatives) or bpr (sampled negatives)"},
+      {"negatives", ConfigType::kInt, false, 4, "sampled negatives per positive (bpr)"},
+      {"weight_decay", ConfigType::kFloat, false, 0.0, "L2 penalty"},
+      {"gpus", ConfigType::kInt, false, 0,
+       "GPUs per rank; > 0 trains on CUDA with NCCL when LibTorch has CUDA"},
+      {"model_name", ConfigType::kString, false, nullptr, "defaults to the workflow name"},
+  };
+  info.example =
+      "train:\n"
+      "  operator: torch_train\n"
+      "  needs: [features]\n"
+      "  with:\n"
+      "    interactions: \"{{ steps.features.outputs.train }}\"\n"
+      "    item_features: \"{{ steps.features.outputs.item_features }}\"\n"
+      "    epochs: \"{{ params.epochs }}\"\n"
+      "    world_size: 2\n";
+  return info;
+}
+
+Result<fs::path> FindTrainWorker() {
+  fs::path worker;
+  if (const char* env = std::getenv("REEL_TRAIN_WORKER"); env != nullptr && *env != '\0') {
+    worker = env;
+  } else {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return Status::Internal("torch_train: cannot read /proc/self/exe: " + ec.message());
+    worker = self.parent_path() / kWorkerName;
+  }
+  if (::access(worker.c_str(), X_OK) != 0) {
+    return Status::NotFound(fmt::format(
+        "reel was built without LibTorch (REEL_WITH_TORCH=OFF): torch_train is unavailable "
+        "(no executable {}; build reel with LibTorch installed, or point REEL_TRAIN_WORKER at a "
+        "reel-train-worker)",
+        worker.string()));
+  }
+  return worker;
+}
+
+Status TorchTrainOperator::Execute(Context& ctx) {
+  fs::path root = ctx.work_dir() / "torch_train";
+  fs::path checkpoint_dir = root / "checkpoints";
+  fs::path attempt_dir = root / fmt::format("attempt-{}", ctx.attempt());
+  auto job = BuildJob(ctx, attempt_dir, checkpoint_dir);
+  if (!job.ok()) return job.status();
+  auto worker = FindTrainWorker();
+  if (!worker.ok()) return worker.status();
+  REEL_RETURN_IF_ERROR(ResetDir(attempt_dir));
+  // A first attempt starts from scratch; only retries resume.
+  if (ctx.attempt() <= 1) REEL_RETURN_IF_ERROR(ResetDir(checkpoint_dir));
+  REEL_RETURN_IF_ERROR(MakeDirs(checkpoint_dir));
+  fs::path config_path = attempt_dir / "config.json";
+  REEL_RETURN_IF_ERROR(WriteFileAtomic(config_path, job->dump(2) + "\n"));
+
+  int world_size = (*job)["world_size"].get<int>();
+  ctx.Info("torch_train: {} rank(s) of {}, {} epochs, device {}", world_size, worker->string(),
+           (*job)["epochs"].get<int>(), (*job)["device"].get<std::string>());
+  MetricsTail metrics(attempt_dir / "metrics.jsonl");
+  RankJob ranks;
+  ranks.worker = *worker;
+  ranks.config = config_path;
+  ranks.world_size = world_size;
+  ranks.on_poll = [&] { metrics.Poll(ctx); };
+  REEL_RETURN_IF_ERROR(RunRanks(ctx, ranks));
+  metrics.Poll(ctx);
+
+  auto result_text = ReadFileToString(attempt_dir / "result.json");
+  if (!result_text.ok()) {
+    return Status::Internal("torch_train: the ranks finished without a result: " +
+                            result_text.status().message());
+  }
+  Json result = Json::parse(*result_text, nullptr, /*allow_exceptions=*/false);
+  if (!result.is_object()) return Status::Internal("torch_train: result.json is not a JSON object");
+  auto model = ctx.PutArtifact("model", attempt_dir / "model.reelmdl");
+  if (!model.ok()) return model.status();
+  ctx.SetOutput("model", model->uri);
+  ctx.SetOutput("final_loss", result.value("final_loss", Json()));
+  ctx.SetOutput("epochs", result.value("epochs", 0));
+  ctx.SetOutput("examples_per_s", result.value("examples_per_s", Json()));
+  if (result["final_loss"].is_number()) ctx.LogMetric("train.final_loss", result["final_loss"].get<double>());
+  ctx.Info("torch_train: model {} ({} users, {} items), final loss {}, resumed from epoch {}",
+           model->uri, result.value("num_users", 0), result.value("num_items", 0),
+           result.value("final_loss", Json()).dump(), result.value("resumed_from_epoch", 0));
+  return Status::Ok();
+}
+
+}  // namespace reel

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# evaluate -> metric_gate -> promote in real runs, then `reel models` and `reel runs compare`.
+source "$(dirname "$0")/lib.sh"
+
+# Two taste groups: u1,u2 like i3,i4; u3,u4 like i5,i6; i1 and i2 are popular with everyone.
+# Popularity (k=1) recommends i1 or i2 and misses every held-out item; a model that knows the
+# groups hits all of them.
+cat >"$WORK/train.csv" <<'EOF'
+user_id,item_id,weight
+u1,i1,1
+u1,i3,1
+u2,i1,1
+u2,i4,1
+u3,i2,1
+u3,i5,1
+u4,i2,1
+u4,i6,1
+u5,i1,1
+u5,i2,1
+u6,i1,1
+u6,i2,1
+EOF
+cat >"$WORK/holdout.csv" <<'EOF'
+user_id,item_id
+u1,i4
+u2,i3
+u3,i6
+u4,i5
+EOF
+
+# write_model PATH SCALE SWAP: a model file (docs/model-lifecycle.md, "Model file format").
+write_model() {
+  /usr/bin/python3 - "$@" <<'EOF'
+import json, struct, sys
+path, scale, swap = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
+a, b = (0.0, scale), (scale, 0.0)
+if not swap:
+    a, b = b, a
+users = {"u1": a, "u2": a, "u3": b, "u4": b}
+items = {"i1": (0.1, 0.1), "i2": (0.1, 0.1), "i3": (1.0, 0.0), "i4": (1.0, 0.0),
+         "i5": (0.0, 1.0), "i6": (0.0, 1.0)}
+header = json.dumps({"format_version": 1, "dim": 2, "num_users": len(users),
+                     "num_items": len(items), "users": list(users), "items": list(items),
+                     "model_type": "two_tower", "metrics": {"final_loss": scale}}).encode()
+with open(path, "wb") as f:
+    f.write(b"REELMDL1" + struct.pack("<I", len(header)) + header)
+    for vec in list(users.values()) + list(items.values()):
+        f.write(struct.pack("<2f", *vec))
+EOF
+}
+write_model "$WORK/good.reelmdl" 1 0
+write_model "$WORK/good2.reelmdl" 2 0
+write_model "$WORK/wrong.reelmdl" 1 1
+
+cat >"$WORK/retrain.yaml" <<EOF
+name: recs
+params:
+  model: {type: string}
+steps:
+  evaluate:
+    operator: evaluate
+    with:
+      model: "{{ params.model }}"
+      holdout: $WORK/holdout.csv
+      interactions: $WORK/train.csv
+      k: 1
+  gate:
+    operator: metric_gate
+    needs: [evaluate]
+    with:
+      evaluation: "{{ steps.evaluate.outputs }}"
+      rules:
+        - {metric: recall_at_1, min_improvement_over_production: 0.0,
+           min_improvement_over_baseline: 0.05, floor: 0.5}
+  promote:
+    operator: promote
+    needs: [gate]
+    when: "{{ steps.gate.outputs.passed }}"
+    with:
+      model: "{{ params.model }}"
+      metrics: "{{ steps.evaluate.outputs.candidate }}"
+EOF
+
+run_with() {
+  expect_exit 0 "$REEL" run "$WORK/retrain.yaml" -p model="$1" --date 2026-11-28
+  echo "$OUT" | head -1 | awk '{print $2}'
+}
+
+expect_exit 0 "$REEL" models list
+expect_contains "$OUT" "no models yet"
+
+# Run 1: no production model yet; the good model beats popularity and becomes v1.
+run1=$(run_with "$WORK/good.reelmdl")
+expect_exit 0 "$REEL" show "$run1" --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+run = json.load(sys.stdin)
+t = {x["step"]: x for x in run["tasks"]}
+ev = t["evaluate"]["outputs"]
+assert ev["candidate"]["recall_at_1"] == 1.0 and ev["baseline"]["recall_at_1"] == 0.0, ev
+assert ev["production"] is None and ev["users"] == 4, ev
+assert t["gate"]["outputs"]["passed"] is True, t["gate"]
+assert "no production model yet" in t["gate"]["outputs"]["reason"]
+p = t["promote"]["outputs"]
+assert p["version"] == 1 and p["previous_version"] is None and p["promoted"] is True, p
+kinds = [e["kind"] for e in run["events"]]
+assert "gate.decision" in kinds and "model.promoted" in kinds, kinds
+'
+
+# Run 2: as good as production (+0.0%, allowed): v2.
+run2=$(run_with "$WORK/good2.reelmdl")
+# Run 3: worse than production: the gate blocks and promote is skipped.
+run3=$(run_with "$WORK/wrong.reelmdl")
+expect_exit 0 "$REEL" show "$run3" --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+run = json.load(sys.stdin)
+t = {x["step"]: x for x in run["tasks"]}
+assert t["evaluate"]["outputs"]["production_version"] == 2, t["evaluate"]
+assert t["gate"]["outputs"]["passed"] is False
+assert "vs production 1.0000 (-100.0%, need +0.0%): blocked" in t["gate"]["outputs"]["reason"]
+assert t["promote"]["status"] == "skipped", t["promote"]
+'
+
+expect_exit 0 "$REEL" models list --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+models = json.load(sys.stdin)
+assert [m["name"] for m in models] == ["recs"], models
+m = models[0]
+assert [v["version"] for v in m["versions"]] == [1, 2], m
+assert m["aliases"] == {"production": 2}, m
+assert m["versions"][0]["metrics"]["recall_at_1"] == 1.0, m
+for k in ("version", "artifact", "run_id", "metrics", "created_at"):
+    assert k in m["versions"][0], k
+'
+expect_exit 0 "$REEL" models list
+expect_contains "$OUT" "production"
+
+expect_exit 0 "$REEL" models path recs
+cmp -s "$OUT" "$WORK/good2.reelmdl" || fail "models path recs is not the v2 file: $OUT"
+expect_exit 0 "$REEL" models path recs@1
+cmp -s "$OUT" "$WORK/good.reelmdl" || fail "models path recs@1 is not the v1 file: $OUT"
+expect_exit 0 "$REEL" models path recs@production
+cmp -s "$OUT" "$WORK/good2.reelmdl" || fail "models path recs@production: $OUT"
+expect_exit 2 "$REEL" models path recs@staging
+expect_contains "$ERR" "has no staging version"
+
+# Manual promotion and rollbacks, all in the audit history.
+expect_exit 0 "$REEL" models promote recs 1
+expect_contains "$OUT" "v2 -> v1"
+expect_exit 0 "$REEL" models rollback recs
+expect_contains "$OUT" "v1 -> v2"
+expect_exit 0 "$REEL" models rollback recs
+expect_contains "$OUT" "v2 -> v1"
+expect_exit 2 "$REEL" models rollback recs
+expect_contains "$ERR" "no earlier version to roll back to"
+expect_exit 0 "$REEL" models show recs
+expect_contains "$OUT" "production -> v1"
+expect_contains "$OUT" "promoted production - -> v1"
+expect_contains "$OUT" "by cli"
+expect_contains "$OUT" "(run $run2)"
+expect_exit 0 "$REEL" models show recs --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+kinds = [e["kind"] for e in m["history"]]
+assert kinds == ["registered", "promoted", "registered", "promoted", "promoted",
+                 "rolled_back", "rolled_back"], kinds
+assert m["history"][4]["actor"] == "cli" and m["history"][4]["run_id"] is None
+'
+
+# Unknown names and versions: a message and exit 2.
+expect_exit 2 "$REEL" models show nope
+expect_contains "$ERR" "no model named 'nope'"
+expect_exit 2 "$REEL" models promote recs 9
+expect_contains "$ERR" "has no version 9"
+
+# runs compare: params, metrics and artifacts side by side.
+expect_exit 0 "$REEL" runs compare "$run1" "$run3"
+expect_contains "$OUT" "evaluate candidate.recall_at_1"
+expect_contains "$OUT" "differences (marked *)"
+echo "$OUT" | grep -q '^\* param' || fail "the differing param is not marked: $OUT"
+expect_exit 0 "$REEL" runs compare "$run1" "$run2" --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+p = {x["key"]: x for x in c["params"]}
+assert p["model"]["differs"] is True, p
+m = {(x["step"], x["key"]): x for x in c["metrics"]}
+r = m[("evaluate", "candidate.recall_at_1")]
+assert r["a"] == 1.0 and r["b"] == 1.0 and r["differs"] is False, r
+assert m[("evaluate", "baseline.recall_at_1")]["differs"] is False
+'
+expect_exit 2 "$REEL" runs compare "$run1" nope
+expect_contains "$ERR" "nope"
+echo "models_test: ok"

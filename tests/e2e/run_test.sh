@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# reel run / runs / show / logs / resume on real workflows.
+source "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$REEL" run "$REEL_SOURCE_DIR/examples/workflows/hello.yaml" --date 2026-11-28
+expect_contains "$OUT" "succeeded"
+expect_contains "$OUT" "publish"
+run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+
+expect_exit 0 "$REEL" runs --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+runs = json.load(sys.stdin)
+assert len(runs) == 1, runs
+r = runs[0]
+for k in ("run_id", "workflow", "status", "logical_date", "started_at", "ended_at"):
+    assert k in r, k
+assert r["status"] == "succeeded" and r["logical_date"] == "2026-11-28", r
+'
+expect_exit 0 "$REEL" show "$run_id" --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+run = json.load(sys.stdin)
+tasks = {(t["step"], t["item_index"]): t for t in run["tasks"]}
+assert tasks[("train", 0)]["item"] == 0.01, tasks
+assert tasks[("train", 1)]["item"] == 0.03
+assert tasks[("publish", -1)]["status"] == "skipped"
+assert all(t["status"] in ("succeeded", "skipped") for t in run["tasks"])
+for t in run["tasks"]:
+    for k in ("step", "item", "status", "attempts", "outputs"):
+        assert k in t, k
+'
+expect_exit 0 "$REEL" show "${run_id:0:18}"
+expect_contains "$OUT" "train[1]"
+
+# A param of the wrong type or an unknown one: exit 2, nothing run.
+expect_exit 2 "$REEL" run "$REEL_SOURCE_DIR/examples/workflows/hello.yaml" -p pause=soon
+expect_contains "$ERR" "param 'pause' expects a float"
+expect_exit 2 "$REEL" run "$REEL_SOURCE_DIR/examples/workflows/hello.yaml" -p pauze=1
+expect_contains "$ERR" "did you mean 'pause'"
+expect_exit 2 "$REEL" show nosuchrun
+expect_contains "$ERR" "nosuchrun"
+
+# A failing step: exit 1, upstream_failed downstream, independent branch still finishes.
+cat > "$WORK/fail.yaml" <<'YAML'
+name: failing
+steps:
+  ok_branch: {operator: sleep, with: {seconds: 0.2}}
+  count:
+    operator: shell
+    with: {command: [sh, -c, 'echo ran >> "$0"', "{{ env.COUNT_FILE }}"]}
+  flaky:
+    operator: shell
+    needs: [count]
+    retries: 1
+    retry_delay: 100ms
+    with: {command: [sh, -c, 'test -e "$0" || { echo "marker missing" >&2; exit 3; }', "{{ env.MARKER }}"]}
+  after:
+    operator: noop
+    needs: [flaky]
+YAML
+export COUNT_FILE="$WORK/count" MARKER="$WORK/marker"
+expect_exit 1 "$REEL" run "$WORK/fail.yaml"
+fail_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+expect_contains "$OUT" "upstream_failed"
+expect_contains "$ERR" "exited with code 3"
+expect_exit 0 "$REEL" show "$fail_id" --json
+echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+run = json.load(sys.stdin)
+t = {x["step"]: x for x in run["tasks"]}
+assert t["flaky"]["status"] == "failed" and len(t["flaky"]["attempts"]) == 2, t["flaky"]
+assert t["flaky"]["attempts"][0]["exit_code"] == 3
+assert t["after"]["status"] == "upstream_failed"
+assert t["ok_branch"]["status"] == "succeeded"
+'
+expect_exit 0 "$REEL" logs "$fail_id" flaky
+expect_contains "$OUT" "marker missing"
+[[ $(wc -l < "$COUNT_FILE") == 1 ]] || fail "count ran more than once"
+
+# Resume: the succeeded tasks are reused, not executed again.
+touch "$MARKER"
+expect_exit 0 "$REEL" resume "$fail_id"
+expect_contains "$OUT" "(reused)"
+[[ $(wc -l < "$COUNT_FILE") == 1 ]] || fail "resume re-ran a step that had succeeded"
+expect_exit 0 "$REEL" runs --status succeeded --workflow failing --json
+expect_contains "$OUT" "\"origin_run_id\": \"$fail_id\""
+
+# --from re-runs a succeeded step and everything after it.
+expect_exit 0 "$REEL" resume "$fail_id" --from count
+[[ $(wc -l < "$COUNT_FILE") == 2 ]] || fail "--from count did not re-run count"
+echo "run: ok"

@@ -1,0 +1,350 @@
+// Scheduler semantics at 1, 2 and 4 workers. Every run has a deadline: a deadlock fails the
+// test instead of hanging it.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "engine/runner.h"
+#include "engine/scheduler.h"
+#include "operators/registry.h"
+#include "tests/support/fake_context.h"
+
+using namespace reel;
+using reel::testing::TempDir;
+
+namespace {
+
+class LambdaOperator : public Operator {
+ public:
+  explicit LambdaOperator(std::function<Status(Context&)> body) : body_(std::move(body)) {}
+  Status Execute(Context& ctx) override { return body_(ctx); }
+
+ private:
+  std::function<Status(Context&)> body_;
+};
+
+// Shared, thread-safe record of what operators did.
+struct Journal {
+  std::mutex mu;
+  std::vector<std::string> started;
+  std::map<std::string, int> calls;
+  int running = 0, max_running = 0;
+
+  void Start(const std::string& label) {
+    std::lock_guard<std::mutex> lock(mu);
+    started.push_back(label);
+    calls[label]++;
+    max_running = std::max(max_running, ++running);
+  }
+  void End() {
+    std::lock_guard<std::mutex> lock(mu);
+    --running;
+  }
+  size_t IndexOf(const std::string& label) {
+    std::lock_guard<std::mutex> lock(mu);
+    return static_cast<size_t>(std::find(started.begin(), started.end(), label) - started.begin());
+  }
+};
+
+std::string LabelOf(Context& ctx) {
+  std::string label = ctx.step_name();
+  if (!ctx.item().is_null()) label += "[" + ctx.item().dump() + "]";
+  return label;
+}
+
+void RegisterTestOperators(OperatorRegistry& registry, Journal& journal) {
+  RegisterBuiltinOperators(registry);
+  auto add = [&](const std::string& name, std::vector<ConfigField> config,
+                 std::function<Status(Context&)> body) {
+    OperatorDef def;
+    def.info.name = name;
+    def.info.description = "test operator";
+    def.info.config = std::move(config);
+    def.info.allow_unknown_keys = true;
+    def.create = [body] { return std::make_unique<LambdaOperator>(body); };
+    REQUIRE(registry.Register(std::move(def)).ok());
+  };
+  // Records its start, sleeps `ms`, echoes `value` as output `value`.
+  add("record", {{"ms", ConfigType::kInt, false, 0, ""}}, [&journal](Context& ctx) {
+    journal.Start(LabelOf(ctx));
+    ctx.cancellation().WaitFor(std::chrono::milliseconds(ctx.config().value("ms", 0)));
+    if (ctx.config().contains("value")) ctx.SetOutput("value", ctx.config()["value"]);
+    ctx.SetOutput("upstream", ctx.upstream_outputs());
+    journal.End();
+    return Status::Ok();
+  });
+  // Fails until attempt `succeed_on` (0: always fails).
+  add("flaky", {{"succeed_on", ConfigType::kInt, false, 0, ""}}, [&journal](Context& ctx) {
+    journal.Start(LabelOf(ctx));
+    journal.End();
+    int succeed_on = ctx.config().value("succeed_on", 0);
+    if (succeed_on > 0 && ctx.attempt() >= succeed_on) return Status::Ok();
+    return Status::Failed("flaky failure on attempt " + std::to_string(ctx.attempt()));
+  });
+  add("throws", {}, [](Context&) -> Status { throw std::runtime_error("boom"); });
+  // Ignores cancellation for `ms`.
+  add("stubborn", {{"ms", ConfigType::kInt, false, 0, ""}}, [](Context& ctx) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ctx.config().value("ms", 0)));
+    return Status::Ok();
+  });
+}
+
+struct Harness {
+  TempDir dir;
+  Journal journal;
+  OperatorRegistry registry;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<ArtifactStore> artifacts;
+  std::atomic<bool> stop{false};
+
+  Harness() {
+    RegisterTestOperators(registry, journal);
+    store = StateStore::Open(dir.path()).value();
+    artifacts = ArtifactStore::Open(dir.path()).value();
+  }
+
+  WorkflowPtr Load(const std::string& yaml) {
+    Diagnostics diags;
+    auto wf = LoadWorkflowText("test.yaml", yaml, registry.Catalog(), diags);
+    INFO(diags.Format());
+    REQUIRE(wf != nullptr);
+    return wf;
+  }
+
+  // Runs with a deadline; a run that does not finish in time fails the test.
+  RunOutcome Run(const std::string& yaml, int workers,
+                 std::function<void(SchedulerOptions&)> tweak = {},
+                 std::chrono::seconds deadline = std::chrono::seconds(20)) {
+    auto wf = Load(yaml);
+    auto request = PrepareRun(*store, wf, {}, "2026-11-28", "manual");
+    REQUIRE(request.ok());
+    SchedulerOptions options;
+    options.max_parallel = workers;
+    options.cpus = 64;
+    options.kill_grace = std::chrono::milliseconds(300);
+    options.heartbeat = std::chrono::milliseconds(100);
+    if (tweak) tweak(options);
+    Scheduler scheduler(*store, *artifacts, registry.Catalog(), options);
+    auto future = std::async(std::launch::async,
+                             [&] { return scheduler.Execute(*request, &stop); });
+    if (future.wait_for(deadline) != std::future_status::ready) {
+      FAIL_CHECK("run did not finish within the deadline: deadlock?");
+      stop = true;
+      if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) std::abort();
+    }
+    auto outcome = future.get();
+    REQUIRE(outcome.ok());
+    last_run = request->run_id;
+    return *outcome;
+  }
+
+  std::map<std::string, TaskRecord> Tasks() {
+    std::map<std::string, TaskRecord> out;
+    for (const auto& t : *store->GetTasks(last_run)) {
+      out[t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]"] = t;
+    }
+    return out;
+  }
+
+  std::string last_run;
+};
+
+}  // namespace
+
+TEST_CASE("scheduler: order, parallelism, foreach, when, outputs at 1, 2 and 4 workers") {
+  for (int workers : {1, 2, 4}) {
+    CAPTURE(workers);
+    Harness h;
+    auto outcome = h.Run(R"(
+name: semantics
+steps:
+  a: {operator: record, with: {value: 7}}
+  b: {operator: record, needs: [a], with: {ms: 30, value: "{{ steps.a.outputs.value + 1 }}"}}
+  c: {operator: record, needs: [a], with: {ms: 30}}
+  fan:
+    operator: record
+    needs: [a]
+    foreach: [1, 2, 3, 4]
+    with: {ms: 20, value: "{{ item * 10 }}"}
+  join: {operator: record, needs: [b, c, fan], with: {value: "{{ steps.fan.outputs | length }}"}}
+  never: {operator: record, needs: [join], when: "{{ steps.join.outputs.value > 100 }}"}
+  after_never: {operator: record, needs: [never]}
+)", workers);
+    CHECK(outcome.status == "succeeded");
+    auto tasks = h.Tasks();
+    CHECK(tasks["b"].outputs["value"] == 8);
+    CHECK(tasks["fan[2]"].outputs["value"] == 30);
+    CHECK(tasks["join"].outputs["value"] == 4);
+    CHECK(tasks["never"].status == "skipped");
+    CHECK(tasks["after_never"].status == "skipped");
+    // Dependencies are respected.
+    CHECK(h.journal.IndexOf("a") < h.journal.IndexOf("b"));
+    CHECK(h.journal.IndexOf("b") < h.journal.IndexOf("join"));
+    CHECK(h.journal.IndexOf("fan[4]") < h.journal.IndexOf("join"));
+    // Parallelism never exceeds the limit and uses it when work allows.
+    CHECK(h.journal.max_running <= workers);
+    if (workers > 1) CHECK(h.journal.max_running >= 2);
+  }
+}
+
+TEST_CASE("scheduler: retries, failure propagation, catch and exceptions") {
+  for (int workers : {1, 2, 4}) {
+    CAPTURE(workers);
+    Harness h;
+    auto outcome = h.Run(R"(
+name: failures
+steps:
+  recovers: {operator: flaky, retries: 2, retry_delay: 10ms, with: {succeed_on: 3}}
+  fails: {operator: flaky, retries: 1, retry_delay: 10ms}
+  downstream: {operator: record, needs: [fails]}
+  further: {operator: record, needs: [downstream]}
+  independent: {operator: record, with: {ms: 50}}
+  caught: {operator: throws, catch: true}
+  after_caught: {operator: record, needs: [caught]}
+)", workers);
+    CHECK(outcome.status == "failed");
+    CHECK(outcome.error.find("fails") != std::string::npos);
+    auto tasks = h.Tasks();
+    CHECK(tasks["recovers"].status == "succeeded");
+    CHECK(tasks["recovers"].attempts == 3);
+    CHECK(tasks["fails"].status == "failed");
+    CHECK(tasks["fails"].attempts == 2);
+    CHECK(tasks["downstream"].status == "upstream_failed");
+    CHECK(tasks["further"].status == "upstream_failed");
+    CHECK(tasks["independent"].status == "succeeded");
+    CHECK(tasks["caught"].status == "failed");
+    CHECK(tasks["caught"].error.find("boom") != std::string::npos);
+    CHECK(tasks["after_caught"].status == "succeeded");
+  }
+}
+
+TEST_CASE("scheduler: a run whose only failure is caught succeeds") {
+  Harness h;
+  auto outcome = h.Run("name: c\nsteps:\n  x: {operator: throws, catch: true}\n  y: {operator: noop, needs: [x]}\n", 2);
+  CHECK(outcome.status == "succeeded");
+}
+
+TEST_CASE("scheduler: timeouts cancel cooperative operators and abandon stubborn ones") {
+  for (int workers : {1, 2, 4}) {
+    CAPTURE(workers);
+    Harness h;
+    auto start = std::chrono::steady_clock::now();
+    auto outcome = h.Run(R"(
+name: timeouts
+steps:
+  slow: {operator: sleep, timeout: 100ms, with: {seconds: 30}}
+  stubborn: {operator: stubborn, timeout: 100ms, with: {ms: 3000}}
+  fine: {operator: sleep, with: {seconds: 0.01}}
+)", workers);
+    CHECK(outcome.status == "failed");
+    auto tasks = h.Tasks();
+    CHECK(tasks["slow"].status == "failed");
+    CHECK(tasks["stubborn"].status == "failed");
+    CHECK(tasks["fine"].status == "succeeded");
+    auto attempts = *h.store->GetAttempts(tasks["slow"].task_id);
+    REQUIRE(attempts.size() == 1);
+    CHECK(attempts[0].status == "timed_out");
+    CHECK(attempts[0].error.find("timed out after 100ms") != std::string::npos);
+    // Neither the 30 s sleep nor the 3 s stubborn operator was waited for.
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2900));
+  }
+}
+
+TEST_CASE("scheduler: cancellation stops running and queued tasks") {
+  for (int workers : {1, 2, 4}) {
+    CAPTURE(workers);
+    Harness h;
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      h.stop = true;
+    });
+    auto outcome = h.Run(R"(
+name: cancel
+steps:
+  long: {operator: sleep, with: {seconds: 30}}
+  other: {operator: sleep, foreach: [1, 2, 3, 4, 5, 6], with: {seconds: 30}}
+  later: {operator: noop, needs: [long]}
+)", workers);
+    canceller.join();
+    CHECK(outcome.status == "cancelled");
+    for (const auto& [label, task] : h.Tasks()) {
+      CAPTURE(label);
+      CHECK(task.status == "cancelled");
+    }
+    auto run = *h.store->GetRun(h.last_run);
+    CHECK(run.status == "cancelled");
+  }
+}
+
+TEST_CASE("scheduler: `reel cancel` from another connection is noticed") {
+  Harness h;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto other = StateStore::Open(h.dir.path());
+    auto runs = *(*other)->ListRuns({});
+    REQUIRE(!runs.empty());
+    CHECK((*other)->RequestCancel(runs[0].run_id).ok());
+  });
+  auto outcome = h.Run("name: c\nsteps:\n  s: {operator: sleep, with: {seconds: 30}}\n", 2);
+  canceller.join();
+  CHECK(outcome.status == "cancelled");
+}
+
+TEST_CASE("scheduler: named pools limit concurrency") {
+  Harness h;
+  h.Run(R"(
+name: pools
+pools: {gpu_box: 1}
+steps:
+  train: {operator: record, foreach: [1, 2, 3], resources: {pool: gpu_box}, with: {ms: 30}}
+)", 4);
+  CHECK(h.journal.max_running == 1);
+}
+
+TEST_CASE("scheduler: a step asking for more gpus than the run has is refused before running") {
+  Harness h;
+  auto wf = h.Load("name: g\nsteps:\n  t: {operator: noop, resources: {gpus: 1}}\n");
+  auto request = PrepareRun(*h.store, wf, {}, "2026-11-28", "manual");
+  Scheduler scheduler(*h.store, *h.artifacts, h.registry.Catalog(), SchedulerOptions{});
+  auto outcome = scheduler.Execute(*request);
+  REQUIRE_FALSE(outcome.ok());
+  CHECK(outcome.status().message().find("--gpus") != std::string::npos);
+}
+
+TEST_CASE("scheduler: resume reuses succeeded tasks and runs the rest") {
+  Harness h;
+  const char* yaml = R"(
+name: resume
+params:
+  succeed_on: {type: int, default: 0}
+steps:
+  first: {operator: record, with: {value: 1}}
+  second: {operator: flaky, needs: [first], with: {succeed_on: "{{ params.succeed_on }}"}}
+  third: {operator: record, needs: [second]}
+)";
+  auto outcome = h.Run(yaml, 2);
+  CHECK(outcome.status == "failed");
+  std::string failed_run = h.last_run;
+  // Reuse is what is under test: let `second` succeed this time by changing the param.
+  auto request = PrepareResume(*h.store, h.registry.Catalog(), failed_run, "");
+  REQUIRE(request.ok());
+  CHECK(request->reuse.count({"first", -1}) == 1);
+  CHECK(request->reuse.count({"second", -1}) == 0);
+  request->params["succeed_on"] = 1;
+  Scheduler scheduler(*h.store, *h.artifacts, h.registry.Catalog(), SchedulerOptions{});
+  auto resumed = scheduler.Execute(*request);
+  REQUIRE(resumed.ok());
+  CHECK(resumed->status == "succeeded");
+  CHECK(h.journal.calls["first"] == 1);  // reused, not executed again
+  CHECK(h.journal.calls["third"] == 1);
+  auto tasks = *h.store->GetTasks(request->run_id);
+  for (const auto& t : tasks) {
+    if (t.step == "first") {
+      CHECK(t.reused_from.has_value());
+      CHECK(t.outputs["value"] == 1);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+// The two-tower recommender and its losses (LibTorch).
+//
+//   user tower:  u = E_user[user] + W_user * features(user)   (the linear part only when user
+//                features were given)
+//   item tower:  v = E_item[item] + W_item * features(item)
+//   score(user, item) = <u, v>
+//
+// Features are constant inputs kept beside the module, not parameters, so a checkpoint holds
+// only what training changes.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "trainer/dataset.h"
+#include "trainer/train_config.h"
+
+namespace reel::trainer {
+
+class TwoTowerImpl : public torch::nn::Module {
+ public:
+  // Initializes the parameters from torch's global generator (seed it first). `data` gives
+  // the sizes and the feature matrices, copied to `device`.
+  TwoTowerImpl(const Dataset& data, int dim, torch::Device device);
+
+  // Tower outputs for a 1-D int64 tensor of rows: [n, dim].
+  torch::Tensor UserVectors(const torch::Tensor& users);
+  torch::Tensor ItemVectors(const torch::Tensor& items);
+
+  std::int64_t num_items() const { return num_items_; }
+
+ private:
+  std::int64_t num_items_;
+  torch::nn::Embedding user_embedding_{nullptr};
+  torch::nn::Embedding item_embedding_{nullptr};
+  torch::nn::Linear user_projection_{nullptr};  // null without user features
+  torch::nn::Linear item_projection_{nullptr};
+  torch::Tensor user_features_;  // [num_users, fu] on the device, or undefined
+  torch::Tensor item_features_;
+};
+TORCH_MODULE(TwoTower);
+
+// Sampled softmax with in-batch negatives: each user's positive item against the other items
+// of the batch. `weights` (or an undefined tensor) weights the examples.
+torch::Tensor InBatchSoftmaxLoss(TwoTower& model, const torch::Tensor& users,
+                                 const torch::Tensor& items, const torch::Tensor& weights);
+
+// Bayesian personalized ranking against `negatives` uniformly sampled items per positive,
+// drawn from `generator`.
+torch::Tensor BprLoss(TwoTower& model, const torch::Tensor& users, const torch::Tensor& items,
+                      const torch::Tensor& weights, int negatives, at::Generator& generator);
+
+}  // namespace reel::trainer
