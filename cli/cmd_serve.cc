@@ -103,8 +103,18 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
     std::chrono::sys_seconds at = now_override.value_or(clock.Now());
     PrintLogLine("polling " + flags.workflows + " once at " + FormatIsoUtc(at) + " (home " +
                  home_dir + ")");
-    std::vector<DaemonDecision> decisions = daemon.Tick(at);
-    while (!stop.load() && !daemon.WaitForRuns(std::chrono::milliseconds(200))) {
+    // Intervals queued behind max_active_runs fire as soon as the runs before them finish,
+    // so one --once works off everything that is due at `at`.
+    std::vector<DaemonDecision> decisions;
+    for (bool fired = true; fired && !stop.load();) {
+      std::vector<DaemonDecision> round = daemon.Tick(at);
+      fired = false;
+      for (auto& d : round) {
+        fired = fired || d.kind == DaemonDecision::Kind::kFired;
+        decisions.push_back(std::move(d));
+      }
+      while (!stop.load() && !daemon.WaitForRuns(std::chrono::milliseconds(200))) {
+      }
     }
     daemon.Shutdown(grace);
     // Exit 1 when a fired run did not succeed or the poll hit an error (for crontab users).

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <tuple>
 
 #include "engine/csv.h"
 #include "engine/fact_store.h"
@@ -309,6 +310,11 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
   std::int64_t train_rows = 0, holdout_rows = 0, scanned = 0;
   EntityIndex users, items;
   const auto& cancel = ctx.cancellation();
+  auto is_int_column = [&](int i) {
+    return table->schema.columns[static_cast<std::size_t>(i)].type == ColumnType::kInt;
+  };
+  const bool user_is_int = is_int_column(spec->user_index);
+  const bool item_is_int = is_int_column(spec->item_index);
   Status scan = ScanEvents(store, *table, train_from_ms, t_ms, [&](const FactRow& row) {
     if ((++scanned & 0xffff) == 0 && cancel.cancelled()) return false;
     for (const auto& f : spec->filters) {
@@ -318,14 +324,19 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
     const std::int64_t ts = row.TimeMs();
     const bool is_train = ts < cutoff_ms;
     std::string& out = is_train ? train.buf() : holdout.buf();
-    std::string_view user = row.Text(spec->user_index);
-    AppendCsvField(out, user);
-    if (is_train) users.Intern(user);
-    out += ',';
-    std::string_view item = row.Text(spec->item_index);
-    AppendCsvField(out, item);
-    if (is_train) items.Intern(item);
-    out += ',';
+    for (auto [index, is_int, entities] : {std::tuple{spec->user_index, user_is_int, &users},
+                                           std::tuple{spec->item_index, item_is_int, &items}}) {
+      if (is_int) {
+        const std::int64_t id = row.Int(index);
+        fmt::format_to(std::back_inserter(out), "{},", id);
+        if (is_train) entities->InternInt(id);
+      } else {
+        const std::string_view id = row.Text(index);
+        AppendCsvField(out, id);
+        out += ',';
+        if (is_train) entities->Intern(id);
+      }
+    }
     AppendNumber(out, spec->weight_index >= 0 && !row.IsNull(spec->weight_index)
                           ? row.Float(spec->weight_index)
                           : 1.0);
@@ -377,8 +388,10 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
         const int key = c->def().key_index;
         if (cached_key[entity] != key) {
           cached_key[entity] = key;
-          cached_id[entity] = row.IsNull(key) ? EntityIndex::kNone
-                                              : (entity == 0 ? users : items).Find(row.Text(key));
+          const EntityIndex& index = entity == 0 ? users : items;
+          cached_id[entity] = row.IsNull(key)         ? EntityIndex::kNone
+                              : c->def().key_is_int ? index.FindInt(row.Int(key))
+                                                    : index.Find(row.Text(key));
         }
         if (cached_id[entity] != EntityIndex::kNone) c->Add(row, cached_id[entity], ts);
       }
@@ -390,7 +403,8 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
     if (cancel.cancelled()) return Status::Cancelled("feature_etl: cancelled");
   }
   std::vector<const FeatureComputer*> user_computers, item_computers;
-  for (const auto& c : computers) {
+  for (auto& c : computers) {
+    c.Finish();
     (c.def().entity == "user" ? user_computers : item_computers).push_back(&c);
   }
   REEL_RETURN_IF_ERROR(

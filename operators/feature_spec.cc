@@ -220,6 +220,7 @@ Status BindFeature(FeatureDef& def, const FactSchema& schema) {
     ColumnType type = schema.columns[static_cast<std::size_t>(def.column_index)].type;
     def.column_is_int = type == ColumnType::kInt || type == ColumnType::kTimestamp;
   }
+  def.key_is_int = schema.columns[static_cast<std::size_t>(def.key_index)].type == ColumnType::kInt;
   for (auto& f : def.filters) {
     Status s = BindFilter(f, schema, def.fact);
     if (!s.ok()) return Status::NotFound(where + ": " + s.message());
@@ -231,18 +232,59 @@ Status BindFeature(FeatureDef& def, const FactSchema& schema) {
   return Status::Ok();
 }
 
+namespace {
+
+// A canonical integer: what std::to_string would print.
+bool CanonicalInt(std::string_view s, std::int64_t* v) {
+  if (s.empty() || s.size() > 20) return false;
+  std::size_t digits = s[0] == '-' ? 1 : 0;
+  if (digits == s.size() || (s[digits] == '0' && s.size() > digits + 1) || s == "-0") return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
 std::uint32_t EntityIndex::Intern(std::string_view key) {
-  auto it = ids_.find(key);
-  if (it != ids_.end()) return it->second;
+  std::int64_t v;
+  if (CanonicalInt(key, &v)) return InternInt(v);
+  auto it = text_ids_.find(key);
+  if (it != text_ids_.end()) return it->second;
   auto id = static_cast<std::uint32_t>(keys_.size());
   keys_.emplace_back(key);
-  ids_.emplace(std::string(key), id);
+  text_ids_.emplace(std::string(key), id);
+  return id;
+}
+
+std::uint32_t EntityIndex::InternInt(std::int64_t key) {
+  std::uint32_t found = FindInt(key);
+  if (found != kNone) return found;
+  auto id = static_cast<std::uint32_t>(keys_.size());
+  keys_.push_back(std::to_string(key));
+  if (key >= 0 && key < kDenseLimit) {
+    auto k = static_cast<std::size_t>(key);
+    if (k >= dense_ids_.size()) dense_ids_.resize(std::max(k + 1, dense_ids_.size() * 2), 0);
+    dense_ids_[k] = id + 1;
+  } else {
+    sparse_ids_.emplace(key, id);
+  }
   return id;
 }
 
 std::uint32_t EntityIndex::Find(std::string_view key) const {
-  auto it = ids_.find(key);
-  return it == ids_.end() ? kNone : it->second;
+  std::int64_t v;
+  if (CanonicalInt(key, &v)) return FindInt(v);
+  auto it = text_ids_.find(key);
+  return it == text_ids_.end() ? kNone : it->second;
+}
+
+std::uint32_t EntityIndex::FindInt(std::int64_t key) const {
+  if (key >= 0 && key < kDenseLimit) {
+    auto k = static_cast<std::size_t>(key);
+    return k < dense_ids_.size() && dense_ids_[k] ? dense_ids_[k] - 1 : kNone;
+  }
+  auto it = sparse_ids_.find(key);
+  return it == sparse_ids_.end() ? kNone : it->second;
 }
 
 std::vector<std::uint32_t> EntityIndex::SortedIds() const {
@@ -260,7 +302,19 @@ std::vector<std::uint32_t> EntityIndex::SortedIds() const {
 }
 
 FeatureComputer::FeatureComputer(FeatureDef def, std::size_t entities)
-    : def_(std::move(def)), acc_(entities) {}
+    : def_(std::move(def)), rows_(entities) {
+  switch (def_.aggregation) {
+    case Aggregation::kCount: break;
+    case Aggregation::kRatio: matched_.resize(entities); break;
+    case Aggregation::kDistinctCount: count_.resize(entities); break;
+    case Aggregation::kLast:
+      last_time_.resize(entities, std::numeric_limits<std::int64_t>::min());
+      [[fallthrough]];
+    default:
+      count_.resize(entities);
+      value_.resize(entities);
+  }
+}
 
 bool FeatureComputer::Accepts(const FactRow& row, std::int64_t time_ms,
                               std::int64_t cutoff_ms) const {
@@ -276,61 +330,75 @@ bool FeatureComputer::Accepts(const FactRow& row, std::int64_t time_ms,
 }
 
 void FeatureComputer::Add(const FactRow& row, std::uint32_t entity, std::int64_t time_ms) {
-  Accumulator& acc = acc_[entity];
-  acc.rows++;
+  rows_[entity]++;
   switch (def_.aggregation) {
     case Aggregation::kCount: return;
     case Aggregation::kRatio: {
       bool all = true;
       for (const auto& f : def_.numerator) all = all && f.Matches(row);
-      if (all) acc.matched++;
+      if (all) matched_[entity]++;
       return;
     }
     default: break;
   }
   if (row.IsNull(def_.column_index)) return;
   if (def_.aggregation == Aggregation::kDistinctCount) {
-    bool inserted;
     if (def_.column_is_int) {
-      inserted = distinct_ints_.emplace(entity, row.Int(def_.column_index)).second;
+      distinct_ints_.emplace_back(entity, row.Int(def_.column_index));
+      if (distinct_ints_.size() >= 2 * std::max<std::size_t>(distinct_compacted_, 1 << 16)) {
+        CompactDistinct();
+      }
     } else {
       std::string key(sizeof entity, '\0');
       std::memcpy(key.data(), &entity, sizeof entity);
       key.append(row.Text(def_.column_index));
-      inserted = distinct_text_.insert(std::move(key)).second;
+      if (distinct_text_.insert(std::move(key)).second) count_[entity]++;
     }
-    if (inserted) acc.count++;
     return;
   }
-  double v = row.Float(def_.column_index);
-  if (acc.count == 0) {
-    acc.min = acc.max = v;
-  } else {
-    acc.min = std::min(acc.min, v);
-    acc.max = std::max(acc.max, v);
-  }
-  acc.count++;
-  acc.sum += v;
-  if (time_ms >= acc.last_time) {
-    acc.last_time = time_ms;
-    acc.last = v;
+  const double v = row.Float(def_.column_index);
+  const bool first = count_[entity]++ == 0;
+  double& value = value_[entity];
+  switch (def_.aggregation) {
+    case Aggregation::kMin: value = first ? v : std::min(value, v); break;
+    case Aggregation::kMax: value = first ? v : std::max(value, v); break;
+    case Aggregation::kLast:
+      if (time_ms >= last_time_[entity]) {
+        last_time_[entity] = time_ms;
+        value = v;
+      }
+      break;
+    default: value += v;  // sum, mean
   }
 }
 
+void FeatureComputer::CompactDistinct() {
+  std::sort(distinct_ints_.begin(), distinct_ints_.end());
+  distinct_ints_.erase(std::unique(distinct_ints_.begin(), distinct_ints_.end()),
+                       distinct_ints_.end());
+  distinct_compacted_ = distinct_ints_.size();
+}
+
+void FeatureComputer::Finish() {
+  if (distinct_ints_.empty()) return;
+  CompactDistinct();
+  for (const auto& [entity, value] : distinct_ints_) count_[entity]++;
+  distinct_ints_ = {};
+  distinct_text_ = {};
+}
+
 double FeatureComputer::Value(std::uint32_t entity) const {
-  const Accumulator& a = acc_[entity];
   switch (def_.aggregation) {
-    case Aggregation::kCount: return static_cast<double>(a.rows);
-    case Aggregation::kSum: return a.sum;
-    case Aggregation::kMean: return a.count ? a.sum / static_cast<double>(a.count) : 0;
-    case Aggregation::kMin: return a.count ? a.min : 0;
-    case Aggregation::kMax: return a.count ? a.max : 0;
-    case Aggregation::kDistinctCount: return static_cast<double>(a.count);
-    case Aggregation::kLast: return a.count ? a.last : 0;
+    case Aggregation::kCount: return static_cast<double>(rows_[entity]);
     case Aggregation::kRatio:
-      return a.rows ? static_cast<double>(a.matched) / static_cast<double>(a.rows) : 0;
+      return rows_[entity] ? static_cast<double>(matched_[entity]) /
+                                 static_cast<double>(rows_[entity])
+                           : 0;
+    case Aggregation::kDistinctCount: return static_cast<double>(count_[entity]);
+    case Aggregation::kMean:
+      return count_[entity] ? value_[entity] / static_cast<double>(count_[entity]) : 0;
+    default: return count_[entity] ? value_[entity] : 0;  // sum, min, max, last
   }
-  return 0;
 }
 
 }  // namespace reel::features

@@ -56,6 +56,7 @@ struct FeatureDef {
   std::vector<Filter> numerator;  // ratio: share of matching rows that also match these
   int key_index = -1, column_index = -1;
   bool column_is_int = false;  // int or timestamp column (distinct_count keys on the integer)
+  bool key_is_int = false;  // an int key column (looked up without text)
 };
 
 // Parses one definition; `entity` ("user" or "item") comes from the list it is in. Errors
@@ -68,12 +69,16 @@ Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& 
 Status BindFilter(Filter& f, const FactSchema& schema, const std::string& table);
 Status BindFeature(FeatureDef& def, const FactSchema& schema);
 
-// Dense ids for entity keys (their text), in first-seen order.
+// Dense ids for entity keys (their text), in first-seen order. Keys that are canonical
+// integers ("17", not "017") are held as integers, so that InternInt(17) and Intern("17") are
+// the same entity and integer lookups need no text.
 class EntityIndex {
  public:
   std::uint32_t Intern(std::string_view key);
+  std::uint32_t InternInt(std::int64_t key);
   // The id of `key`, or kNone; never allocates.
   std::uint32_t Find(std::string_view key) const;
+  std::uint32_t FindInt(std::int64_t key) const;
   const std::string& key(std::uint32_t id) const { return keys_[id]; }
   std::size_t size() const { return keys_.size(); }
   // Ids ordered by key: numerically when every key is an integer, else as text.
@@ -86,7 +91,10 @@ class EntityIndex {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> ids_;
+  static constexpr std::int64_t kDenseLimit = std::int64_t{1} << 22;  // 16 MiB of ids at most
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> text_ids_;
+  std::vector<std::uint32_t> dense_ids_;  // id + 1 of integer key k in [0, kDenseLimit); 0: none
+  std::unordered_map<std::int64_t, std::uint32_t> sparse_ids_;  // other integer keys
   std::vector<std::string> keys_;
 };
 
@@ -99,27 +107,26 @@ class FeatureComputer {
   bool Accepts(const FactRow& row, std::int64_t time_ms, std::int64_t cutoff_ms) const;
   // Adds an accepted row for entity id `entity`.
   void Add(const FactRow& row, std::uint32_t entity, std::int64_t time_ms);
+  // Completes the computation; call once after the last Add and before Value.
+  void Finish();
   // Whether `entity` had a matching row, and its value (0 when it had none).
-  bool Has(std::uint32_t entity) const { return acc_[entity].rows > 0; }
+  bool Has(std::uint32_t entity) const { return rows_[entity] > 0; }
   double Value(std::uint32_t entity) const;
 
  private:
-  struct Accumulator {
-    double sum = 0, min = 0, max = 0, last = 0;
-    std::int64_t rows = 0;  // matching rows
-    std::int64_t count = 0;  // non-null values (distinct values for distinct_count)
-    std::int64_t matched = 0;  // ratio numerator
-    std::int64_t last_time = std::numeric_limits<std::int64_t>::min();
-  };
-  struct PairHash {
-    std::size_t operator()(const std::pair<std::uint32_t, std::int64_t>& p) const {
-      return static_cast<std::size_t>(
-          (static_cast<std::uint64_t>(p.second) * 0x9E3779B97F4A7C15ULL) ^ p.first);
-    }
-  };
   FeatureDef def_;
-  std::vector<Accumulator> acc_;
-  std::unordered_set<std::pair<std::uint32_t, std::int64_t>, PairHash> distinct_ints_;
+  // Per-entity state, one array per quantity the aggregation needs (the others stay empty),
+  // so that a scan touches little memory.
+  std::vector<std::int64_t> rows_;  // matching rows
+  std::vector<std::int64_t> count_;  // non-null values (distinct values for distinct_count)
+  std::vector<std::int64_t> matched_;  // ratio numerator
+  std::vector<double> value_;  // sum, min, max or last
+  std::vector<std::int64_t> last_time_;  // last
+  // distinct_count of an integer column: (entity, value) pairs, deduplicated whenever the
+  // list doubles, so memory stays proportional to the distinct pairs.
+  void CompactDistinct();
+  std::vector<std::pair<std::uint32_t, std::int64_t>> distinct_ints_;
+  std::size_t distinct_compacted_ = 0;
   std::unordered_set<std::string> distinct_text_;  // 4 bytes of entity id, then the value
 };
 

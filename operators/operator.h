@@ -103,7 +103,7 @@ struct ArtifactRef {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
-class FactStore;  // engine/facts/fact_store.h
+class FactStore;  // engine/fact_store.h
 
 class Context {
  public:

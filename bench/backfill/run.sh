@@ -3,13 +3,17 @@
 # day, at --parallel 1 and 2, each into a fresh home. Prints wall time, runs/s and the
 # overhead per run (everything but the operators, which do nothing): creating the run and
 # its 6 task rows, recording every transition durably, reading the plan.
-#   bench/backfill/run.sh [DAYS]          (REEL_BUILD_DIR selects the build, default build)
+#   bench/backfill/run.sh [DAYS]   (REEL=path/to/reel to skip the build; else REEL_BUILD_DIR,
+#                                   default build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 days="${1:-365}"
 build_dir="${REEL_BUILD_DIR:-build}"
-REEL_BUILD_DIR="$build_dir" REEL_BUILD_TARGET=reel scripts/build >/dev/null
-reel="$PWD/$build_dir/cli/reel"
+reel="${REEL:-}"  # a prebuilt binary, else build one
+if [[ -z "$reel" ]]; then
+  REEL_BUILD_DIR="$build_dir" REEL_BUILD_TARGET=reel scripts/build >/dev/null
+  reel="$PWD/$build_dir/cli/reel"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -100,7 +100,7 @@ def find(o):
             r = find(v)
             if r: return r
 out = find(shown)
-print(f"train_rows={out[\"train_rows\"]} users={out[\"users\"]} items={out[\"items\"]}")' "$reel")
+print("train_rows=%s users=%s items=%s" % (out["train_rows"], out["users"], out["items"]))' "$reel")
   measure "$py" "$pandas_script" features "$work/pandas-$target" "$ds" "$work/pandas-out-$target"
   p_wall=$WALL; p_rss=$RSS
   pandas_counts=$(tail -1 "$work/out")

@@ -60,12 +60,15 @@ TEST_CASE("promote registers a model file and moves production exactly once per 
   CHECK(ctx.events[0].first == "model.promoted");
   CHECK(ctx.events[0].second["version"] == 1);
 
-  // A retry of the same step: nothing moves.
+  // A retry of the same step: nothing moves. (The real artifact store gives the same file the
+  // same uri again; the fake one does not, so the retry names the stored artifact.)
   ctx.attempt_ = 2;
   ctx.outputs = Json::object();
+  ctx.config_["model"] = ctx.artifacts["model"].uri;
   REQUIRE(PromoteOperator().Execute(ctx).ok());
   CHECK(ctx.outputs["version"] == 1);
   CHECK(ctx.outputs["replayed"] == true);
+  CHECK(ctx.outputs["registered_version"] == 1);
   CHECK(PromotedEvents(ctx.home()) == 1);
 
   // The next run promotes its model as version 2.
