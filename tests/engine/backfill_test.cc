@@ -265,7 +265,7 @@ TEST_CASE("backfill: deciding writes nothing") {
   CHECK(h.store->ListRuns(filter)->empty());
 }
 
-TEST_CASE("backfill: bad params fail before any run; an hourly schedule runs once per day") {
+TEST_CASE("backfill: bad params fail before any run, and an hourly schedule runs once per day") {
   Harness h;
   BackfillOptions options;
   options.overrides["nope"] = "1";
