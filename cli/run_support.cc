@@ -68,22 +68,31 @@ void ProgressPrinter::OnTaskChanged(const std::string& label, const std::string&
     --running_;  // back to queued for a retry
   }
   if (terminal_) {
-    std::fprintf(stderr, "\r\033[K[%zu done, %zu running%s] %s %s", done_, running_,
-                 failed_ ? (", " + std::to_string(failed_) + " failed").c_str() : "",
-                 label.c_str(), status.c_str());
-    if (status == "failed" && !detail.empty()) {
-      std::fprintf(stderr, "\n  %s: %s\n", label.c_str(), detail.c_str());
-    }
-    std::fflush(stderr);
+    // One status line, redrawn once per committed batch; failures get lines of their own.
+    status_line_ = "[" + std::to_string(done_) + " done, " + std::to_string(running_) +
+                   " running" + (failed_ ? ", " + std::to_string(failed_) + " failed" : "") +
+                   "] " + label + " " + status;
+    if (status == "failed" && !detail.empty()) pending_ += "  " + label + ": " + detail + "\n";
     return;
   }
-  std::string line = FormatMillisIso(NowMillis(), false) + " " + label + " " + status;
-  if (status == "running" && attempt > 1) line += " (attempt " + std::to_string(attempt) + ")";
-  if (!detail.empty() && status != "running") line += ": " + detail;
-  std::fprintf(stderr, "%s\n", line.c_str());
+  pending_ += FormatMillisIso(NowMillis(), false) + " " + label + " " + status;
+  if (status == "running" && attempt > 1) pending_ += " (attempt " + std::to_string(attempt) + ")";
+  if (!detail.empty() && status != "running") pending_ += ": " + detail;
+  pending_ += '\n';
+}
+
+void ProgressPrinter::Flush() {
+  if (terminal_) {
+    std::string out = "\r\033[K" + pending_ + status_line_;
+    std::fwrite(out.data(), 1, out.size(), stderr);
+  } else {
+    std::fwrite(pending_.data(), 1, pending_.size(), stderr);
+  }
+  pending_.clear();
 }
 
 void ProgressPrinter::Finish() {
+  Flush();
   if (terminal_) std::fprintf(stderr, "\r\033[K");
 }
 

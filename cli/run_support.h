@@ -26,10 +26,13 @@ class ProgressPrinter : public RunObserver {
   void OnRunStarted(const std::string& run_id, size_t steps) override;
   void OnTaskChanged(const std::string& label, const std::string& status, int attempt,
                      const std::string& detail) override;
+  void Flush() override;
   void Finish();
 
  private:
   bool terminal_;
+  std::string pending_;  // lines not written yet
+  std::string status_line_;  // on a terminal: the progress line
   size_t done_ = 0, failed_ = 0, running_ = 0, total_ = 0;
 };
 

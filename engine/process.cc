@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -51,6 +53,89 @@ void UnregisterChild(int slot) {
 // kill(-1) (everything we may signal).
 void SignalGroup(pid_t pgid, int sig) {
   if (pgid > 1) ::kill(-pgid, sig);
+}
+
+// --- The guardian ---------------------------------------------------------------------------
+// A process forked from the engine on the first spawn. It reads "+pgid" / "-pgid" records from a
+// socket whose other end only the engine holds; when the engine goes away, however it goes, the
+// kernel closes that end, the guardian's read returns 0, and it SIGKILLs every group still
+// registered. Between fork and _exit the guardian calls only async-signal-safe functions, so
+// forking a multi-threaded engine is safe.
+
+constexpr int kGuardianSlots = kMaxTrackedChildren;
+pid_t g_guarded[kGuardianSlots];  // the guardian's copy; unused in the engine
+
+[[noreturn]] void GuardianMain(int fd) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  // Ctrl-C reaches the whole foreground group, the guardian included: the engine decides.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {
+    ::sigaction(sig, &ignore, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::prctl(PR_SET_NAME, "reel-guardian", 0, 0, 0);
+  // Hold nothing of the engine's open: no pipe or file stays open because of the guardian.
+  int null_fd = ::open("/dev/null", O_RDWR);
+  for (int target = 0; target <= 2; ++target) {
+    if (null_fd >= 0 && null_fd != target) ::dup2(null_fd, target);
+  }
+  if (fd != 3) {
+    ::dup2(fd, 3);
+    fd = 3;
+  }
+  ::syscall(SYS_close_range, 4u, ~0u, 0u);
+  for (;;) {
+    pid_t record = 0;
+    ssize_t n = ::read(fd, &record, sizeof record);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the engine is gone
+    if (n != sizeof record) continue;
+    if (record > 1) {
+      for (auto& slot : g_guarded) {
+        if (slot == 0) {
+          slot = record;
+          break;
+        }
+      }
+    } else if (record < -1) {
+      for (auto& slot : g_guarded) {
+        if (slot == -record) slot = 0;
+      }
+    }
+  }
+  for (pid_t pgid : g_guarded) {
+    if (pgid > 1) ::kill(-pgid, SIGKILL);
+  }
+  ::_exit(0);
+}
+
+// The engine's end of the guardian's socket; -1 when no guardian could be started.
+int GuardianSocket() {
+  static const int fd = [] {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) return -1;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      GuardianMain(fds[1]);
+    }
+    ::close(fds[1]);
+    if (pid < 0) {
+      ::close(fds[0]);
+      return -1;
+    }
+    return fds[0];
+  }();
+  return fd;
+}
+
+void TellGuardian(pid_t record) {
+  int fd = GuardianSocket();
+  if (fd < 0) return;
+  while (::send(fd, &record, sizeof record, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
 }
 
 // --- Spawning ------------------------------------------------------------------------------
@@ -180,35 +265,7 @@ pid_t SpawnRaw(const SpawnRequest& req) {
   return rc == 0 ? pid : -rc;
 }
 
-const char* SetprivPath() {
-  for (const char* p : {"/usr/bin/setpriv", "/bin/setpriv"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return nullptr;
-}
-
 int OpenDevNull() { return ::open("/dev/null", O_WRONLY | O_CLOEXEC); }
-
-// Runs `setpriv --pdeathsig KILL --help`: exit 0 only when the option is understood.
-bool ProbePdeathsig() {
-  const char* setpriv = SetprivPath();
-  if (setpriv == nullptr) return false;
-  int null_fd = OpenDevNull();
-  if (null_fd < 0) return false;
-  std::string unused;
-  SpawnRequest req{setpriv,
-                   {setpriv, "--pdeathsig", "KILL", "--help"},
-                   MergedEnvironment({}, &unused),
-                   {},
-                   null_fd};
-  pid_t pid = SpawnRaw(req);
-  ::close(null_fd);
-  if (pid <= 0) return false;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 int PidfdOpen(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -238,10 +295,7 @@ int LiveChildCount() noexcept {
   return n;
 }
 
-bool PdeathsigWrapperAvailable() {
-  static const bool available = ProbePdeathsig();
-  return available;
-}
+bool GuardianAvailable() { return GuardianSocket() >= 0; }
 
 std::string SignalName(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
@@ -321,14 +375,8 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
     if (log_fd < 0) return Status::IoError(fmt::format("cannot move log fd: {}", strerror(errno)));
   }
 
-  SpawnRequest req{*program, {}, std::move(env), cwd, log_fd};
-  if (spec.die_with_engine && PdeathsigWrapperAvailable()) {
-    req.program = SetprivPath();
-    req.argv = {req.program, "--pdeathsig", "KILL", "--", *program};
-  } else {
-    req.argv = {spec.argv[0]};
-  }
-  req.argv.insert(req.argv.end(), spec.argv.begin() + 1, spec.argv.end());
+  if (spec.die_with_engine) GuardianSocket();  // started before the child exists, not in between
+  SpawnRequest req{*program, spec.argv, std::move(env), cwd, log_fd};
 
   auto start = std::chrono::steady_clock::now();
   pid_t pid = SpawnRaw(req);
@@ -337,13 +385,16 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
     return Status::IoError(
         fmt::format("cannot run '{}': {}", spec.argv[0], strerror(static_cast<int>(-pid))));
   }
-  return Process(pid, PidfdOpen(pid), start);
+  if (spec.die_with_engine) TellGuardian(pid);
+  return Process(pid, PidfdOpen(pid), start, spec.die_with_engine);
 }
 
-Process::Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start)
+Process::Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start,
+                 bool guarded)
     : pid_(pid),
       pidfd_(pidfd),
       registry_slot_(RegisterChild(pid)),
+      guarded_(guarded),
       start_(start),
       mu_(std::make_unique<std::mutex>()),
       reaped_(false) {}
@@ -352,6 +403,7 @@ Process::Process(Process&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       pidfd_(std::exchange(other.pidfd_, -1)),
       registry_slot_(std::exchange(other.registry_slot_, -1)),
+      guarded_(std::exchange(other.guarded_, false)),
       start_(other.start_),
       mu_(std::move(other.mu_)),
       reaped_(std::exchange(other.reaped_, true)) {}
@@ -362,6 +414,7 @@ Process& Process::operator=(Process&& other) noexcept {
     pid_ = std::exchange(other.pid_, -1);
     pidfd_ = std::exchange(other.pidfd_, -1);
     registry_slot_ = std::exchange(other.registry_slot_, -1);
+    guarded_ = std::exchange(other.guarded_, false);
     start_ = other.start_;
     mu_ = std::move(other.mu_);
     reaped_ = std::exchange(other.reaped_, true);
@@ -375,6 +428,7 @@ void Process::Release() {
   if (!reaped_) {
     SignalGroup(pid_, SIGKILL);
     UnregisterChild(registry_slot_);
+    if (guarded_) TellGuardian(-pid_);
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
     }
     reaped_ = true;
@@ -458,6 +512,7 @@ Result<ProcessResult> Process::Wait(const CancellationToken& cancel, millisecond
   // The leader has exited but is not reaped, so its pid still names the group: sweep whatever
   // it left running, then reap (at once: it has exited).
   UnregisterChild(std::exchange(registry_slot_, -1));
+  if (std::exchange(guarded_, false)) TellGuardian(-pid_);
   int status = 0;
   {
     std::lock_guard<std::mutex> lock(*mu_);

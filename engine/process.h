@@ -6,14 +6,14 @@
 //     tree it starts (kill(-pgid, sig)), grandchildren included;
 //   - starts with an empty signal mask and default signal dispositions;
 //   - sees only fds 0, 1, 2: stdin is /dev/null, stdout and stderr append to the log file;
-//   - dies with the engine: where util-linux setpriv supports --pdeathsig, the child runs as
-//     `setpriv --pdeathsig KILL -- argv...`, so the kernel SIGKILLs it when the thread that
-//     spawned it exits. THE SPAWNING THREAD MUST THEREFORE OUTLIVE THE CHILD (scheduler worker
-//     threads do; a short-lived helper thread must not spawn). Limits: the signal reaches the
-//     child itself, not its own children (the group sweep and KillAllChildren cover those on an
-//     orderly shutdown); it is armed a moment after spawn, when setpriv execs the command, which
-//     then sees its resolved path as argv[0]. Without setpriv the child is spawned directly and
-//     only KillAllChildren() protects against leaks.
+//   - dies with the engine: the first spawn forks a guardian, a small process that holds one
+//     end of a socket of which the engine holds the other. Each child's process group is
+//     registered with it when spawned and unregistered before it is reaped. When the engine
+//     exits, however it exits (return, crash, SIGKILL, power to the process cut), the kernel
+//     closes the engine's end, and the guardian SIGKILLs every group still registered,
+//     grandchildren included. The cost is one small message per spawn and one per reap; the
+//     child itself is spawned directly, with no wrapper to exec first. KillAllChildren() does
+//     the same at once on an orderly shutdown.
 //
 // When the group leader exits (normally or not), whatever else is left in its process group is
 // SIGKILLed before Wait returns: a step's background processes do not outlive the step (a stray
@@ -51,7 +51,7 @@ struct ProcessSpec {
   // stdout and stderr are appended here (O_APPEND|O_CREAT, 0644; parent folders are created);
   // empty: /dev/null.
   std::filesystem::path log_path;
-  // Wrap the child in `setpriv --pdeathsig KILL` when available (see the file comment).
+  // Register the child's process group with the guardian (see the file comment).
   bool die_with_engine = true;
 };
 
@@ -94,7 +94,7 @@ class Process {
   void Kill(int sig);
 
  private:
-  Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start);
+  Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start, bool guarded);
   void Release();
   Status WaitExited(const CancellationToken* cancel, std::chrono::milliseconds timeout,
                     bool* exited);
@@ -102,6 +102,7 @@ class Process {
   pid_t pid_ = -1;  // also the process group id; kept after reaping for pid()
   int pidfd_ = -1;  // -1 when pidfd_open is unavailable
   int registry_slot_ = -1;
+  bool guarded_ = false;  // registered with the guardian
   std::chrono::steady_clock::time_point start_;
   // Guards reaped_ so that Kill() on another thread never signals a reaped (reusable) pid.
   std::unique_ptr<std::mutex> mu_;
@@ -115,8 +116,8 @@ void KillAllChildren(int sig = 9) noexcept;
 // Number of live children in the registry (for tests and diagnostics).
 int LiveChildCount() noexcept;
 
-// Whether children are wrapped in setpriv --pdeathsig (probed once, on first use).
-bool PdeathsigWrapperAvailable();
+// Whether the guardian runs (started on first use), so that children die with the engine.
+bool GuardianAvailable();
 
 // "SIGKILL" for 9; "signal 77" for unknown numbers.
 std::string SignalName(int sig);

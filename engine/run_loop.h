@@ -36,6 +36,7 @@ struct Task {
   uint64_t generation = 0;  // bumped when an attempt is abandoned; late completions are ignored
   bool timed_out = false;
   bool running = false;
+  bool inline_run = false;  // the running attempt executes on the loop thread, without a slot
   const ReusedTask* reused = nullptr;  // set when a resumed run reuses an earlier result
   int64_t started_ms = 0;
 };
@@ -46,6 +47,8 @@ struct StepRun {
   bool finished = false;
   std::string status;  // succeeded | failed | skipped | upstream_failed | cancelled
   std::set<std::string> referenced_steps;  // steps.NAME used by its templates
+  bool runs_inline = false;  // its operator runs on the loop thread (OperatorInfo::runs_inline)
+  bool templated = true;  // its `with:` contains template expressions
 };
 
 struct Completion {
@@ -68,9 +71,13 @@ class RunLoop {
   void FinishStepWithoutRunning(int step, const std::string& status, const std::string& error);
   void AddTask(int step, int64_t item_index, Json item, const std::string& status);
   void EnqueueOrReuse(size_t task);
+  void Enqueue(size_t task);
   void Pump();
   void StartAttempt(size_t task);
-  void ExecuteOnWorker(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx);
+  Status ExecuteOperator(const Step& step, TaskContext& ctx);
+  void ExecuteOnWorker(const Step& step, size_t task, uint64_t generation,
+                       std::shared_ptr<TaskContext> ctx);
+  void ExecuteInline(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx);
   void PostCompletion(Completion completion);
   void Drain();
   void HandleCompletion(const Completion& completion);
@@ -90,7 +97,7 @@ class RunLoop {
   Status CheckResources() const;
 
   // Durability: transitions queue writes; Commit makes them durable, then starts the tasks
-  // that they made ready.
+  // that they made ready, until nothing is left to write or start.
   void Write(std::function<Status()> write);
   void Launch(std::function<void()> launch);
   void Commit();

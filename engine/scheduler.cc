@@ -74,7 +74,12 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
   steps_.resize(wf_.steps.size());
   // Which step outputs each step's templates read, so that a task's scope carries only those.
   for (size_t i = 0; i < wf_.steps.size(); ++i) {
-    std::string text = wf_.steps[i].with.dump() + wf_.steps[i].when +
+    const OperatorInfo* info = operators_.find ? operators_.find(wf_.steps[i].op) : nullptr;
+    steps_[i].runs_inline = info != nullptr && info->runs_inline;
+    std::string with = wf_.steps[i].with.dump();
+    steps_[i].templated = with.find("{{") != std::string::npos ||
+                          with.find("{%") != std::string::npos;
+    std::string text = with + wf_.steps[i].when +
                        (wf_.steps[i].foreach ? wf_.steps[i].foreach->dump() : "");
     size_t pos = 0;
     while ((pos = text.find("steps.", pos)) != std::string::npos) {
@@ -219,24 +224,29 @@ void RunLoop::Write(std::function<Status()> write) { writes_.push_back(std::move
 void RunLoop::Launch(std::function<void()> launch) { launches_.push_back(std::move(launch)); }
 
 void RunLoop::Commit() {
-  if (!writes_.empty()) {
-    auto writes = std::move(writes_);
-    writes_.clear();
-    Status s = store_.Transaction([&]() -> Status {
-      for (auto& w : writes) REEL_RETURN_IF_ERROR(w());
-      return Status::Ok();
-    });
-    if (!s.ok() && store_error_.ok()) {
-      store_error_ = Status::Internal("cannot record the run's progress in reel.db: " +
-                                      s.message());
-      // Nothing may start that was not recorded: stop the run.
-      launches_.clear();
-      Cancel(store_error_.message());
+  // Inline operators finish inside their launch and queue more writes and launches: go on
+  // until the run is quiet, one transaction per round.
+  while (!writes_.empty() || !launches_.empty()) {
+    if (!writes_.empty()) {
+      auto writes = std::move(writes_);
+      writes_.clear();
+      Status s = store_.Transaction([&]() -> Status {
+        for (auto& w : writes) REEL_RETURN_IF_ERROR(w());
+        return Status::Ok();
+      });
+      if (!s.ok() && store_error_.ok()) {
+        store_error_ = Status::Internal("cannot record the run's progress in reel.db: " +
+                                        s.message());
+        // Nothing may start that was not recorded: stop the run.
+        launches_.clear();
+        Cancel(store_error_.message());
+      }
     }
+    auto launches = std::move(launches_);
+    launches_.clear();
+    for (auto& launch : launches) launch();
   }
-  auto launches = std::move(launches_);
-  launches_.clear();
-  for (auto& launch : launches) launch();
+  if (options_.observer) options_.observer->Flush();
 }
 
 void RunLoop::PostCompletion(Completion completion) {

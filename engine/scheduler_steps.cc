@@ -182,7 +182,16 @@ void RunLoop::EnqueueOrReuse(size_t index) {
     FinishTask(index);
     return;
   }
-  pending_.push_back(index);
+  Enqueue(index);
+}
+
+// Inline operators start at once: they need no slot. The rest wait in line for one.
+void RunLoop::Enqueue(size_t index) {
+  if (steps_[static_cast<size_t>(tasks_[index].step)].runs_inline && !cancelling_) {
+    StartAttempt(index);
+  } else {
+    pending_.push_back(index);
+  }
 }
 
 void RunLoop::Pump() {
@@ -229,11 +238,13 @@ Json RunLoop::UpstreamOutputs(int step) const {
 void RunLoop::StartAttempt(size_t index) {
   Task& t = tasks_[index];
   const Step& step = wf_.steps[static_cast<size_t>(t.step)];
+  const StepRun& step_run = steps_[static_cast<size_t>(t.step)];
   t.attempt++;
   t.timed_out = false;
   t.running = true;
+  t.inline_run = step_run.runs_inline;
   t.started_ms = NowMillis();
-  Acquire(step, +1);
+  if (!t.inline_run) Acquire(step, +1);
 
   const std::string run_dir = request_.run_id;
   std::filesystem::path home = store_.home();
@@ -242,11 +253,20 @@ void RunLoop::StartAttempt(size_t index) {
 
   // Render the config now, with the outputs upstream steps produced.
   std::vector<std::string> secrets;
-  TemplateScope scope = ScopeFor(t);
-  scope.secret_values = &secrets;
-  Result<Json> config = RenderJson(step.with, scope);
-  Status config_status = config.ok() ? Status::Ok() : config.status();
-  Json rendered = config.ok() ? *config : Json::object();
+  Status config_status;
+  Json rendered = Json::object();
+  if (step_run.templated) {
+    TemplateScope scope = ScopeFor(t);
+    scope.secret_values = &secrets;
+    Result<Json> config = RenderJson(step.with, scope);
+    if (config.ok()) {
+      rendered = std::move(*config);
+    } else {
+      config_status = config.status();
+    }
+  } else if (step.with.is_object()) {
+    rendered = step.with;
+  }
   const OperatorInfo* info = operators_.find ? operators_.find(step.op) : nullptr;
   if (config_status.ok() && !info) {
     config_status = Status::InvalidArgument("unknown operator '" + step.op + "'");
@@ -260,15 +280,18 @@ void RunLoop::StartAttempt(size_t index) {
   t.status = "running";
   int attempt = t.attempt;
   std::string log = log_path.string();
-  Write([this, index, attempt, log]() -> Status {
-    Task& task = tasks_[index];
-    REEL_RETURN_IF_ERROR(store_.UpdateTask(task.task_id, "running"));
-    AttemptRecord record;
-    record.task_id = task.task_id;
-    record.attempt = attempt;
-    record.log_path = log;
-    return store_.StartAttempt(record);
-  });
+  // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
+  if (!t.inline_run) {
+    Write([this, index, attempt, log]() -> Status {
+      Task& task = tasks_[index];
+      REEL_RETURN_IF_ERROR(store_.UpdateTask(task.task_id, "running"));
+      AttemptRecord record;
+      record.task_id = task.task_id;
+      record.attempt = attempt;
+      record.log_path = log;
+      return store_.StartAttempt(record);
+    });
+  }
   Notify(t);
 
   uint64_t generation = t.generation;
@@ -279,6 +302,11 @@ void RunLoop::StartAttempt(size_t index) {
     Launch([this, index, generation, failure] { PostCompletion({index, generation, failure}); });
     return;
   }
+  auto ctx = t.ctx;
+  if (t.inline_run) {
+    Launch([this, index, generation, ctx] { ExecuteInline(index, generation, ctx); });
+    return;
+  }
   if (step.timeout) {
     t.timer = std::make_unique<asio::steady_timer>(io_, *step.timeout);
     t.timer->async_wait([this, index, generation](const boost::system::error_code& ec) {
@@ -287,25 +315,39 @@ void RunLoop::StartAttempt(size_t index) {
       Commit();
     });
   }
-  auto ctx = t.ctx;
-  Launch([this, index, generation, ctx] {
-    asio::post(*pool_, [this, index, generation, ctx] { ExecuteOnWorker(index, generation, ctx); });
+  Launch([this, &step, index, generation, ctx] {
+    asio::post(*pool_, [this, &step, index, generation, ctx] {
+      ExecuteOnWorker(step, index, generation, ctx);
+    });
   });
 }
 
 // The one boundary where operator exceptions are caught: they become a failed attempt.
-void RunLoop::ExecuteOnWorker(size_t index, uint64_t generation, std::shared_ptr<TaskContext> ctx) {
+// Runs on a worker: it reads the workflow, never the loop's task list.
+Status RunLoop::ExecuteOperator(const Step& step, TaskContext& ctx) {
   Status status;
   try {
-    std::unique_ptr<Operator> op = operators_.create(wf_.steps[static_cast<size_t>(tasks_[index].step)].op);
-    status = op ? op->Execute(*ctx) : Status::Internal("operator not found");
+    std::unique_ptr<Operator> op = operators_.create(step.op);
+    status = op ? op->Execute(ctx) : Status::Internal("operator not found");
   } catch (const std::exception& e) {
     status = Status::Failed(std::string("operator threw an exception: ") + e.what());
   } catch (...) {
     status = Status::Failed("operator threw an unknown exception");
   }
-  if (!status.ok()) ctx->Error("{}", status.message());
-  PostCompletion({index, generation, std::move(status)});
+  if (!status.ok()) ctx.Error("{}", status.message());
+  return status;
+}
+
+void RunLoop::ExecuteOnWorker(const Step& step, size_t index, uint64_t generation,
+                              std::shared_ptr<TaskContext> ctx) {
+  PostCompletion({index, generation, ExecuteOperator(step, *ctx)});
+}
+
+// Runs on the loop thread, after the attempt's start was committed, and completes at once.
+void RunLoop::ExecuteInline(size_t index, uint64_t generation, std::shared_ptr<TaskContext> ctx) {
+  const Step& step = wf_.steps[static_cast<size_t>(tasks_[index].step)];
+  HandleCompletion({index, generation, ExecuteOperator(step, *ctx)});
+  Pump();
 }
 
 void RunLoop::OnTimeout(size_t index) {
@@ -347,7 +389,7 @@ void RunLoop::HandleCompletion(const Completion& c) {
     t.timer->cancel();
     t.timer.reset();
   }
-  Acquire(step, -1);
+  if (!t.inline_run) Acquire(step, -1);
   std::shared_ptr<TaskContext> ctx = std::move(t.ctx);
 
   std::string attempt_status = "succeeded";
@@ -370,10 +412,25 @@ void RunLoop::HandleCompletion(const Completion& c) {
   if (outputs.contains("exit_code") && outputs["exit_code"].is_number_integer()) {
     exit_code = outputs["exit_code"].get<int>();
   }
+  AttemptRecord whole;  // an inline attempt's single record
+  if (t.inline_run) {
+    whole.attempt = attempt;
+    whole.status = attempt_status;
+    whole.started_at = t.started_ms;
+    whole.ended_at = NowMillis();
+    whole.error = error;
+    if (ctx) whole.log_path = ctx->log_file().string();
+  }
   Write([this, index = c.task, attempt, attempt_status, error, exit_code, artifacts, metrics,
-         events]() -> Status {
+         events, inline_run = t.inline_run, whole]() mutable -> Status {
     Task& task = tasks_[index];
-    REEL_RETURN_IF_ERROR(store_.FinishAttempt(task.task_id, attempt, attempt_status, error, exit_code));
+    if (inline_run) {
+      whole.task_id = task.task_id;
+      REEL_RETURN_IF_ERROR(store_.StartAttempt(whole));
+    } else {
+      REEL_RETURN_IF_ERROR(
+          store_.FinishAttempt(task.task_id, attempt, attempt_status, error, exit_code));
+    }
     for (const auto& a : artifacts) {
       ArtifactRecord record;
       record.run_id = request_.run_id;
@@ -439,7 +496,7 @@ void RunLoop::ScheduleRetry(size_t index) {
   t.timer->async_wait([this, index, generation](const boost::system::error_code& ec) {
     if (ec || tasks_[index].generation != generation || cancelling_) return;
     tasks_[index].timer.reset();
-    pending_.push_back(index);
+    Enqueue(index);
     Pump();
     Commit();
   });

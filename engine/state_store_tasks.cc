@@ -131,7 +131,7 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
   if (a.attempt < 1) {
     return Status::InvalidArgument(fmt::format("attempt numbers start at 1, got {}", a.attempt));
   }
-  return db_->Transaction([&]() -> Status {
+  return Write([&]() -> Status {
     Result<Stmt> st = db_->Prepare(
         "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
         " log_path, host, pid) VALUES(?,?,?,?,?,?,?,?,?,?)");
@@ -150,10 +150,11 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
           fmt::format("no task {} to start attempt {} of", a.task_id, a.attempt));
     }
     REEL_RETURN_IF_ERROR(s);
-    Result<Stmt> up =
-        db_->Prepare("UPDATE tasks SET attempts = max(attempts, ?) WHERE task_id = ?");
+    Result<Stmt> up = db_->Prepare(
+        "UPDATE tasks SET attempts = max(attempts, ?), started_at = coalesce(started_at, ?)"
+        " WHERE task_id = ?");
     if (!up.ok()) return up.status();
-    return up->BindAll(a.attempt, a.task_id).Run();
+    return up->BindAll(a.attempt, a.started_at != 0 ? a.started_at : NowMillis(), a.task_id).Run();
   });
 }
 

@@ -47,6 +47,8 @@ class TaskContext : public Context {
   std::filesystem::path home() const override { return home_; }
   std::filesystem::path work_dir() const override;
   std::filesystem::path log_path() const override;
+  // The attempt's log file, without creating its folder.
+  const std::filesystem::path& log_file() const { return log_path_; }
 
   void SetOutput(const std::string& key, Json value) override;
   Result<ArtifactRef> PutArtifact(const std::string& name,

@@ -7,6 +7,7 @@ OperatorInfo NoopOperator::Info() {
   info.name = "noop";
   info.description = "Does nothing and succeeds; a join point, a placeholder or a benchmark step.";
   info.example = "join:\n  operator: noop\n  needs: [a, b]\n";
+  info.runs_inline = true;
   return info;
 }
 

@@ -34,7 +34,7 @@ using Json = nlohmann::json;
 
 // The ABI version a plugin must have been compiled against. Bumped on any change to this
 // header that changes layout or virtual tables.
-inline constexpr int kOperatorApiVersion = 1;
+inline constexpr int kOperatorApiVersion = 2;
 
 // Set once when the attempt must stop (timeout, cancel, engine shutdown). Operators poll
 // cancelled() in their loops, or sleep with WaitFor so that a cancel wakes them at once.
@@ -92,6 +92,10 @@ struct OperatorInfo {
   std::vector<ConfigField> config;
   bool allow_unknown_keys = false;  // when true, keys outside `config` are passed through
   std::string example;  // a YAML step, shown by `reel operators NAME`
+  // An operator that returns within microseconds and never blocks (no I/O, no waiting) may
+  // run on the scheduler's own thread instead of being handed to a worker: it takes no worker
+  // slot or resources, and `timeout` does not apply to it. Everything else leaves this false.
+  bool runs_inline = false;
 };
 
 // A file stored in the content-addressed artifact store.

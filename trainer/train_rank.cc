@@ -1,6 +1,7 @@
 #include "trainer/train_rank.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -137,8 +138,18 @@ Status ExportModel(const TrainConfig& config, const Dataset& data, TwoTower& mod
   return SaveRecModel(out, config.model_path);
 }
 
+// LibTorch's thread setting does not reach a system BLAS that keeps its own pool (OpenBLAS,
+// when Debian's alternatives select it): give it the same number, or ranks oversubscribe cores.
+void SetBlasThreads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(threads);
+  }
+}
+
 RankOutcome Train(const TrainConfig& config, int rank) {
   torch::set_num_threads(config.threads);
+  SetBlasThreads(config.threads);
   auto loaded = LoadDataset(config);
   if (!loaded.ok()) return {loaded.status()};
   const Dataset& data = *loaded;

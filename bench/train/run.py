@@ -69,8 +69,10 @@ def run_reel(worker, job, world_size, workdir):
 def run_python(job, workdir):
     config = os.path.join(workdir, "job_py.json")
     json.dump(job, open(config, "w"))
+    # torch.set_num_threads does not reach OpenBLAS's own pool; the reel ranks set it too.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(job["threads"]))
     out = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "torch_train_py.py"), config],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
     result = json.loads(out.strip().splitlines()[-1])
     return result["examples_per_s"], result["loss"]
 
