@@ -57,11 +57,27 @@ struct Completion {
   Status status;
 };
 
+class RunLoop;
+
+// Where workers deliver completions. Shared with every job handed to a worker, so that a job
+// outliving its run loop (an abandoned operator) finds it closed instead of freed memory.
+class CompletionInbox {
+ public:
+  explicit CompletionInbox(RunLoop* loop) : loop_(loop) {}
+  void Post(Completion completion);
+  void Close();
+
+ private:
+  std::mutex mu_;
+  RunLoop* loop_;  // guarded by mu_; null once closed
+};
+
 class RunLoop {
  public:
   RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCatalog& operators,
           const SchedulerOptions& options, const RunRequest& request,
           const std::atomic<bool>* stop);
+  ~RunLoop() { inbox_->Close(); }
   Result<RunOutcome> Run();
 
  private:
@@ -74,10 +90,10 @@ class RunLoop {
   void Enqueue(size_t task);
   void Pump();
   void StartAttempt(size_t task);
-  Status ExecuteOperator(const Step& step, TaskContext& ctx);
-  void ExecuteOnWorker(const Step& step, size_t task, uint64_t generation,
-                       std::shared_ptr<TaskContext> ctx);
+  Status CreateOperator(const Step& step, std::shared_ptr<Operator>* op);
+  static Status RunOperator(Operator& op, TaskContext& ctx);
   void ExecuteInline(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx);
+  friend class CompletionInbox;
   void PostCompletion(Completion completion);
   void Drain();
   void HandleCompletion(const Completion& completion);
@@ -152,6 +168,7 @@ class RunLoop {
   std::function<void()> heartbeat_fn_;
   std::function<void()> stop_fn_;
 
+  std::shared_ptr<CompletionInbox> inbox_ = std::make_shared<CompletionInbox>(this);
   std::mutex completions_mu_;
   std::vector<Completion> completions_;  // guarded by completions_mu_
   bool drain_posted_ = false;  // guarded by completions_mu_

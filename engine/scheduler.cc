@@ -148,6 +148,7 @@ Result<RunOutcome> RunLoop::Run() {
   StartTimers();
   io_.run();
 
+  inbox_->Close();
   if (abandoned_ == 0) {
     pool_->join();
   } else {
@@ -247,6 +248,16 @@ void RunLoop::Commit() {
     for (auto& launch : launches) launch();
   }
   if (options_.observer) options_.observer->Flush();
+}
+
+void CompletionInbox::Post(Completion completion) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (loop_ != nullptr) loop_->PostCompletion(std::move(completion));
+}
+
+void CompletionInbox::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  loop_ = nullptr;
 }
 
 void RunLoop::PostCompletion(Completion completion) {

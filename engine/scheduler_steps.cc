@@ -316,19 +316,34 @@ void RunLoop::StartAttempt(size_t index) {
     });
   }
   Launch([this, &step, index, generation, ctx] {
-    asio::post(*pool_, [this, &step, index, generation, ctx] {
-      ExecuteOnWorker(step, index, generation, ctx);
+    // The worker's job holds what it needs by value: an operator abandoned after a timeout or
+    // cancel may return after this run loop is gone, and then only finds a closed inbox.
+    std::shared_ptr<Operator> op;
+    Status created = CreateOperator(step, &op);
+    asio::post(*pool_, [inbox = inbox_, op, created, index, generation, ctx] {
+      Status status = created.ok() ? RunOperator(*op, *ctx) : created;
+      inbox->Post({index, generation, std::move(status)});
     });
   });
 }
 
+// Operators are created on the loop thread; a constructor that throws fails the attempt.
+Status RunLoop::CreateOperator(const Step& step, std::shared_ptr<Operator>* op) {
+  try {
+    *op = operators_.create(step.op);
+  } catch (const std::exception& e) {
+    return Status::Failed(std::string("operator threw an exception: ") + e.what());
+  } catch (...) {
+    return Status::Failed("operator threw an unknown exception");
+  }
+  return *op ? Status::Ok() : Status::Internal("operator '" + step.op + "' not found");
+}
+
 // The one boundary where operator exceptions are caught: they become a failed attempt.
-// Runs on a worker: it reads the workflow, never the loop's task list.
-Status RunLoop::ExecuteOperator(const Step& step, TaskContext& ctx) {
+Status RunLoop::RunOperator(Operator& op, TaskContext& ctx) {
   Status status;
   try {
-    std::unique_ptr<Operator> op = operators_.create(step.op);
-    status = op ? op->Execute(ctx) : Status::Internal("operator not found");
+    status = op.Execute(ctx);
   } catch (const std::exception& e) {
     status = Status::Failed(std::string("operator threw an exception: ") + e.what());
   } catch (...) {
@@ -338,15 +353,13 @@ Status RunLoop::ExecuteOperator(const Step& step, TaskContext& ctx) {
   return status;
 }
 
-void RunLoop::ExecuteOnWorker(const Step& step, size_t index, uint64_t generation,
-                              std::shared_ptr<TaskContext> ctx) {
-  PostCompletion({index, generation, ExecuteOperator(step, *ctx)});
-}
-
 // Runs on the loop thread, after the attempt's start was committed, and completes at once.
 void RunLoop::ExecuteInline(size_t index, uint64_t generation, std::shared_ptr<TaskContext> ctx) {
   const Step& step = wf_.steps[static_cast<size_t>(tasks_[index].step)];
-  HandleCompletion({index, generation, ExecuteOperator(step, *ctx)});
+  std::shared_ptr<Operator> op;
+  Status status = CreateOperator(step, &op);
+  if (status.ok()) status = RunOperator(*op, *ctx);
+  HandleCompletion({index, generation, std::move(status)});
   Pump();
 }
 

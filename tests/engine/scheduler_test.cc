@@ -85,6 +85,27 @@ void RegisterTestOperators(OperatorRegistry& registry, Journal& journal) {
     return Status::Failed("flaky failure on attempt " + std::to_string(ctx.attempt()));
   });
   add("throws", {}, [](Context&) -> Status { throw std::runtime_error("boom"); });
+  // Runs on the loop thread (OperatorInfo::runs_inline): fails until attempt `succeed_on`,
+  // throws when `throw` is set, and echoes its upstream outputs.
+  {
+    OperatorDef def;
+    def.info.name = "quick";
+    def.info.description = "test operator that runs inline";
+    def.info.config = {{"succeed_on", ConfigType::kInt, false, 1, ""}};
+    def.info.allow_unknown_keys = true;
+    def.info.runs_inline = true;
+    def.create = [] {
+      return std::make_unique<LambdaOperator>([](Context& ctx) -> Status {
+        if (ctx.config().value("throw", false)) throw std::runtime_error("inline boom");
+        if (ctx.attempt() < ctx.config().value("succeed_on", 1)) {
+          return Status::Failed("not yet, attempt " + std::to_string(ctx.attempt()));
+        }
+        ctx.SetOutput("upstream", ctx.upstream_outputs());
+        return Status::Ok();
+      });
+    };
+    REQUIRE(registry.Register(std::move(def)).ok());
+  }
   // Ignores cancellation for `ms`.
   add("stubborn", {{"ms", ConfigType::kInt, false, 0, ""}}, [](Context& ctx) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ctx.config().value("ms", 0)));
@@ -306,6 +327,45 @@ steps:
   train: {operator: record, foreach: [1, 2, 3], resources: {pool: gpu_box}, with: {ms: 30}}
 )", 4);
   CHECK(h.journal.max_running == 1);
+}
+
+TEST_CASE("scheduler: inline operators take no worker slot and record one attempt each") {
+  Harness h;
+  auto outcome = h.Run(R"(
+name: inline
+steps:
+  slow: {operator: record, with: {ms: 400}}
+  a: {operator: noop}
+  b: {operator: quick, needs: [a]}
+  c: {operator: quick, needs: [b], with: {succeed_on: 2}, retries: 2, retry_delay: 10ms}
+  d: {operator: quick, needs: [c], catch: true, with: {throw: true}}
+  e: {operator: quick, needs: [c]}
+)", 1);
+  CHECK(outcome.status == "succeeded");
+  auto tasks = h.Tasks();
+  // With one worker busy on `slow`, the inline chain still ran to the end meanwhile.
+  REQUIRE(tasks["e"].ended_at.has_value());
+  REQUIRE(tasks["slow"].ended_at.has_value());
+  CHECK(*tasks["e"].ended_at <= *tasks["slow"].ended_at);
+  CHECK(tasks["b"].outputs["upstream"].contains("a"));
+  CHECK(tasks["c"].status == "succeeded");
+  CHECK(tasks["c"].attempts == 2);
+  CHECK(tasks["d"].status == "failed");
+  CHECK(tasks["d"].error.find("inline boom") != std::string::npos);
+  for (const char* step : {"a", "b", "e"}) {
+    CAPTURE(step);
+    auto attempts = h.store->GetAttempts(tasks[step].task_id);
+    REQUIRE(attempts.ok());
+    REQUIRE(attempts->size() == 1);
+    CHECK(attempts->front().status == "succeeded");
+    CHECK(attempts->front().ended_at.has_value());
+    CHECK(tasks[step].started_at.has_value());
+  }
+  auto retried = h.store->GetAttempts(tasks["c"].task_id);
+  REQUIRE(retried.ok());
+  REQUIRE(retried->size() == 2);
+  CHECK(retried->at(0).status == "failed");
+  CHECK(retried->at(1).status == "succeeded");
 }
 
 TEST_CASE("scheduler: a step asking for more gpus than the run has is refused before running") {
