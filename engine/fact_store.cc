@@ -64,22 +64,76 @@ std::string PartitionContentHash(const FactSchema& schema, const FactRows& rows,
 
 // ---- FactRow ----
 
-bool FactRow::IsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-std::int64_t FactRow::Int(int i) const { return sqlite3_column_int64(stmt_, i); }
-double FactRow::Float(int i) const { return sqlite3_column_double(stmt_, i); }
-std::string_view FactRow::Text(int i) const {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-  if (!p) return {};
-  return std::string_view(p, sqlite3_column_bytes(stmt_, i));
+void FactRow::Decode() {
+  // One sqlite3_column_value per value, then the cheap sqlite3_value_* reads (the row is read
+  // by this thread only, which is all an unprotected value asks for).
+  for (std::size_t k = 0; k < read_.size(); ++k) {
+    Cell& c = cells_[static_cast<std::size_t>(read_[k])];
+    sqlite3_value* v = sqlite3_column_value(stmt_, static_cast<int>(k));
+    switch (sqlite3_value_type(v)) {
+      case SQLITE_NULL:
+        c.type = kNull;
+        break;
+      case SQLITE_INTEGER:
+        c.type = kInt;
+        c.i = sqlite3_value_int64(v);
+        break;
+      case SQLITE_FLOAT:
+        c.type = kFloat;
+        c.d = sqlite3_value_double(v);
+        break;
+      default:
+        c.type = kOther;
+    }
+  }
 }
-std::int32_t FactRow::day() const { return DayOfRowid(sqlite3_column_int64(stmt_, size())); }
+
+bool FactRow::CopyNumbers(const FactRow& row) {
+  for (int i : row.read_) {
+    const Type type = row.cells_[static_cast<std::size_t>(i)].type;
+    if (type == kOther) return false;
+    // Int of a float needs SQLite's conversion, which the copy cannot make.
+    if (type == kFloat &&
+        row.schema_->columns[static_cast<std::size_t>(i)].type != ColumnType::kFloat) {
+      return false;
+    }
+  }
+  schema_ = row.schema_;
+  stmt_ = nullptr;
+  time_index_ = row.time_index_;
+  rowid_column_ = -1;
+  cells_ = row.cells_;
+  read_.clear();
+  return true;
+}
+
+// The slow paths: a value of another type (or a column not read: 0), converted by SQLite.
+// A copy (no statement) holds no value that needs them.
+std::int64_t FactRow::ConvertInt(int i) const {
+  const Cell& c = cells_[static_cast<std::size_t>(i)];
+  return c.column < 0 || !stmt_ ? 0 : sqlite3_column_int64(stmt_, c.column);
+}
+double FactRow::ConvertFloat(int i) const {
+  const Cell& c = cells_[static_cast<std::size_t>(i)];
+  return c.column < 0 || !stmt_ ? 0 : sqlite3_column_double(stmt_, c.column);
+}
+std::string_view FactRow::Text(int i) const {
+  const Cell& c = cells_[static_cast<std::size_t>(i)];
+  if (c.column < 0 || !stmt_) return {};
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c.column));
+  if (!p) return {};
+  return std::string_view(p, sqlite3_column_bytes(stmt_, c.column));
+}
+std::int32_t FactRow::day() const {
+  return stmt_ ? DayOfRowid(sqlite3_column_int64(stmt_, rowid_column_)) : 0;
+}
 FactValue FactRow::Get(int i) const {
-  switch (sqlite3_column_type(stmt_, i)) {
-    case SQLITE_NULL:
+  switch (cells_[static_cast<std::size_t>(i)].type) {
+    case kNull:
       return std::monostate{};
-    case SQLITE_INTEGER:
+    case kInt:
       return Int(i);
-    case SQLITE_FLOAT:
+    case kFloat:
       return Float(i);
     default:
       return std::string(Text(i));

@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,24 +95,58 @@ struct WriteOutcome {
 };
 const char* WriteActionName(WriteOutcome::Action action);  // "written", ...
 
-// One row handed to a scan's visitor; valid only during the call.
+// One row handed to a scan's visitor; valid only during the call. The store decodes each
+// numeric value it reads once, so the accessors below cost no SQLite call for int, float and
+// timestamp values; text is fetched on demand. A column the scan did not read is null.
 class FactRow {
  public:
   int size() const { return static_cast<int>(schema_->columns.size()); }
   const FactSchema& schema() const { return *schema_; }
-  bool IsNull(int i) const;
-  std::int64_t Int(int i) const;  // ints and timestamps (epoch ms); text is converted
-  double Float(int i) const;
+  bool IsNull(int i) const { return cells_[static_cast<std::size_t>(i)].type == kNull; }
+  // Ints and timestamps (epoch ms); floats and text are converted as SQLite converts them.
+  std::int64_t Int(int i) const {
+    const Cell& c = cells_[static_cast<std::size_t>(i)];
+    return c.type == kInt ? c.i : ConvertInt(i);
+  }
+  double Float(int i) const {
+    const Cell& c = cells_[static_cast<std::size_t>(i)];
+    if (c.type == kFloat) return c.d;
+    return c.type == kInt ? static_cast<double>(c.i) : ConvertFloat(i);
+  }
   std::string_view Text(int i) const;                       // any type, as text
   std::int64_t TimeMs() const { return Int(time_index_); }  // event tables
   std::int32_t day() const;                                 // the partition the row belongs to
   FactValue Get(int i) const;
 
+  // Makes this row a copy of `row` that stays valid after the scan moves on, for a caller
+  // that holds rows back for a while. Only rows whose values are integers or null, or floats
+  // in float columns, can be copied: for any other row it returns false, and this row must not
+  // be used. A copy answers IsNull, Float, TimeMs, Get, and Int of an integer or null, as
+  // `row` would; not Text or day.
+  bool CopyNumbers(const FactRow& row);
+
  private:
   friend class FactStore;
+  enum Type : std::uint8_t { kNull, kInt, kFloat, kOther };
+  struct Cell {
+    Type type = kNull;
+    int column = -1;  // the result column, -1 when the scan does not read it
+    union {
+      std::int64_t i;
+      double d;
+    };
+    Cell() : i(0) {}
+  };
+  void Decode();  // after each step: the type and numeric value of every column read
+  std::int64_t ConvertInt(int i) const;
+  double ConvertFloat(int i) const;
+
   const FactSchema* schema_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   int time_index_ = -1;
+  int rowid_column_ = -1;
+  std::vector<Cell> cells_;  // one per schema column
+  std::vector<int> read_;    // the schema columns the scan reads, in result column order
 };
 
 using FactVisitor = std::function<bool(const FactRow&)>;  // return false to stop the scan
@@ -138,11 +173,17 @@ class FactStore {
   Result<std::vector<PartitionEvent>> Events(std::string_view table);
 
   // Streams the rows visible at T (see the header comment), in partition order, then canonical
-  // order within a partition.
-  Status AsOf(std::string_view table, FactTime t, const FactVisitor& visit);
+  // order within a partition. `columns` (schema indexes) limits the columns read, all when
+  // empty; the others are null in the visited rows.
+  Status AsOf(std::string_view table, FactTime t, const FactVisitor& visit,
+              std::span<const int> columns = {});
   Result<std::int64_t> CountAsOf(std::string_view table, FactTime t);
   // Streams one partition's rows in canonical order; NotFound when it was never written.
   Status ScanPartition(std::string_view table, std::string_view ds, const FactVisitor& visit);
+  // Streams the rows of the partitions of days [first_day, end_day) (missing days have none),
+  // in partition order, then canonical order, reading only `columns` as AsOf does.
+  Status ScanDays(std::string_view table, std::int32_t first_day, std::int32_t end_day,
+                  std::span<const int> columns, const FactVisitor& visit);
 
  private:
   FactStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
@@ -150,7 +191,8 @@ class FactStore {
   Status Exec(const char* sql);
   Status CreateTable(const PartitionWrite& w);
   Status ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, std::int64_t rowid_hi,
-                   std::int64_t time_below, const FactVisitor& visit, std::int64_t* count);
+                   std::int64_t time_below, std::span<const int> columns, const FactVisitor& visit,
+                   std::int64_t* count);
   Result<std::int32_t> LatestStateDayBefore(std::string_view table, std::int32_t day);
 
   sqlite3* db_;

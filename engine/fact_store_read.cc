@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "engine/fact_store.h"
@@ -136,13 +137,31 @@ Result<std::int32_t> FactStore::LatestStateDayBefore(std::string_view table, std
 }
 
 Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, std::int64_t rowid_hi,
-                            std::int64_t time_below, const FactVisitor& visit,
-                            std::int64_t* count) {
+                            std::int64_t time_below, std::span<const int> columns,
+                            const FactVisitor& visit, std::int64_t* count) {
   const int time_index = info.schema.time_index();
   const bool filter_time = time_below != INT64_MAX && time_index >= 0;
+  FactRow row;
+  row.schema_ = &info.schema;
+  row.time_index_ = time_index;
+  row.cells_.resize(info.schema.columns.size());
   std::string sql = "SELECT ";
   if (visit) {
-    for (const auto& c : info.schema.columns) sql += QuoteIdent(c.name) + ", ";
+    const int n = static_cast<int>(info.schema.columns.size());
+    for (int i : columns) {
+      if (i < 0 || i >= n) {
+        return Status::InvalidArgument(fmt::format("fact table '{}' has no column {} ({})",
+                                                   info.name, i, info.schema.Describe()));
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      if (columns.empty() || std::find(columns.begin(), columns.end(), i) != columns.end()) {
+        row.cells_[static_cast<std::size_t>(i)].column = static_cast<int>(row.read_.size());
+        row.read_.push_back(i);
+        sql += QuoteIdent(info.schema.columns[static_cast<std::size_t>(i)].name) + ", ";
+      }
+    }
+    row.rowid_column_ = static_cast<int>(row.read_.size());
     sql += "rowid";
   } else {
     sql += "COUNT(*)";
@@ -155,10 +174,7 @@ Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, st
   q.Int(1, rowid_lo);
   q.Int(2, rowid_hi);
   if (filter_time) q.Int(3, time_below);
-  FactRow row;
-  row.schema_ = &info.schema;
   row.stmt_ = q.get();
-  row.time_index_ = time_index;
   while (true) {
     auto more = q.Step(db_);
     if (!more.ok()) return more.status();
@@ -168,12 +184,14 @@ Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, st
       break;
     }
     ++*count;
+    row.Decode();
     if (!visit(row)) break;
   }
   return Status::Ok();
 }
 
-Status FactStore::AsOf(std::string_view table, FactTime t, const FactVisitor& visit) {
+Status FactStore::AsOf(std::string_view table, FactTime t, const FactVisitor& visit,
+                       std::span<const int> columns) {
   auto info = Table(table);
   if (!info.ok()) return info.status();
   const std::int64_t t_ms = t.time_since_epoch().count();
@@ -181,12 +199,13 @@ Status FactStore::AsOf(std::string_view table, FactTime t, const FactVisitor& vi
   std::int64_t count = 0;
   if (info->kind == FactKind::kEvent) {
     // Partitions after date(T) only hold events at or after T; the rowid bound skips them.
-    return ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, visit, &count);
+    return ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, columns, visit, &count);
   }
   auto day = LatestStateDayBefore(table, t_day);
   if (!day.ok()) return day.status();
   if (*day == INT32_MIN) return Status::Ok();  // no state known before T
-  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, visit, &count);
+  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, columns, visit,
+                   &count);
 }
 
 Result<std::int64_t> FactStore::CountAsOf(std::string_view table, FactTime t) {
@@ -196,14 +215,15 @@ Result<std::int64_t> FactStore::CountAsOf(std::string_view table, FactTime t) {
   const std::int32_t t_day = DayOfMs(t_ms);
   std::int64_t count = 0;
   if (info->kind == FactKind::kEvent) {
-    REEL_RETURN_IF_ERROR(ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, nullptr, &count));
+    REEL_RETURN_IF_ERROR(
+        ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, {}, nullptr, &count));
     return count;
   }
   auto day = LatestStateDayBefore(table, t_day);
   if (!day.ok()) return day.status();
   if (*day == INT32_MIN) return std::int64_t{0};
   REEL_RETURN_IF_ERROR(
-      ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, nullptr, &count));
+      ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, {}, nullptr, &count));
   return count;
 }
 
@@ -224,7 +244,17 @@ Status FactStore::ScanPartition(std::string_view table, std::string_view ds,
     return Status::NotFound(fmt::format("fact table '{}' has no partition for {}", table, ds));
   }
   std::int64_t count = 0;
-  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, visit, &count);
+  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, {}, visit, &count);
+}
+
+Status FactStore::ScanDays(std::string_view table, std::int32_t first_day, std::int32_t end_day,
+                           std::span<const int> columns, const FactVisitor& visit) {
+  auto info = Table(table);
+  if (!info.ok()) return info.status();
+  if (first_day >= end_day) return Status::Ok();
+  std::int64_t count = 0;
+  return ScanRange(*info, RowidOf(first_day, 0), RowidOf(end_day, 0), INT64_MAX, columns, visit,
+                   &count);
 }
 
 }  // namespace reel
