@@ -2,67 +2,24 @@
 
 #include <algorithm>
 #include <cctype>
-#include <climits>
-#include <cmath>
-#include <fstream>
-#include <iterator>
 #include <map>
-#include <tuple>
 
 #include "engine/csv.h"
 #include "engine/fact_store.h"
 #include "engine/sha256.h"
+#include "operators/feature_scan.h"
 #include "operators/feature_spec.h"
+#include "operators/feature_state.h"
 
 namespace reel {
 namespace {
 
-using features::EntityIndex;
-using features::FeatureComputer;
+using features::AppendNumber;
+using features::CsvOut;
+using features::Entities;
+using features::EntityFeatures;
 using features::FeatureDef;
-using features::Filter;
-
-// Integral values print as integers, others in the shortest form that reads back exactly.
-void AppendNumber(std::string& out, double v) {
-  if (std::floor(v) == v && std::fabs(v) < 1e15) {
-    fmt::format_to(std::back_inserter(out), "{}", static_cast<std::int64_t>(v));
-  } else {
-    fmt::format_to(std::back_inserter(out), "{}", v);
-  }
-}
-
-FactTime AtMs(std::int64_t ms) { return FactTime(std::chrono::milliseconds(ms)); }
-
-// A CSV file written through a buffer.
-class CsvOut {
- public:
-  explicit CsvOut(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary) {}
-  std::string& buf() { return buf_; }
-  void MaybeFlush() {
-    if (buf_.size() >= (1 << 20)) Flush();
-  }
-  Status Close() {
-    Flush();
-    out_.close();
-    if (!out_) return Status::IoError("feature_etl: cannot write " + path_.string());
-    return Status::Ok();
-  }
-
- private:
-  void Flush() {
-    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-    buf_.clear();
-  }
-  std::filesystem::path path_;
-  std::ofstream out_;
-  std::string buf_;
-};
-
-struct InteractionSpec {
-  std::string fact, user = "user_id", item = "item_id", weight;
-  std::vector<Filter> filters;
-  int user_index = -1, item_index = -1, weight_index = -1;
-};
+using features::InteractionSpec;
 
 Result<InteractionSpec> ParseInteractions(const Json& j) {
   const char* usage =
@@ -113,65 +70,44 @@ Status ResolveColumn(const FactTableInfo& info, const std::string& role, const s
                           role + ":'); its columns: " + info.schema.Describe());
 }
 
-// Streams the rows of event table `info` with event time in [from_ms, to_ms), `to_ms` the start
-// of a day, reading only the partitions of those days; from_ms = INT64_MIN reads everything
-// visible at to_ms (as_of). Both read nothing at or after to_ms.
-Status ScanEvents(FactStore& store, const FactTableInfo& info, std::int64_t from_ms,
-                  std::int64_t to_ms, const FactVisitor& visit) {
-  if (from_ms == INT64_MIN) return store.AsOf(info.name, AtMs(to_ms), visit);
-  auto parts = store.Partitions(info.name);
-  if (!parts.ok()) return parts.status();
-  const std::int32_t first = DayOfMs(from_ms), end = DayOfMs(to_ms);
-  bool stopped = false;
-  for (const auto& p : *parts) {
-    if (stopped) break;
-    if (p.day < first || p.day >= end) continue;
-    REEL_RETURN_IF_ERROR(store.ScanPartition(info.name, p.ds, [&](const FactRow& row) {
-      std::int64_t t = row.TimeMs();
-      if (t < from_ms || t >= to_ms) return true;
-      if (!visit(row)) stopped = true;
-      return !stopped;
-    }));
-  }
-  return Status::Ok();
-}
-
-// The features of one entity kind, written as `<entity>_id,<feature...>` for every entity of
-// the training interactions, with per-feature summary metrics.
+// The features of one entity kind, written as `<entity>_id,<feature...>` for every entity with
+// a training interaction, ordered by key, with per-feature summary metrics.
 Status WriteFeatureTable(const std::filesystem::path& path, const std::string& entity,
-                         const EntityIndex& entities,
-                         const std::vector<const FeatureComputer*>& computers, Context& ctx) {
+                         const Entities& entities, const EntityFeatures& features, Context& ctx) {
   CsvOut out(path);
   out.buf() += entity + "_id";
-  for (const auto* c : computers) out.buf() += "," + c->def().name;
+  for (std::size_t f = 0; f < features.size(); ++f) out.buf() += "," + features.def(f).name;
   out.buf() += "\n";
-  std::vector<std::uint32_t> ids = entities.SortedIds();
-  for (std::uint32_t id : ids) {
-    AppendCsvField(out.buf(), entities.key(id));
-    for (const auto* c : computers) {
+  struct Summary {
+    double sum = 0, min = 0, max = 0;
+    std::size_t covered = 0;
+  };
+  std::vector<Summary> summary(features.size());
+  const std::vector<std::uint32_t> ids = entities.index.Sorted(entities.training);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::uint32_t id = ids[i];
+    AppendCsvField(out.buf(), entities.index.key(id));
+    for (std::size_t f = 0; f < features.size(); ++f) {
+      const double v = features.Value(f, id);
       out.buf() += ',';
-      AppendNumber(out.buf(), c->Value(id));
+      AppendNumber(out.buf(), v);
+      Summary& s = summary[f];
+      s.min = i == 0 ? v : std::min(s.min, v);
+      s.max = i == 0 ? v : std::max(s.max, v);
+      s.sum += v;
+      s.covered += features.Has(f, id);
     }
     out.buf() += '\n';
     out.MaybeFlush();
   }
   REEL_RETURN_IF_ERROR(out.Close());
-  for (const auto* c : computers) {
-    double sum = 0, mn = 0, mx = 0;
-    std::size_t covered = 0;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      double v = c->Value(ids[i]);
-      mn = i == 0 ? v : std::min(mn, v);
-      mx = i == 0 ? v : std::max(mx, v);
-      sum += v;
-      covered += c->Has(ids[i]);
-    }
-    double n = ids.empty() ? 1 : static_cast<double>(ids.size());
-    std::string prefix = "feature." + entity + "." + c->def().name;
-    ctx.LogMetric(prefix + ".mean", sum / n);
-    ctx.LogMetric(prefix + ".min", mn);
-    ctx.LogMetric(prefix + ".max", mx);
-    ctx.LogMetric(prefix + ".coverage", static_cast<double>(covered) / n);
+  const double n = ids.empty() ? 1 : static_cast<double>(ids.size());
+  for (std::size_t f = 0; f < features.size(); ++f) {
+    const std::string prefix = "feature." + entity + "." + features.def(f).name;
+    ctx.LogMetric(prefix + ".mean", summary[f].sum / n);
+    ctx.LogMetric(prefix + ".min", summary[f].min);
+    ctx.LogMetric(prefix + ".max", summary[f].max);
+    ctx.LogMetric(prefix + ".coverage", static_cast<double>(summary[f].covered) / n);
   }
   return Status::Ok();
 }
@@ -278,6 +214,11 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
   if (!spec->weight.empty()) {
     REEL_RETURN_IF_ERROR(ResolveColumn(*table, "weight", spec->weight, &spec->weight_index));
   }
+  auto is_int_column = [&](int i) {
+    return table->schema.columns[static_cast<std::size_t>(i)].type == ColumnType::kInt;
+  };
+  spec->user_is_int = is_int_column(spec->user_index);
+  spec->item_is_int = is_int_column(spec->item_index);
   for (auto& f : spec->filters) {
     Status s = features::BindFilter(f, table->schema, spec->fact);
     if (!s.ok()) return Status::NotFound("feature_etl: interactions: " + s.message());
@@ -302,115 +243,45 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
   const std::string cutoff_ds = FormatDay(DayOfMs(cutoff_ms));
   const std::string train_from_ds = FormatDay(DayOfMs(train_from_ms));
 
-  // Training [train_from, cutoff) and holdout [cutoff, T) interactions in one scan.
+  // One scan of the interactions' table writes the training [train_from, cutoff) and holdout
+  // [cutoff, T) interactions and computes its features; then each other fact table is read
+  // once for all of its features.
   auto dir = ctx.work_dir() / "features";
   std::filesystem::create_directories(dir);
   CsvOut train(dir / "interactions.csv"), holdout(dir / "holdout.csv");
   train.buf() = holdout.buf() = "user_id,item_id,weight,ts\n";
-  std::int64_t train_rows = 0, holdout_rows = 0, scanned = 0;
-  EntityIndex users, items;
+  const features::EtlTimes times{train_from_ms, cutoff_ms, t_ms};
+  features::InteractionSink sink{&*spec, &train, &holdout};
+  std::int64_t scanned = 0;
+  Entities entities[2];
+  std::vector<FeatureDef> entity_defs[2];
+  for (auto& def : defs) entity_defs[def.entity == "user" ? 0 : 1].push_back(std::move(def));
+  EntityFeatures features[2] = {EntityFeatures(std::move(entity_defs[0]), cutoff_ms),
+                                EntityFeatures(std::move(entity_defs[1]), cutoff_ms)};
   const auto& cancel = ctx.cancellation();
-  auto is_int_column = [&](int i) {
-    return table->schema.columns[static_cast<std::size_t>(i)].type == ColumnType::kInt;
-  };
-  const bool user_is_int = is_int_column(spec->user_index);
-  const bool item_is_int = is_int_column(spec->item_index);
-  Status scan = ScanEvents(store, *table, train_from_ms, t_ms, [&](const FactRow& row) {
-    if ((++scanned & 0xffff) == 0 && cancel.cancelled()) return false;
-    for (const auto& f : spec->filters) {
-      if (!f.Matches(row)) return true;
-    }
-    if (row.IsNull(spec->user_index) || row.IsNull(spec->item_index)) return true;
-    const std::int64_t ts = row.TimeMs();
-    const bool is_train = ts < cutoff_ms;
-    std::string& out = is_train ? train.buf() : holdout.buf();
-    for (auto [index, is_int, entities] : {std::tuple{spec->user_index, user_is_int, &users},
-                                           std::tuple{spec->item_index, item_is_int, &items}}) {
-      if (is_int) {
-        const std::int64_t id = row.Int(index);
-        fmt::format_to(std::back_inserter(out), "{},", id);
-        if (is_train) entities->InternInt(id);
-      } else {
-        const std::string_view id = row.Text(index);
-        AppendCsvField(out, id);
-        out += ',';
-        if (is_train) entities->Intern(id);
-      }
-    }
-    AppendNumber(out, spec->weight_index >= 0 && !row.IsNull(spec->weight_index)
-                          ? row.Float(spec->weight_index)
-                          : 1.0);
-    out += ',';
-    fmt::format_to(std::back_inserter(out), "{}\n",
-                   ts >= 0 ? ts / 1000 : -((-ts + 999) / 1000));  // floor to seconds
-    ++(is_train ? train_rows : holdout_rows);
-    (is_train ? train : holdout).MaybeFlush();
-    return true;
-  });
-  REEL_RETURN_IF_ERROR(scan);
+  REEL_RETURN_IF_ERROR(
+      features::ScanFactTable(store, *table, times, &sink, entities, features, cancel, &scanned));
   if (cancel.cancelled()) return Status::Cancelled("feature_etl: cancelled");
   REEL_RETURN_IF_ERROR(train.Close());
   REEL_RETURN_IF_ERROR(holdout.Close());
+  const std::int64_t train_rows = sink.train_rows, holdout_rows = sink.holdout_rows;
   if (train_rows == 0) {
     return Status::Failed("feature_etl: no training interactions in '" + spec->fact + "' from " +
                           train_from_ds + " to " + cutoff_ds + " (exclusive) for ds " + ds +
                           "; snapshot that history first (fact_snapshot with from/to) or lower "
                           "holdout_days/raise train_days");
   }
-
-  // Features as of the cutoff: one scan per fact table computes all of its features, reading
-  // only the days the longest window needs.
-  std::vector<FeatureComputer> computers;
-  computers.reserve(defs.size());
-  for (auto& def : defs) {
-    std::size_t n = def.entity == "user" ? users.size() : items.size();
-    computers.emplace_back(std::move(def), n);
-  }
   for (const auto& [fact, info] : fact_tables) {
-    std::vector<std::pair<FeatureComputer*, int>> these;  // and the entity: 0 user, 1 item
-    std::int64_t from_ms = cutoff_ms;
-    for (auto& c : computers) {
-      if (c.def().fact != fact) continue;
-      these.emplace_back(&c, c.def().entity == "user" ? 0 : 1);
-      from_ms = c.def().window_days == 0
-                    ? INT64_MIN
-                    : std::min(from_ms, cutoff_ms - c.def().window_days * kMsPerDay);
-    }
-    const bool is_event = info.kind == FactKind::kEvent;
-    auto visit = [&](const FactRow& row) {
-      if ((++scanned & 0xffff) == 0 && cancel.cancelled()) return false;
-      const std::int64_t ts = is_event ? row.TimeMs() : cutoff_ms - 1;
-      // The entity id of this row, looked up once per entity and key column.
-      int cached_key[2] = {-1, -1};
-      std::uint32_t cached_id[2] = {EntityIndex::kNone, EntityIndex::kNone};
-      for (auto [c, entity] : these) {
-        if (!c->Accepts(row, ts, cutoff_ms)) continue;
-        const int key = c->def().key_index;
-        if (cached_key[entity] != key) {
-          cached_key[entity] = key;
-          const EntityIndex& index = entity == 0 ? users : items;
-          cached_id[entity] = row.IsNull(key)         ? EntityIndex::kNone
-                              : c->def().key_is_int ? index.FindInt(row.Int(key))
-                                                    : index.Find(row.Text(key));
-        }
-        if (cached_id[entity] != EntityIndex::kNone) c->Add(row, cached_id[entity], ts);
-      }
-      return true;
-    };
-    Status s = is_event ? ScanEvents(store, info, from_ms, cutoff_ms, visit)
-                        : store.AsOf(fact, AtMs(cutoff_ms), visit);
-    REEL_RETURN_IF_ERROR(s);
+    if (fact == spec->fact) continue;  // read above
+    REEL_RETURN_IF_ERROR(
+        features::ScanFactTable(store, info, times, nullptr, entities, features, cancel, &scanned));
     if (cancel.cancelled()) return Status::Cancelled("feature_etl: cancelled");
   }
-  std::vector<const FeatureComputer*> user_computers, item_computers;
-  for (auto& c : computers) {
-    c.Finish();
-    (c.def().entity == "user" ? user_computers : item_computers).push_back(&c);
-  }
+  for (auto& f : features) f.Finish();
   REEL_RETURN_IF_ERROR(
-      WriteFeatureTable(dir / "user_features.csv", "user", users, user_computers, ctx));
+      WriteFeatureTable(dir / "user_features.csv", "user", entities[0], features[0], ctx));
   REEL_RETURN_IF_ERROR(
-      WriteFeatureTable(dir / "item_features.csv", "item", items, item_computers, ctx));
+      WriteFeatureTable(dir / "item_features.csv", "item", entities[1], features[1], ctx));
 
   for (const char* name : {"interactions", "holdout", "user_features", "item_features"}) {
     auto ref = ctx.PutArtifact(std::string(name) + ".csv", dir / (std::string(name) + ".csv"));
@@ -428,17 +299,18 @@ Status FeatureEtlOperator::Execute(Context& ctx) {
   ctx.SetOutput("definitions_hash", definitions_hash);
   ctx.SetOutput("train_rows", train_rows);
   ctx.SetOutput("holdout_rows", holdout_rows);
-  ctx.SetOutput("users", users.size());
-  ctx.SetOutput("items", items.size());
+  ctx.SetOutput("users", entities[0].training.size());
+  ctx.SetOutput("items", entities[1].training.size());
   ctx.SetOutput("train_from", train_from_ds);
   ctx.SetOutput("cutoff", cutoff_ds);
   ctx.SetOutput("rows_scanned", scanned);
   ctx.LogMetric("train_rows", static_cast<double>(train_rows));
   ctx.LogMetric("holdout_rows", static_cast<double>(holdout_rows));
-  ctx.Info("{} training interactions ({} users, {} items) from {} to {}, {} holdout "
-           "interactions from {} to {} (exclusive); {} features",
-           train_rows, users.size(), items.size(), train_from_ds, cutoff_ds, holdout_rows,
-           cutoff_ds, ds, computers.size());
+  ctx.Info(
+      "{} training interactions ({} users, {} items) from {} to {}, {} holdout "
+      "interactions from {} to {} (exclusive); {} features",
+      train_rows, entities[0].training.size(), entities[1].training.size(), train_from_ds,
+      cutoff_ds, holdout_rows, cutoff_ds, ds, features[0].size() + features[1].size());
   return Status::Ok();
 }
 

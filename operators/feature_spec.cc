@@ -20,13 +20,23 @@ const std::vector<std::string> kFeatureKeys = {"name",   "fact",        "key",  
 const std::vector<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "in"};
 
 template <typename T>
-bool CompareWith(const T& a, const std::string& op, const T& b) {
-  if (op == "==") return a == b;
-  if (op == "!=") return a != b;
-  if (op == "<") return a < b;
-  if (op == "<=") return a <= b;
-  if (op == ">") return a > b;
-  if (op == ">=") return a >= b;
+bool Compare(const T& a, Filter::Op op, const T& b) {
+  switch (op) {
+    case Filter::Op::kEq:
+      return a == b;
+    case Filter::Op::kNe:
+      return a != b;
+    case Filter::Op::kLt:
+      return a < b;
+    case Filter::Op::kLe:
+      return a <= b;
+    case Filter::Op::kGt:
+      return a > b;
+    case Filter::Op::kGe:
+      return a >= b;
+    case Filter::Op::kIn:
+      break;
+  }
   return false;
 }
 
@@ -72,17 +82,15 @@ const char* AggregationName(Aggregation aggregation) {
 
 bool Filter::Matches(const FactRow& row) const {
   if (row.IsNull(index)) return false;
-  double number;
-  if (op == "in") {
-    for (const auto& v : value) {
-      if (NumericValue(v, &number) ? row.Float(index) == number : row.Text(index) == TextValue(v)) {
-        return true;
-      }
+  if (code == Op::kIn) {
+    for (const auto& v : operands) {
+      if (v.numeric ? row.Float(index) == v.number : row.Text(index) == v.text) return true;
     }
     return false;
   }
-  if (NumericValue(value, &number)) return CompareWith(row.Float(index), op, number);
-  return CompareWith(row.Text(index), op, std::string_view(value.get_ref<const std::string&>()));
+  const Operand& v = operands.front();
+  if (v.numeric) return Compare(row.Float(index), code, v.number);
+  return Compare(row.Text(index), code, std::string_view(v.text));
 }
 
 Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& where) {
@@ -200,6 +208,15 @@ Status BindFilter(Filter& f, const FactSchema& schema, const std::string& table)
     return Status::NotFound("fact table '" + table + "' has no column '" + f.column +
                             "' (used in a filter); its columns: " + schema.Describe());
   }
+  const auto op = std::find(kOps.begin(), kOps.end(), f.op);
+  f.code = op == kOps.end() ? Filter::Op::kEq : static_cast<Filter::Op>(op - kOps.begin());
+  f.operands.clear();
+  for (const Json& v : f.code == Filter::Op::kIn ? f.value : Json::array({f.value})) {
+    Filter::Operand operand;
+    operand.numeric = NumericValue(v, &operand.number);
+    if (!operand.numeric) operand.text = TextValue(v);
+    f.operands.push_back(std::move(operand));
+  }
   return Status::Ok();
 }
 
@@ -278,127 +295,30 @@ std::uint32_t EntityIndex::Find(std::string_view key) const {
   return it == text_ids_.end() ? kNone : it->second;
 }
 
-std::uint32_t EntityIndex::FindInt(std::int64_t key) const {
-  if (key >= 0 && key < kDenseLimit) {
-    auto k = static_cast<std::size_t>(key);
-    return k < dense_ids_.size() && dense_ids_[k] ? dense_ids_[k] - 1 : kNone;
-  }
+std::uint32_t EntityIndex::FindSparse(std::int64_t key) const {
   auto it = sparse_ids_.find(key);
   return it == sparse_ids_.end() ? kNone : it->second;
 }
 
-std::vector<std::uint32_t> EntityIndex::SortedIds() const {
-  std::vector<std::uint32_t> ids(keys_.size());
-  for (std::uint32_t i = 0; i < ids.size(); ++i) ids[i] = i;
-  std::vector<std::int64_t> numbers(keys_.size());
+std::vector<std::uint32_t> EntityIndex::Sorted(std::vector<std::uint32_t> ids) const {
+  std::vector<std::int64_t> numbers(ids.size());
   bool all_int = true;
-  for (std::size_t i = 0; i < keys_.size() && all_int; ++i) all_int = IsInt(keys_[i], &numbers[i]);
-  if (all_int) {
-    std::sort(ids.begin(), ids.end(), [&](auto a, auto b) { return numbers[a] < numbers[b]; });
-  } else {
+  for (std::size_t i = 0; i < ids.size() && all_int; ++i) {
+    all_int = IsInt(keys_[ids[i]], &numbers[i]);
+  }
+  if (!all_int) {
     std::sort(ids.begin(), ids.end(), [&](auto a, auto b) { return keys_[a] < keys_[b]; });
+    return ids;
   }
-  return ids;
-}
-
-FeatureComputer::FeatureComputer(FeatureDef def, std::size_t entities)
-    : def_(std::move(def)), rows_(entities) {
-  switch (def_.aggregation) {
-    case Aggregation::kCount: break;
-    case Aggregation::kRatio: matched_.resize(entities); break;
-    case Aggregation::kDistinctCount: count_.resize(entities); break;
-    case Aggregation::kLast:
-      last_time_.resize(entities, std::numeric_limits<std::int64_t>::min());
-      [[fallthrough]];
-    default:
-      count_.resize(entities);
-      value_.resize(entities);
-  }
-}
-
-bool FeatureComputer::Accepts(const FactRow& row, std::int64_t time_ms,
-                              std::int64_t cutoff_ms) const {
-  if (time_ms >= cutoff_ms) return false;
-  if (def_.window_days > 0 &&
-      time_ms < cutoff_ms - std::int64_t{def_.window_days} * kMsPerDay) {
-    return false;
-  }
-  for (const auto& f : def_.filters) {
-    if (!f.Matches(row)) return false;
-  }
-  return true;
-}
-
-void FeatureComputer::Add(const FactRow& row, std::uint32_t entity, std::int64_t time_ms) {
-  rows_[entity]++;
-  switch (def_.aggregation) {
-    case Aggregation::kCount: return;
-    case Aggregation::kRatio: {
-      bool all = true;
-      for (const auto& f : def_.numerator) all = all && f.Matches(row);
-      if (all) matched_[entity]++;
-      return;
-    }
-    default: break;
-  }
-  if (row.IsNull(def_.column_index)) return;
-  if (def_.aggregation == Aggregation::kDistinctCount) {
-    if (def_.column_is_int) {
-      distinct_ints_.emplace_back(entity, row.Int(def_.column_index));
-      if (distinct_ints_.size() >= 2 * std::max<std::size_t>(distinct_compacted_, 1 << 16)) {
-        CompactDistinct();
-      }
-    } else {
-      std::string key(sizeof entity, '\0');
-      std::memcpy(key.data(), &entity, sizeof entity);
-      key.append(row.Text(def_.column_index));
-      if (distinct_text_.insert(std::move(key)).second) count_[entity]++;
-    }
-    return;
-  }
-  const double v = row.Float(def_.column_index);
-  const bool first = count_[entity]++ == 0;
-  double& value = value_[entity];
-  switch (def_.aggregation) {
-    case Aggregation::kMin: value = first ? v : std::min(value, v); break;
-    case Aggregation::kMax: value = first ? v : std::max(value, v); break;
-    case Aggregation::kLast:
-      if (time_ms >= last_time_[entity]) {
-        last_time_[entity] = time_ms;
-        value = v;
-      }
-      break;
-    default: value += v;  // sum, mean
-  }
-}
-
-void FeatureComputer::CompactDistinct() {
-  std::sort(distinct_ints_.begin(), distinct_ints_.end());
-  distinct_ints_.erase(std::unique(distinct_ints_.begin(), distinct_ints_.end()),
-                       distinct_ints_.end());
-  distinct_compacted_ = distinct_ints_.size();
-}
-
-void FeatureComputer::Finish() {
-  if (distinct_ints_.empty()) return;
-  CompactDistinct();
-  for (const auto& [entity, value] : distinct_ints_) count_[entity]++;
-  distinct_ints_ = {};
-  distinct_text_ = {};
-}
-
-double FeatureComputer::Value(std::uint32_t entity) const {
-  switch (def_.aggregation) {
-    case Aggregation::kCount: return static_cast<double>(rows_[entity]);
-    case Aggregation::kRatio:
-      return rows_[entity] ? static_cast<double>(matched_[entity]) /
-                                 static_cast<double>(rows_[entity])
-                           : 0;
-    case Aggregation::kDistinctCount: return static_cast<double>(count_[entity]);
-    case Aggregation::kMean:
-      return count_[entity] ? value_[entity] / static_cast<double>(count_[entity]) : 0;
-    default: return count_[entity] ? value_[entity] : 0;  // sum, min, max, last
-  }
+  std::vector<std::uint32_t> order(ids.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) {  // "017" and "17": by text
+    if (numbers[a] != numbers[b]) return numbers[a] < numbers[b];
+    return keys_[ids[a]] < keys_[ids[b]];
+  });
+  std::vector<std::uint32_t> out(ids.size());
+  for (std::size_t i = 0; i < order.size(); ++i) out[i] = ids[order[i]];
+  return out;
 }
 
 }  // namespace reel::features

@@ -1,5 +1,5 @@
-// Declarative feature definitions of feature_etl and the accumulators that compute them in one
-// streaming pass over a fact table.
+// Declarative feature definitions of feature_etl: parsing, binding to a fact table's columns,
+// and the dense entity ids their per-entity state is indexed by (operators/feature_state.h).
 //
 // A feature is an aggregation of one fact table's rows per entity (user or item):
 //   {name, fact, key: <entity>_id, aggregation, column, window_days, filter, numerator}
@@ -12,7 +12,7 @@
 //   ratio           the share of matching rows that also match every `numerator` filter
 // An entity with no matching row gets 0 for every aggregation.
 //
-// Not thread-safe; one computer per feature, fed by one scan.
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -38,7 +37,18 @@ struct Filter {
   Json value;
   int index = -1;  // resolved against the table's schema by BindFilter
 
+  // Valid once BindFilter has succeeded.
   bool Matches(const FactRow& row) const;
+
+  // `op` and `value` in the form Matches compares with, set by BindFilter.
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kIn };
+  struct Operand {
+    bool numeric = false;
+    double number = 0;
+    std::string text;
+  };
+  Op code = Op::kEq;
+  std::vector<Operand> operands;  // the value, or each value of an `in` list
 };
 
 enum class Aggregation { kCount, kSum, kMean, kMin, kMax, kDistinctCount, kLast, kRatio };
@@ -78,11 +88,23 @@ class EntityIndex {
   std::uint32_t InternInt(std::int64_t key);
   // The id of `key`, or kNone; never allocates.
   std::uint32_t Find(std::string_view key) const;
-  std::uint32_t FindInt(std::int64_t key) const;
+  std::uint32_t FindInt(std::int64_t key) const {
+    if (key >= 0 && key < kDenseLimit) {
+      const auto k = static_cast<std::size_t>(key);
+      return k < dense_ids_.size() && dense_ids_[k] ? dense_ids_[k] - 1 : kNone;
+    }
+    return FindSparse(key);
+  }
+  // Hints that `key` is looked up soon.
+  void PrefetchInt(std::int64_t key) const {
+    if (key >= 0 && static_cast<std::uint64_t>(key) < dense_ids_.size()) {
+      __builtin_prefetch(&dense_ids_[static_cast<std::size_t>(key)]);
+    }
+  }
   const std::string& key(std::uint32_t id) const { return keys_[id]; }
   std::size_t size() const { return keys_.size(); }
-  // Ids ordered by key: numerically when every key is an integer, else as text.
-  std::vector<std::uint32_t> SortedIds() const;
+  // `ids` ordered by key: numerically when each of their keys is an integer, else as text.
+  std::vector<std::uint32_t> Sorted(std::vector<std::uint32_t> ids) const;
 
   static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
@@ -91,43 +113,12 @@ class EntityIndex {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
+  std::uint32_t FindSparse(std::int64_t key) const;
   static constexpr std::int64_t kDenseLimit = std::int64_t{1} << 22;  // 16 MiB of ids at most
   std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> text_ids_;
   std::vector<std::uint32_t> dense_ids_;  // id + 1 of integer key k in [0, kDenseLimit); 0: none
   std::unordered_map<std::int64_t, std::uint32_t> sparse_ids_;  // other integer keys
   std::vector<std::string> keys_;
-};
-
-class FeatureComputer {
- public:
-  // `entities` is the number of entity ids the caller will pass to Add.
-  FeatureComputer(FeatureDef def, std::size_t entities);
-  const FeatureDef& def() const { return def_; }
-  // Whether `row` counts at `cutoff_ms` (window and filters); `time_ms` is its event time.
-  bool Accepts(const FactRow& row, std::int64_t time_ms, std::int64_t cutoff_ms) const;
-  // Adds an accepted row for entity id `entity`.
-  void Add(const FactRow& row, std::uint32_t entity, std::int64_t time_ms);
-  // Completes the computation; call once after the last Add and before Value.
-  void Finish();
-  // Whether `entity` had a matching row, and its value (0 when it had none).
-  bool Has(std::uint32_t entity) const { return rows_[entity] > 0; }
-  double Value(std::uint32_t entity) const;
-
- private:
-  FeatureDef def_;
-  // Per-entity state, one array per quantity the aggregation needs (the others stay empty),
-  // so that a scan touches little memory.
-  std::vector<std::int64_t> rows_;  // matching rows
-  std::vector<std::int64_t> count_;  // non-null values (distinct values for distinct_count)
-  std::vector<std::int64_t> matched_;  // ratio numerator
-  std::vector<double> value_;  // sum, min, max or last
-  std::vector<std::int64_t> last_time_;  // last
-  // distinct_count of an integer column: (entity, value) pairs, deduplicated whenever the
-  // list doubles, so memory stays proportional to the distinct pairs.
-  void CompactDistinct();
-  std::vector<std::pair<std::uint32_t, std::int64_t>> distinct_ints_;
-  std::size_t distinct_compacted_ = 0;
-  std::unordered_set<std::string> distinct_text_;  // 4 bytes of entity id, then the value
 };
 
 }  // namespace reel::features
