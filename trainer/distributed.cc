@@ -1,5 +1,6 @@
 #include "trainer/distributed.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -76,8 +77,20 @@ void AllReduceSum(c10d::ProcessGroup& group, std::vector<torch::Tensor>& tensors
 }
 
 GradientAverager::GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group,
-                                   std::vector<torch::Tensor> params, std::size_t bucket_bytes)
+                                   std::vector<torch::Tensor> params,
+                                   const std::vector<RowSparseParam>& row_sparse,
+                                   std::size_t bucket_bytes)
     : group_(std::move(group)), params_(std::move(params)) {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    auto it = std::find_if(row_sparse.begin(), row_sparse.end(),
+                           [&](const RowSparseParam& r) { return r.param.is_same(params_[i]); });
+    if (it != row_sparse.end() && params_[i].dim() == 2) {
+      sparse_.push_back({i, std::max<std::int64_t>(1, it->max_rows)});
+    } else {
+      dense_.push_back(i);
+    }
+  }
+  if (!sparse_.empty()) return;  // everything goes through AverageRowSparse
   Bucket current;
   std::int64_t elements = 0;
   auto close = [&] {
@@ -103,17 +116,87 @@ GradientAverager::GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group,
 
 void GradientAverager::Average() {
   torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : params_) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+  }
+  if (sparse_.empty()) {
+    AverageDense();
+  } else {
+    AverageRowSparse();
+  }
+}
+
+void GradientAverager::AverageRowSparse() {
+  // 1. Each rank's touched rows, padded with -1 to each table's bound, in one tensor.
+  std::vector<std::int64_t> offsets;
+  std::int64_t width = 0;
+  for (const Sparse& s : sparse_) {
+    offsets.push_back(width);
+    width += s.max_rows;
+  }
+  const torch::Tensor& first = params_[sparse_[0].param];
+  torch::Tensor packed = torch::full({width}, -1, first.options().dtype(torch::kInt64));
+  for (std::size_t k = 0; k < sparse_.size(); ++k) {
+    torch::Tensor rows = params_[sparse_[k].param].grad().ne(0).any(1).nonzero().reshape({-1});
+    if (rows.size(0) > sparse_[k].max_rows) {
+      throw CollectiveError(fmt::format(
+          "a step touched {} rows of an embedding table, more than the {} it was sized for",
+          rows.size(0), sparse_[k].max_rows));
+    }
+    packed.narrow(0, offsets[k], rows.size(0)).copy_(rows);
+  }
+  // 2. The union over the ranks, per table (sorted, so every rank packs the same order).
+  std::vector<std::vector<torch::Tensor>> gathered(1);
+  for (int r = 0; r < group_->getSize(); ++r) gathered[0].push_back(torch::empty_like(packed));
+  std::vector<torch::Tensor> input{packed};
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  try {
+    works.push_back(group_->allgather(gathered, input));
+  } catch (const std::exception& e) {
+    throw CollectiveError(fmt::format("gradient row allgather failed: {}", e.what()));
+  }
+  WaitAll(works, "gradient row allgather");
+  std::vector<torch::Tensor> unions, pieces;
+  for (std::size_t k = 0; k < sparse_.size(); ++k) {
+    std::vector<torch::Tensor> parts;
+    for (const torch::Tensor& g : gathered[0]) parts.push_back(g.narrow(0, offsets[k], sparse_[k].max_rows));
+    torch::Tensor all = torch::cat(parts);
+    all = all.masked_select(all.ge(0));
+    unions.push_back(std::get<0>(at::_unique(all, /*sorted=*/true)));
+    pieces.push_back(params_[sparse_[k].param].grad().index_select(0, unions[k]).reshape({-1}));
+  }
+  for (std::size_t i : dense_) pieces.push_back(params_[i].grad().reshape({-1}));
+  // 3. One allreduce for the union's rows and every other gradient.
+  std::vector<torch::Tensor> flat{torch::cat(pieces)};
+  works.clear();
+  try {
+    works.push_back(group_->allreduce(flat));
+  } catch (const std::exception& e) {
+    throw CollectiveError(fmt::format("gradient allreduce failed: {}", e.what()));
+  }
+  WaitAll(works, "gradient allreduce");
+  flat[0].mul_(1.0 / group_->getSize());
+  std::int64_t at = 0;
+  for (std::size_t k = 0; k < sparse_.size(); ++k) {
+    torch::Tensor& grad = params_[sparse_[k].param].mutable_grad();
+    std::int64_t n = unions[k].size(0) * grad.size(1);
+    grad.index_copy_(0, unions[k], flat[0].narrow(0, at, n).view({unions[k].size(0), grad.size(1)}));
+    at += n;
+  }
+  for (std::size_t i : dense_) {
+    torch::Tensor& grad = params_[i].mutable_grad();
+    grad.copy_(flat[0].narrow(0, at, grad.numel()).view(grad.sizes()));
+    at += grad.numel();
+  }
+}
+
+void GradientAverager::AverageDense() {
   std::vector<std::vector<torch::Tensor>> inputs;
   inputs.reserve(buckets_.size());
   for (Bucket& bucket : buckets_) {
     for (std::size_t j = 0; j < bucket.params.size(); ++j) {
       const torch::Tensor& p = params_[bucket.params[j]];
-      torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[j], p.numel());
-      if (p.grad().defined()) {
-        slot.copy_(p.grad().reshape({-1}));
-      } else {
-        slot.zero_();
-      }
+      bucket.flat.narrow(0, bucket.offsets[j], p.numel()).copy_(p.grad().reshape({-1}));
     }
     inputs.push_back({bucket.flat});
   }
@@ -129,12 +212,7 @@ void GradientAverager::Average() {
     bucket.flat.mul_(scale);
     for (std::size_t j = 0; j < bucket.params.size(); ++j) {
       torch::Tensor& p = params_[bucket.params[j]];
-      torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[j], p.numel()).view(p.sizes());
-      if (p.grad().defined()) {
-        p.mutable_grad().copy_(slot);
-      } else {
-        p.mutable_grad() = slot.clone();
-      }
+      p.mutable_grad().copy_(bucket.flat.narrow(0, bucket.offsets[j], p.numel()).view(p.sizes()));
     }
   }
 }

@@ -36,9 +36,22 @@ void AllReduceSum(c10d::ProcessGroup& group, std::vector<torch::Tensor>& tensors
 // gradients are packed into a few contiguous buffers of at most `bucket_bytes` (a parameter
 // larger than that gets a bucket of its own), all buckets are reduced concurrently, then
 // unpacked and divided by the world size. Buffers are allocated once.
+//
+// Parameters listed in `row_sparse` (embedding tables, [rows, dim], each with the most rows
+// one batch can touch) take another path: a batch touches few of their rows, so each rank
+// finds its rows with a non-zero gradient, one allgather gives every rank the union, and one
+// allreduce sums the union's rows together with the other (small) parameters' gradients.
+// Every other row is zero on every rank, so the result equals a dense allreduce, for a
+// fraction of the traffic: two collectives a step whatever the size of the tables.
+struct RowSparseParam {
+  torch::Tensor param;
+  std::int64_t max_rows = 0;  // the most rows of `param` one step's gradient can touch
+};
+
 class GradientAverager {
  public:
   GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group, std::vector<torch::Tensor> params,
+                   const std::vector<RowSparseParam>& row_sparse = {},
                    std::size_t bucket_bytes = 16u << 20);
   // Call after backward(), before the optimizer step. Throws CollectiveError.
   void Average();
@@ -50,9 +63,18 @@ class GradientAverager {
     std::vector<std::int64_t> offsets;  // element offset of each param in `flat`
     torch::Tensor flat;
   };
+  struct Sparse {
+    std::size_t param;  // index into params_
+    std::int64_t max_rows;
+  };
+  void AverageDense();
+  void AverageRowSparse();
+
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   std::vector<torch::Tensor> params_;
   std::vector<Bucket> buckets_;
+  std::vector<Sparse> sparse_;
+  std::vector<std::size_t> dense_;  // with row-sparse parameters: the others, in order
 };
 
 }  // namespace reel::trainer

@@ -27,6 +27,8 @@ class TwoTowerImpl : public torch::nn::Module {
   torch::Tensor ItemVectors(const torch::Tensor& items);
 
   std::int64_t num_items() const { return num_items_; }
+  torch::Tensor user_table() const { return user_embedding_->weight; }
+  torch::Tensor item_table() const { return item_embedding_->weight; }
 
  private:
   std::int64_t num_items_;

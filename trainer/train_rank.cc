@@ -165,7 +165,15 @@ RankOutcome Train(const TrainConfig& config, int rank) {
       model->parameters(),
       torch::optim::AdagradOptions(config.lr).weight_decay(config.weight_decay));
   std::optional<GradientAverager> averager;
-  if (group) averager.emplace(group, model->parameters());
+  if (group) {
+    // A batch looks up batch_size users, and its items plus any sampled negatives.
+    std::int64_t items_per_batch =
+        config.batch_size *
+        (1 + (config.loss == LossKind::kSoftmax ? 0 : static_cast<std::int64_t>(config.negatives)));
+    averager.emplace(group, model->parameters(),
+                     std::vector<RowSparseParam>{{model->user_table(), config.batch_size},
+                                                 {model->item_table(), items_per_batch}});
+  }
 
   int start_epoch = 0;
   double last_loss = std::numeric_limits<double>::quiet_NaN();
