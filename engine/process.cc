@@ -19,6 +19,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 extern char** environ;
 
@@ -58,11 +59,12 @@ void SignalGroup(pid_t pgid, int sig) {
 // --- The guardian ---------------------------------------------------------------------------
 // A process forked from the engine on the first spawn. It reads "+pgid" / "-pgid" records from a
 // socket whose other end only the engine holds; when the engine goes away, however it goes, the
-// kernel closes that end, the guardian's read returns 0, and it SIGKILLs every group still
+// kernel closes that end, the guardian sees the hang-up, and it SIGKILLs every group still
 // registered. Between fork and _exit the guardian calls only async-signal-safe functions, so
 // forking a multi-threaded engine is safe.
 
 constexpr int kGuardianSlots = kMaxTrackedChildren;
+constexpr int kGuardianDrainMs = 20;
 pid_t g_guarded[kGuardianSlots];  // the guardian's copy; unused in the engine
 
 [[noreturn]] void GuardianMain(int fd) {
@@ -86,23 +88,42 @@ pid_t g_guarded[kGuardianSlots];  // the guardian's copy; unused in the engine
     fd = 3;
   }
   ::syscall(SYS_close_range, 4u, ~0u, 0u);
-  for (;;) {
-    pid_t record = 0;
-    ssize_t n = ::read(fd, &record, sizeof record);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // the engine is gone
-    if (n != sizeof record) continue;
-    if (record > 1) {
-      for (auto& slot : g_guarded) {
-        if (slot == 0) {
-          slot = record;
-          break;
+  // Records are drained every kGuardianDrainMs without waking on each one (the poll asks
+  // for hang-up only); the engine's exit wakes it at once.
+  char buf[4096];
+  std::size_t have = 0;
+  bool engine_gone = false;
+  while (!engine_gone) {
+    struct pollfd pfd {
+      fd, POLLRDHUP, 0
+    };
+    int ready = ::poll(&pfd, 1, kGuardianDrainMs);
+    if (ready > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) engine_gone = true;
+    for (;;) {
+      ssize_t n = ::recv(fd, buf + have, sizeof buf - have, MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) engine_gone = true;
+      if (n <= 0) break;
+      have += static_cast<std::size_t>(n);
+      std::size_t used = 0;
+      for (; used + sizeof(pid_t) <= have; used += sizeof(pid_t)) {
+        pid_t record;
+        ::memcpy(&record, buf + used, sizeof record);
+        if (record > 1) {
+          for (auto& slot : g_guarded) {
+            if (slot == 0) {
+              slot = record;
+              break;
+            }
+          }
+        } else if (record < -1) {
+          for (auto& slot : g_guarded) {
+            if (slot == -record) slot = 0;
+          }
         }
       }
-    } else if (record < -1) {
-      for (auto& slot : g_guarded) {
-        if (slot == -record) slot = 0;
-      }
+      ::memmove(buf, buf + used, have - used);
+      have -= used;
     }
   }
   for (pid_t pgid : g_guarded) {
@@ -115,7 +136,7 @@ pid_t g_guarded[kGuardianSlots];  // the guardian's copy; unused in the engine
 int GuardianSocket() {
   static const int fd = [] {
     int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) return -1;
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return -1;
     pid_t pid = ::fork();
     if (pid == 0) {
       ::close(fds[0]);
@@ -131,6 +152,7 @@ int GuardianSocket() {
   return fd;
 }
 
+// A 4-byte record in one send: atomic on a Unix stream socket, so threads need no lock.
 void TellGuardian(pid_t record) {
   int fd = GuardianSocket();
   if (fd < 0) return;
@@ -190,6 +212,16 @@ Result<std::string> ResolveProgram(const std::string& name, const std::string& p
     }
     return name;
   }
+  // Remembered per (PATH, working directory, name), as shells `hash` commands: the remembered
+  // file is used while it is still an executable file, else PATH is searched again.
+  static std::mutex cache_mu;
+  static std::unordered_map<std::string, std::string> cache;
+  std::string key = path_var + '\0' + cwd.string() + '\0' + name;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    auto hit = cache.find(key);
+    if (hit != cache.end() && IsExecutableFile(as_seen_by_child(hit->second))) return hit->second;
+  }
   std::string not_executable;
   std::size_t start = 0;
   while (start <= path_var.size()) {
@@ -199,7 +231,12 @@ Result<std::string> ResolveProgram(const std::string& name, const std::string& p
     if (dir.empty()) dir = ".";
     fs::path candidate = fs::path(dir) / name;
     fs::path seen = as_seen_by_child(candidate);
-    if (IsExecutableFile(seen)) return candidate.string();
+    if (IsExecutableFile(seen)) {
+      std::lock_guard<std::mutex> lock(cache_mu);
+      if (cache.size() > 4096) cache.clear();
+      cache[key] = candidate.string();
+      return candidate.string();
+    }
     std::error_code ec;
     if (not_executable.empty() && fs::is_regular_file(seen, ec)) not_executable = seen.string();
     start = end + 1;

@@ -37,6 +37,7 @@ struct Task {
   bool timed_out = false;
   bool running = false;
   bool inline_run = false;  // the running attempt executes on the loop thread, without a slot
+  uint64_t ready_round = 0;  // the commit round in which it joined the queue
   const ReusedTask* reused = nullptr;  // set when a resumed run reuses an earlier result
   int64_t started_ms = 0;
 };
@@ -116,7 +117,13 @@ class RunLoop {
   // that they made ready, until nothing is left to write or start.
   void Write(std::function<Status()> write);
   void Launch(std::function<void()> launch);
+  // For a task whose readiness an earlier round already made durable: it may start before the
+  // transaction that records its own start, which then follows at once.
+  void LaunchEarly(std::function<void()> launch);
+  // Commits at once when something waits for the transaction (a task it makes ready, the end
+  // of the run); otherwise, within kGroupCommitDelay, together with what arrives meanwhile.
   void Commit();
+  void CommitNow();
 
   TemplateScope ScopeFor(const Task& task) const;
   Json UpstreamOutputs(int step) const;
@@ -139,6 +146,8 @@ class RunLoop {
   std::unique_ptr<asio::thread_pool> pool_;
   asio::steady_timer heartbeat_timer_;
   asio::steady_timer stop_timer_;
+  asio::steady_timer commit_timer_;  // a deferred group commit
+  bool commit_armed_ = false;
   asio::signal_set signals_;
 
   std::deque<Task> tasks_;
@@ -157,6 +166,8 @@ class RunLoop {
 
   std::vector<std::function<Status()>> writes_;
   std::vector<std::function<void()>> launches_;
+  std::vector<std::function<void()>> early_launches_;
+  uint64_t commit_round_ = 0;  // transactions committed so far
 
   bool cancelling_ = false;
   bool finished_ = false;

@@ -62,6 +62,7 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
       work_(asio::make_work_guard(io_)),
       heartbeat_timer_(io_),
       stop_timer_(io_),
+      commit_timer_(io_),
       signals_(io_) {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   max_parallel_ = options_.max_parallel > 0 ? options_.max_parallel : cores;
@@ -224,10 +225,39 @@ void RunLoop::Write(std::function<Status()> write) { writes_.push_back(std::move
 
 void RunLoop::Launch(std::function<void()> launch) { launches_.push_back(std::move(launch)); }
 
+void RunLoop::LaunchEarly(std::function<void()> launch) {
+  early_launches_.push_back(std::move(launch));
+}
+
+// Writes that nothing waits for (a finished attempt whose step has no dependents ready yet,
+// an attempt that started early) may wait this long to share a transaction.
+constexpr std::chrono::milliseconds kGroupCommitDelay{2};
+
 void RunLoop::Commit() {
+  if (launches_.empty() && early_launches_.empty() && !writes_.empty() && !finished_ &&
+      !cancelling_) {
+    if (!commit_armed_) {
+      commit_armed_ = true;
+      commit_timer_.expires_after(kGroupCommitDelay);
+      commit_timer_.async_wait([this](const boost::system::error_code&) {
+        commit_armed_ = false;
+        CommitNow();
+      });
+    }
+    if (options_.observer) options_.observer->Flush();
+    return;
+  }
+  CommitNow();
+}
+
+void RunLoop::CommitNow() {
   // Inline operators finish inside their launch and queue more writes and launches: go on
   // until the run is quiet, one transaction per round.
-  while (!writes_.empty() || !launches_.empty()) {
+  while (!writes_.empty() || !launches_.empty() || !early_launches_.empty()) {
+    // Tasks that were ready before this round need not wait for its transaction.
+    auto early = std::move(early_launches_);
+    early_launches_.clear();
+    for (auto& launch : early) launch();
     if (!writes_.empty()) {
       auto writes = std::move(writes_);
       writes_.clear();
@@ -238,11 +268,12 @@ void RunLoop::Commit() {
       if (!s.ok() && store_error_.ok()) {
         store_error_ = Status::Internal("cannot record the run's progress in reel.db: " +
                                         s.message());
-        // Nothing may start that was not recorded: stop the run.
+        // Nothing more may start: stop the run.
         launches_.clear();
         Cancel(store_error_.message());
       }
     }
+    ++commit_round_;
     auto launches = std::move(launches_);
     launches_.clear();
     for (auto& launch : launches) launch();

@@ -190,6 +190,7 @@ void RunLoop::Enqueue(size_t index) {
   if (steps_[static_cast<size_t>(tasks_[index].step)].runs_inline && !cancelling_) {
     StartAttempt(index);
   } else {
+    tasks_[index].ready_round = commit_round_;
     pending_.push_back(index);
   }
 }
@@ -315,7 +316,7 @@ void RunLoop::StartAttempt(size_t index) {
       Commit();
     });
   }
-  Launch([this, &step, index, generation, ctx] {
+  auto launch = [this, &step, index, generation, ctx] {
     // The worker's job holds what it needs by value: an operator abandoned after a timeout or
     // cancel may return after this run loop is gone, and then only finds a closed inbox.
     std::shared_ptr<Operator> op;
@@ -324,7 +325,12 @@ void RunLoop::StartAttempt(size_t index) {
       Status status = created.ok() ? RunOperator(*op, *ctx) : created;
       inbox->Post({index, generation, std::move(status)});
     });
-  });
+  };
+  if (t.ready_round < commit_round_) {
+    LaunchEarly(std::move(launch));
+  } else {
+    Launch(std::move(launch));
+  }
 }
 
 // Operators are created on the loop thread; a constructor that throws fails the attempt.

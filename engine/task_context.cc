@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "engine/fsutil.h"
 #include "engine/state_store.h"
 
 namespace reel {
@@ -31,8 +32,7 @@ std::filesystem::path TaskContext::work_dir() const {
 }
 
 std::filesystem::path TaskContext::log_path() const {
-  std::error_code ec;
-  std::filesystem::create_directories(log_path_.parent_path(), ec);
+  std::call_once(log_dir_made_, [this] { (void)MakeDirs(log_path_.parent_path()); });
   return log_path_;
 }
 

@@ -73,6 +73,7 @@ class TaskContext : public Context {
   TaskIdentity id_;
   Json config_, params_, upstream_;
   std::filesystem::path home_, work_dir_, log_path_;
+  mutable std::once_flag log_dir_made_;
   ArtifactStore& artifacts_;
   std::vector<std::string> secrets_;
   CancellationToken token_;
