@@ -321,6 +321,7 @@ void RunLoop::StartAttempt(size_t index) {
     // cancel may return after this run loop is gone, and then only finds a closed inbox.
     std::shared_ptr<Operator> op;
     Status created = CreateOperator(step, &op);
+    if (!created.ok()) ctx->Error("{}", created.message());
     asio::post(*pool_, [inbox = inbox_, op, created, index, generation, ctx] {
       Status status = created.ok() ? RunOperator(*op, *ctx) : created;
       inbox->Post({index, generation, std::move(status)});
@@ -359,12 +360,16 @@ Status RunLoop::RunOperator(Operator& op, TaskContext& ctx) {
   return status;
 }
 
-// Runs on the loop thread, after the attempt's start was committed, and completes at once.
+// Runs on the loop thread, after the commit that made the task ready, and completes at once.
 void RunLoop::ExecuteInline(size_t index, uint64_t generation, std::shared_ptr<TaskContext> ctx) {
   const Step& step = wf_.steps[static_cast<size_t>(tasks_[index].step)];
   std::shared_ptr<Operator> op;
   Status status = CreateOperator(step, &op);
-  if (status.ok()) status = RunOperator(*op, *ctx);
+  if (status.ok()) {
+    status = RunOperator(*op, *ctx);
+  } else {
+    ctx->Error("{}", status.message());
+  }
   HandleCompletion({index, generation, std::move(status)});
   Pump();
 }
