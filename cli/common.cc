@@ -52,9 +52,9 @@ WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& regi
     PrintDiagnostics(diags);
     return nullptr;
   }
-  // Plugins named by the workflow must be loaded before its steps can be validated.
-  Diagnostics pre;
-  if (YamlNodePtr root = ParseYaml(path, *text, limits, pre); root && root->IsMap()) {
+  // Parsed once: plugins named by the workflow must be loaded before its steps are validated.
+  YamlNodePtr root = ParseYaml(path, *text, limits, diags);
+  if (root && root->IsMap()) {
     if (const YamlNode* plugins = root->Get("plugins"); plugins && plugins->IsSequence()) {
       auto base = std::filesystem::path(path).parent_path();
       for (const auto& item : plugins->items) {
@@ -66,7 +66,8 @@ WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& regi
       }
     }
   }
-  auto workflow = LoadWorkflowText(path, *text, registry.Catalog(), diags);
+  auto workflow = LoadWorkflowTree(path, *text, root, registry.Catalog(), diags);
+  diags.Sort();
   PrintDiagnostics(diags);
   return diags.has_errors() ? nullptr : workflow;
 }

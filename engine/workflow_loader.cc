@@ -438,19 +438,23 @@ WorkflowPtr LoadWorkflowText(const std::string& file, const std::string& text,
                              const LoadOptions& options) {
   Diagnostics local;
   YamlNodePtr root = ParseYaml(file, text, options.limits, local);
+  WorkflowPtr wf = LoadWorkflowTree(file, text, root, operators, local);
+  local.Sort();
+  diags.Append(local);
+  return wf;
+}
+
+WorkflowPtr LoadWorkflowTree(const std::string& file, const std::string& text,
+                             const YamlNodePtr& root, const OperatorCatalog& operators,
+                             Diagnostics& diags) {
+  if (!root) return nullptr;
   auto wf = std::make_shared<Workflow>();
   wf->file = file;
   wf->source = text;
-  if (root) {
-    Parser parser(file, local);
-    parser.Parse(*root, *wf);
-    ValidateWorkflow(*wf, *root, operators, local);
-  }
-  local.Sort();
-  bool failed = local.has_errors() || !root;
-  diags.Append(local);
-  if (failed) return nullptr;
-  return wf;
+  Parser parser(file, diags);
+  parser.Parse(*root, *wf);
+  ValidateWorkflow(*wf, *root, operators, diags);
+  return diags.has_errors() ? nullptr : wf;
 }
 
 WorkflowPtr LoadWorkflowFile(const std::string& path, const OperatorCatalog& operators,

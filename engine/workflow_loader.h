@@ -29,6 +29,11 @@ WorkflowPtr LoadWorkflowFile(const std::string& path, const OperatorCatalog& ope
 WorkflowPtr LoadWorkflowText(const std::string& file, const std::string& text,
                              const OperatorCatalog& operators, Diagnostics& diags,
                              const LoadOptions& options = {});
+// The same from the tree ParseYaml made of `text` (null when it failed: its errors are in
+// `diags` already), for callers that look at the tree first. Does not sort `diags`.
+WorkflowPtr LoadWorkflowTree(const std::string& file, const std::string& text,
+                             const YamlNodePtr& root, const OperatorCatalog& operators,
+                             Diagnostics& diags);
 
 // The semantic checks run by the loader once the structure is read: operators and their config
 // schema, needs, cycles, template references, the schedule. Exposed for tests.
