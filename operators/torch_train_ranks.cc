@@ -25,6 +25,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPeerFailedExitCode = 3;  // trainer/train_rank.h: a collective failed
+// How long a peer failure waits for the rank that caused it to exit on its own.
+constexpr std::chrono::seconds kCauseGrace{3};
 constexpr std::size_t kTailLines = 20;
 constexpr std::size_t kMaxLineBytes = 16 * 1024;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
@@ -195,6 +197,7 @@ Status RunRanks(Context& ctx, const RankJob& job) {
   if (killing) Signal(ranks, SIGKILL);
   Clock::time_point kill_deadline = Clock::now() + job.kill_grace;
   std::optional<Clock::time_point> drain_deadline;
+  std::optional<Clock::time_point> cause_deadline;
   while (true) {
     std::vector<pollfd> fds;
     std::vector<Rank*> owners;
@@ -225,7 +228,15 @@ Status RunRanks(Context& ctx, const RankJob& job) {
       }
       all_exited = all_exited && r.exited;
     }
-    if (!killing && (failed != nullptr || ctx.cancellation().cancelled())) {
+    // A rank whose collective failed usually only reports that a peer died: give the peer a
+    // moment to exit with its own error before stopping everyone, so that the error is named.
+    bool await_cause = false;
+    if (!killing && failed != nullptr && PeerFailure(*failed) && !all_exited &&
+        !ctx.cancellation().cancelled()) {
+      if (!cause_deadline) cause_deadline = Clock::now() + kCauseGrace;
+      await_cause = Clock::now() < *cause_deadline;
+    }
+    if (!killing && !await_cause && (failed != nullptr || ctx.cancellation().cancelled())) {
       cancelled = failed == nullptr;  // a failure that follows a cancel is its consequence
       killing = true;
       kill_deadline = Clock::now() + job.kill_grace;
