@@ -127,25 +127,44 @@ void GradientAverager::Average() {
 }
 
 void GradientAverager::AverageRowSparse() {
-  // 1. Each rank's touched rows, padded with -1 to each table's bound, in one tensor.
+  // One allgather a step. Each rank packs, per table, the count and ids of the rows its
+  // gradient touched (int32 bits) and those rows, then every other gradient; every rank then
+  // sums all ranks' contributions in rank order, so all get the same result.
+  const torch::Tensor& first = params_[sparse_[0].param];
   std::vector<std::int64_t> offsets;
   std::int64_t width = 0;
   for (const Sparse& s : sparse_) {
     offsets.push_back(width);
-    width += s.max_rows;
+    width += 1 + s.max_rows + s.max_rows * params_[s.param].size(1);
   }
-  const torch::Tensor& first = params_[sparse_[0].param];
-  torch::Tensor packed = torch::full({width}, -1, first.options().dtype(torch::kInt64));
+  std::int64_t dense_offset = width;
+  for (std::size_t i : dense_) width += params_[i].numel();
+  torch::Tensor packed = torch::empty({width}, first.options());
+  std::vector<torch::Tensor> local_rows;
   for (std::size_t k = 0; k < sparse_.size(); ++k) {
-    torch::Tensor rows = params_[sparse_[k].param].grad().ne(0).any(1).nonzero().reshape({-1});
-    if (rows.size(0) > sparse_[k].max_rows) {
+    const torch::Tensor& grad = params_[sparse_[k].param].grad();
+    torch::Tensor rows = grad.ne(0).any(1).nonzero().reshape({-1});
+    std::int64_t count = rows.size(0), bound = sparse_[k].max_rows;
+    if (count > bound) {
       throw CollectiveError(fmt::format(
           "a step touched {} rows of an embedding table, more than the {} it was sized for",
-          rows.size(0), sparse_[k].max_rows));
+          count, bound));
     }
-    packed.narrow(0, offsets[k], rows.size(0)).copy_(rows);
+    torch::Tensor ids = packed.narrow(0, offsets[k], 1 + bound).view(torch::kInt32);
+    ids.narrow(0, 0, 1).fill_(static_cast<std::int32_t>(count));
+    ids.narrow(0, 1, count).copy_(rows);
+    packed.narrow(0, offsets[k] + 1 + bound, count * grad.size(1))
+        .view({count, grad.size(1)})
+        .copy_(grad.index_select(0, rows));
+    local_rows.push_back(rows);
   }
-  // 2. The union over the ranks, per table (sorted, so every rank packs the same order).
+  std::int64_t at = dense_offset;
+  for (std::size_t i : dense_) {
+    const torch::Tensor& grad = params_[i].grad();
+    packed.narrow(0, at, grad.numel()).copy_(grad.reshape({-1}));
+    at += grad.numel();
+  }
+
   std::vector<std::vector<torch::Tensor>> gathered(1);
   for (int r = 0; r < group_->getSize(); ++r) gathered[0].push_back(torch::empty_like(packed));
   std::vector<torch::Tensor> input{packed};
@@ -153,39 +172,30 @@ void GradientAverager::AverageRowSparse() {
   try {
     works.push_back(group_->allgather(gathered, input));
   } catch (const std::exception& e) {
-    throw CollectiveError(fmt::format("gradient row allgather failed: {}", e.what()));
+    throw CollectiveError(fmt::format("gradient allgather failed: {}", e.what()));
   }
-  WaitAll(works, "gradient row allgather");
-  std::vector<torch::Tensor> unions, pieces;
-  for (std::size_t k = 0; k < sparse_.size(); ++k) {
-    std::vector<torch::Tensor> parts;
-    for (const torch::Tensor& g : gathered[0]) parts.push_back(g.narrow(0, offsets[k], sparse_[k].max_rows));
-    torch::Tensor all = torch::cat(parts);
-    all = all.masked_select(all.ge(0));
-    unions.push_back(std::get<0>(at::_unique(all, /*sorted=*/true)));
-    pieces.push_back(params_[sparse_[k].param].grad().index_select(0, unions[k]).reshape({-1}));
-  }
-  for (std::size_t i : dense_) pieces.push_back(params_[i].grad().reshape({-1}));
-  // 3. One allreduce for the union's rows and every other gradient.
-  std::vector<torch::Tensor> flat{torch::cat(pieces)};
-  works.clear();
-  try {
-    works.push_back(group_->allreduce(flat));
-  } catch (const std::exception& e) {
-    throw CollectiveError(fmt::format("gradient allreduce failed: {}", e.what()));
-  }
-  WaitAll(works, "gradient allreduce");
-  flat[0].mul_(1.0 / group_->getSize());
-  std::int64_t at = 0;
+  WaitAll(works, "gradient allgather");
+
+  const double scale = 1.0 / group_->getSize();
   for (std::size_t k = 0; k < sparse_.size(); ++k) {
     torch::Tensor& grad = params_[sparse_[k].param].mutable_grad();
-    std::int64_t n = unions[k].size(0) * grad.size(1);
-    grad.index_copy_(0, unions[k], flat[0].narrow(0, at, n).view({unions[k].size(0), grad.size(1)}));
-    at += n;
+    std::int64_t bound = sparse_[k].max_rows, dim = grad.size(1);
+    grad.index_fill_(0, local_rows[k], 0);  // rows nobody touched are zero on every rank
+    for (const torch::Tensor& from : gathered[0]) {
+      torch::Tensor ids = from.narrow(0, offsets[k], 1 + bound).view(torch::kInt32);
+      std::int64_t count = ids.narrow(0, 0, 1).item<std::int32_t>();
+      if (count == 0) continue;
+      torch::Tensor values = from.narrow(0, offsets[k] + 1 + bound, count * dim).view({count, dim});
+      grad.index_add_(0, ids.narrow(0, 1, count).to(torch::kInt64), values * scale);
+    }
   }
+  at = dense_offset;
   for (std::size_t i : dense_) {
     torch::Tensor& grad = params_[i].mutable_grad();
-    grad.copy_(flat[0].narrow(0, at, grad.numel()).view(grad.sizes()));
+    grad.zero_();
+    for (const torch::Tensor& from : gathered[0]) {
+      grad.add_(from.narrow(0, at, grad.numel()).view(grad.sizes()), scale);
+    }
     at += grad.numel();
   }
 }

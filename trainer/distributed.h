@@ -38,11 +38,11 @@ void AllReduceSum(c10d::ProcessGroup& group, std::vector<torch::Tensor>& tensors
 // unpacked and divided by the world size. Buffers are allocated once.
 //
 // Parameters listed in `row_sparse` (embedding tables, [rows, dim], each with the most rows
-// one batch can touch) take another path: a batch touches few of their rows, so each rank
-// finds its rows with a non-zero gradient, one allgather gives every rank the union, and one
-// allreduce sums the union's rows together with the other (small) parameters' gradients.
-// Every other row is zero on every rank, so the result equals a dense allreduce, for a
-// fraction of the traffic: two collectives a step whatever the size of the tables.
+// one batch can touch) take another path, one collective a step: a batch touches few of their
+// rows, so each rank packs the ids and gradients of the rows it touched, with every other
+// (small) gradient, into one buffer; one allgather gives every rank all the buffers, and each
+// rank sums them in rank order. Rows nobody touched are zero on every rank, so the result is
+// the average a dense allreduce computes, for a fraction of the traffic and one round trip.
 struct RowSparseParam {
   torch::Tensor param;
   std::int64_t max_rows = 0;  // the most rows of `param` one step's gradient can touch
