@@ -85,7 +85,8 @@ GradientAverager::GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group,
     auto it = std::find_if(row_sparse.begin(), row_sparse.end(),
                            [&](const RowSparseParam& r) { return r.param.is_same(params_[i]); });
     if (it != row_sparse.end() && params_[i].dim() == 2) {
-      sparse_.push_back({i, std::max<std::int64_t>(1, it->max_rows)});
+      // A step cannot touch more rows than the table has.
+      sparse_.push_back({i, std::clamp<std::int64_t>(it->max_rows, 1, params_[i].size(0))});
     } else {
       dense_.push_back(i);
     }
