@@ -86,7 +86,8 @@ GradientAverager::GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group,
                            [&](const RowSparseParam& r) { return r.param.is_same(params_[i]); });
     if (it != row_sparse.end() && params_[i].dim() == 2) {
       // A step cannot touch more rows than the table has.
-      sparse_.push_back({i, std::clamp<std::int64_t>(it->max_rows, 1, params_[i].size(0))});
+      sparse_.push_back(
+          {i, std::max<std::int64_t>(1, std::min<std::int64_t>(it->max_rows, params_[i].size(0)))});
     } else {
       dense_.push_back(i);
     }
