@@ -2,43 +2,12 @@
 #include <optional>
 
 #include "engine/cron.h"
+#include "engine/text_cursor.h"
 
 namespace reel {
 namespace {
 
 using std::chrono::sys_seconds;
-
-// A cursor over the text; every Take* returns nullopt/false without consuming on mismatch.
-class Scanner {
- public:
-  explicit Scanner(std::string_view s) : s_(s) {}
-  bool done() const { return i_ == s_.size(); }
-  char peek() const { return done() ? '\0' : s_[i_]; }
-  bool Take(char c) {
-    if (peek() != c) return false;
-    ++i_;
-    return true;
-  }
-  // Exactly `width` digits.
-  std::optional<int> Digits(int width) {
-    if (s_.size() - i_ < size_t(width)) return std::nullopt;
-    int value = 0;
-    for (int k = 0; k < width; ++k) {
-      const char c = s_[i_ + k];
-      if (c < '0' || c > '9') return std::nullopt;
-      value = value * 10 + (c - '0');
-    }
-    i_ += width;
-    return value;
-  }
-  void SkipDigits() {
-    while (!done() && peek() >= '0' && peek() <= '9') ++i_;
-  }
-
- private:
-  std::string_view s_;
-  size_t i_ = 0;
-};
 
 }  // namespace
 
@@ -51,7 +20,7 @@ Result<sys_seconds> ParseIsoInstant(std::string_view text) {
                                    "); use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS followed by Z "
                                    "or an offset such as +01:00");
   };
-  Scanner in(text);
+  TextCursor in(text);
   const std::optional<int> year = in.Digits(4);
   std::optional<int> month;
   std::optional<int> day;

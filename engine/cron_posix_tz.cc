@@ -8,22 +8,17 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/text_cursor.h"
+
 namespace reel {
 namespace {
 
 using std::chrono::seconds;
 using std::chrono::sys_seconds;
 
-class Reader {
+class Reader : public TextCursor {
  public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  bool done() const { return i_ == s_.size(); }
-  char peek() const { return done() ? '\0' : s_[i_]; }
-  bool Take(char c) {
-    if (peek() != c) return false;
-    ++i_;
-    return true;
-  }
+  using TextCursor::TextCursor;
   // A zone abbreviation: three or more letters, or <...>.
   bool Name() {
     if (Take('<')) {
@@ -35,16 +30,6 @@ class Reader {
     size_t start = i_;
     while (!done() && std::isalpha(static_cast<unsigned char>(peek()))) ++i_;
     return i_ - start >= 3;
-  }
-  std::optional<int> Number(int max_digits) {
-    int value = 0;
-    int digits = 0;
-    while (!done() && std::isdigit(static_cast<unsigned char>(peek())) && digits < max_digits) {
-      value = value * 10 + (s_[i_++] - '0');
-      ++digits;
-    }
-    if (digits == 0) return std::nullopt;
-    return value;
   }
   // [+-]h[hh][:mm[:ss]]
   std::optional<seconds> Duration() {
@@ -69,10 +54,6 @@ class Reader {
     }
     return seconds{sign * (*h * 3600 + m * 60 + s)};
   }
-
- private:
-  std::string_view s_;
-  size_t i_ = 0;
 };
 
 std::optional<PosixTzRule::Transition> ParseTransition(Reader& in) {
