@@ -78,8 +78,7 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
     const OperatorInfo* info = operators_.find ? operators_.find(wf_.steps[i].op) : nullptr;
     steps_[i].runs_inline = info != nullptr && info->runs_inline;
     std::string with = wf_.steps[i].with.dump();
-    steps_[i].templated = with.find("{{") != std::string::npos ||
-                          with.find("{%") != std::string::npos;
+    steps_[i].templated = ContainsTemplate(with);
     std::string text = with + wf_.steps[i].when +
                        (wf_.steps[i].foreach ? wf_.steps[i].foreach->dump() : "");
     size_t pos = 0;
