@@ -1,8 +1,11 @@
 // reel runs | show | logs | cancel: reading run history.
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "cli/common.h"
@@ -174,24 +177,42 @@ int ShowLogs(Home& home, const std::string& id, const std::string& step, int att
     return kExitUsage;
   }
   std::map<std::string, std::streamoff> offsets;
+  std::set<std::string> noted;  // attempts reported as having written nothing
   bool step_found = step.empty();
   while (true) {
     auto tasks = home.store->GetTasks(run->run_id);
     auto attempts = home.store->GetRunAttempts(run->run_id);
     if (!tasks.ok() || !attempts.ok()) return kExitInternal;
+    auto selected = [&](const TaskRecord& t) {
+      return step.empty() || t.step == step || Label(t) == step;
+    };
+    // Several tasks (a whole run, or every item of a foreach step) are printed under headers.
+    bool headed = step.empty() || std::count_if(tasks->begin(), tasks->end(), selected) > 1;
     for (const auto& t : *tasks) {
-      if (!step.empty() && t.step != step && Label(t) != step) continue;
+      if (!selected(t)) continue;
       step_found = true;
       for (const auto& a : *attempts) {
         if (a.task_id != t.task_id) continue;
         if (attempt_no > 0 ? a.attempt != attempt_no : a.attempt != t.attempts) continue;
         if (a.log_path.empty()) continue;
         bool first = !offsets.count(a.log_path);
-        if (first && (step.empty() || tasks->size() > 1)) {
+        if (first && headed) {
           std::cout << "==> " << Label(t) << " attempt " << a.attempt << " (" << a.status
                     << ") <==\n";
         }
         offsets[a.log_path] = PrintFrom(a.log_path, offsets[a.log_path]);
+        // A log file exists once the attempt wrote something: a step that ran silently has
+        // none, and says so once it has ended.
+        if (a.status != "running" && offsets[a.log_path] == 0 && !noted.count(a.log_path) &&
+            !std::filesystem::exists(a.log_path)) {
+          noted.insert(a.log_path);
+          if (headed) {
+            std::cout << "(no output)\n";
+          } else {
+            std::cerr << "reel: " << Label(t) << " attempt " << a.attempt << " (" << a.status
+                      << ") wrote no output\n";
+          }
+        }
       }
     }
     if (!step_found) {

@@ -31,6 +31,14 @@ using std::chrono::milliseconds;
 
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 constexpr milliseconds kCancelCheckInterval{50};
+// Output pipes: read in chunks of kOutputChunk, at most kMaxReadsPerDrain at a time so that a
+// chatty child cannot starve the exit and cancel checks. Once the group is gone, the rest is
+// read until end of file, or until the pipe stays quiet for kOutputQuietLimit (a process that
+// left the group holds it open), and never for longer than kOutputDrainLimit.
+constexpr std::size_t kOutputChunk = 64 * 1024;
+constexpr int kMaxReadsPerDrain = 16;
+constexpr milliseconds kOutputQuietLimit{100};
+constexpr milliseconds kOutputDrainLimit{2000};
 
 // --- The registry of live process groups -------------------------------------------------
 // A fixed array of atomics rather than a mutex-guarded set, so that KillAllChildren stays
@@ -393,8 +401,17 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
   Result<std::string> program = ResolveProgram(spec.argv[0], path_var, cwd);
   if (!program.ok()) return program.status();
 
-  int log_fd = -1;
-  if (spec.log_path.empty()) {
+  int log_fd = -1;  // the child's stdout and stderr
+  int out_fd = -1;  // with on_output: the engine's end of the pipe
+  if (spec.on_output) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      return Status::IoError(fmt::format("cannot create an output pipe: {}", strerror(errno)));
+    }
+    out_fd = fds[0];
+    log_fd = fds[1];
+    ::fcntl(out_fd, F_SETFL, O_NONBLOCK);
+  } else if (spec.log_path.empty()) {
     log_fd = OpenDevNull();
   } else {
     std::error_code ec;
@@ -409,7 +426,10 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
     int moved = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 3);
     ::close(log_fd);
     log_fd = moved;
-    if (log_fd < 0) return Status::IoError(fmt::format("cannot move log fd: {}", strerror(errno)));
+    if (log_fd < 0) {
+      if (out_fd >= 0) ::close(out_fd);
+      return Status::IoError(fmt::format("cannot move log fd: {}", strerror(errno)));
+    }
   }
 
   if (spec.die_with_engine) GuardianSocket();  // started before the child exists, not in between
@@ -419,18 +439,21 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
   pid_t pid = SpawnRaw(req);
   ::close(log_fd);
   if (pid < 0) {
+    if (out_fd >= 0) ::close(out_fd);
     return Status::IoError(
         fmt::format("cannot run '{}': {}", spec.argv[0], strerror(static_cast<int>(-pid))));
   }
   if (spec.die_with_engine) TellGuardian(pid);
-  return Process(pid, PidfdOpen(pid), start, spec.die_with_engine);
+  return Process(pid, PidfdOpen(pid), start, spec.die_with_engine, out_fd, spec.on_output);
 }
 
 Process::Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start,
-                 bool guarded)
+                 bool guarded, int out_fd, std::function<void(std::string_view)> on_output)
     : pid_(pid),
       pidfd_(pidfd),
       registry_slot_(RegisterChild(pid)),
+      out_fd_(out_fd),
+      on_output_(std::move(on_output)),
       guarded_(guarded),
       start_(start),
       mu_(std::make_unique<std::mutex>()),
@@ -440,6 +463,8 @@ Process::Process(Process&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       pidfd_(std::exchange(other.pidfd_, -1)),
       registry_slot_(std::exchange(other.registry_slot_, -1)),
+      out_fd_(std::exchange(other.out_fd_, -1)),
+      on_output_(std::move(other.on_output_)),
       guarded_(std::exchange(other.guarded_, false)),
       start_(other.start_),
       mu_(std::move(other.mu_)),
@@ -451,6 +476,8 @@ Process& Process::operator=(Process&& other) noexcept {
     pid_ = std::exchange(other.pid_, -1);
     pidfd_ = std::exchange(other.pidfd_, -1);
     registry_slot_ = std::exchange(other.registry_slot_, -1);
+    out_fd_ = std::exchange(other.out_fd_, -1);
+    on_output_ = std::move(other.on_output_);
     guarded_ = std::exchange(other.guarded_, false);
     start_ = other.start_;
     mu_ = std::move(other.mu_);
@@ -471,8 +498,43 @@ void Process::Release() {
     reaped_ = true;
   }
   if (pidfd_ >= 0) ::close(pidfd_);
+  if (out_fd_ >= 0) ::close(out_fd_);
   pidfd_ = -1;
+  out_fd_ = -1;
   registry_slot_ = -1;
+}
+
+void Process::DrainOutput() {
+  char buf[kOutputChunk];
+  for (int reads = 0; out_fd_ >= 0 && reads < kMaxReadsPerDrain; ++reads) {
+    ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n > 0) {
+      on_output_(std::string_view(buf, static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    ::close(std::exchange(out_fd_, -1));  // end of file: every writer is gone
+  }
+}
+
+void Process::FinishOutput() {
+  // The group has been SIGKILLed, so the pipe's writers are gone or going; only a process that
+  // left the group (setsid) can hold it open, and it is not waited for long.
+  auto deadline = std::chrono::steady_clock::now() + kOutputDrainLimit;
+  while (out_fd_ >= 0) {
+    DrainOutput();
+    if (out_fd_ < 0) break;
+    struct pollfd pfd {
+      out_fd_, POLLIN, 0
+    };
+    auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    int rc = ::poll(&pfd, 1, static_cast<int>(std::min(left, kOutputQuietLimit).count()));
+    if (rc == 0) break;  // quiet: a writer that escaped the group keeps it open
+    if (rc < 0 && errno != EINTR) break;
+  }
+  if (out_fd_ >= 0) ::close(std::exchange(out_fd_, -1));
 }
 
 void Process::Kill(int sig) {
@@ -485,19 +547,28 @@ void Process::Kill(int sig) {
 // its pid, and thus its process group id, stays reserved until Wait reaps it.
 Status Process::WaitExited(const CancellationToken* cancel, milliseconds timeout, bool* exited) {
   *exited = false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto time_left = [&] {
+    if (timeout.count() < 0) return -1;
+    auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<milliseconds::rep>(left.count(), 0));
+  };
   if (pidfd_ >= 0) {
-    struct pollfd pfd {
-      pidfd_, POLLIN, 0
-    };
-    int rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-    if (rc > 0) *exited = true;
-    if (rc < 0 && errno != EINTR) {
-      return Status::Internal(fmt::format("poll on pidfd of {}: {}", pid_, strerror(errno)));
+    for (;;) {
+      struct pollfd pfds[2] = {{pidfd_, POLLIN, 0}, {out_fd_, POLLIN, 0}};
+      int rc = ::poll(pfds, out_fd_ >= 0 ? 2 : 1, time_left());
+      if (rc < 0 && errno != EINTR) {
+        return Status::Internal(fmt::format("poll on pidfd of {}: {}", pid_, strerror(errno)));
+      }
+      if (rc > 0 && pfds[1].fd >= 0 && pfds[1].revents != 0) DrainOutput();
+      if (rc > 0 && pfds[0].revents != 0) {
+        *exited = true;
+        return Status::Ok();
+      }
+      if (rc == 0 || time_left() == 0) return Status::Ok();
     }
-    return Status::Ok();
   }
   // No pidfd: peek with waitid(WNOWAIT), sleeping with a backoff from 1 ms up to 50 ms.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   milliseconds step{1};
   for (;;) {
     siginfo_t info{};
@@ -515,7 +586,13 @@ Status Process::WaitExited(const CancellationToken* cancel, milliseconds timeout
     if (timeout.count() >= 0) {
       nap = std::min(nap, std::chrono::ceil<milliseconds>(deadline - now));
     }
-    if (cancel != nullptr) {
+    if (out_fd_ >= 0) {
+      struct pollfd pfd {
+        out_fd_, POLLIN, 0
+      };
+      if (::poll(&pfd, 1, static_cast<int>(nap.count())) > 0) DrainOutput();
+      if (cancel != nullptr && cancel->cancelled()) return Status::Ok();
+    } else if (cancel != nullptr) {
       if (cancel->WaitFor(nap)) return Status::Ok();
     } else {
       std::this_thread::sleep_for(nap);
@@ -564,6 +641,7 @@ Result<ProcessResult> Process::Wait(const CancellationToken& cancel, millisecond
   if (pidfd_ >= 0) ::close(std::exchange(pidfd_, -1));
   result.duration =
       std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start_);
+  FinishOutput();
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {

@@ -5,7 +5,8 @@
 //   - leads a process group of its own, so that cancel, timeout and shutdown signal the whole
 //     tree it starts (kill(-pgid, sig)), grandchildren included;
 //   - starts with an empty signal mask and default signal dispositions;
-//   - sees only fds 0, 1, 2: stdin is /dev/null, stdout and stderr append to the log file;
+//   - sees only fds 0, 1, 2: stdin is /dev/null; stdout and stderr share one pipe whose bytes
+//     Wait() hands to ProcessSpec::on_output, or append straight to a log file;
 //   - dies with the engine: the first spawn forks a guardian, a small process that holds one
 //     end of a socket of which the engine holds the other. Each child's process group is
 //     registered with it when spawned and unregistered before it is reaped. When the engine
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,8 +50,12 @@ struct ProcessSpec {
   std::map<std::string, std::string> env;
   // The child's working directory; empty: the engine's.
   std::filesystem::path cwd;
-  // stdout and stderr are appended here (O_APPEND|O_CREAT, 0644; parent folders are created);
-  // empty: /dev/null.
+  // When set, stdout and stderr go to one pipe, and Wait() hands what the child writes to this
+  // function, in order and on the waiting thread: nothing is opened on disk for a child that
+  // writes nothing. Takes precedence over log_path.
+  std::function<void(std::string_view)> on_output;
+  // Otherwise stdout and stderr are appended here (O_APPEND|O_CREAT, 0644; parent folders are
+  // created); empty: /dev/null.
   std::filesystem::path log_path;
   // Register the child's process group with the guardian (see the file comment).
   bool die_with_engine = true;
@@ -86,7 +92,9 @@ class Process {
 
   // Waits for the child to exit. When `cancel` fires: SIGTERM to the group, up to `grace` for
   // the child to exit, then SIGKILL to the group; the result says cancelled. Does not spin:
-  // waits on a pidfd (poll) and checks the token at least every 50 ms. Call once.
+  // waits on a pidfd (poll) and checks the token at least every 50 ms. With on_output, output
+  // is delivered while waiting, and what is left in the pipe once the group is gone is
+  // delivered before Wait returns. Call once.
   Result<ProcessResult> Wait(const CancellationToken& cancel,
                              std::chrono::milliseconds grace = std::chrono::seconds(5));
 
@@ -94,14 +102,22 @@ class Process {
   void Kill(int sig);
 
  private:
-  Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start, bool guarded);
+  Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start, bool guarded,
+          int out_fd, std::function<void(std::string_view)> on_output);
   void Release();
+  // Reads what the output pipe holds (a bounded amount per call) and passes it on; closes the
+  // pipe at end of file.
+  void DrainOutput();
+  // After the group is gone: the rest of the output, until end of file.
+  void FinishOutput();
   Status WaitExited(const CancellationToken* cancel, std::chrono::milliseconds timeout,
                     bool* exited);
 
   pid_t pid_ = -1;  // also the process group id; kept after reaping for pid()
   int pidfd_ = -1;  // -1 when pidfd_open is unavailable
   int registry_slot_ = -1;
+  int out_fd_ = -1;  // the read end of the output pipe (non-blocking); -1 without on_output
+  std::function<void(std::string_view)> on_output_;
   bool guarded_ = false;  // registered with the guardian
   std::chrono::steady_clock::time_point start_;
   // Guards reaped_ so that Kill() on another thread never signals a reaped (reusable) pid.

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "engine/fsutil.h"
 #include "engine/state_store.h"
 
@@ -19,9 +21,12 @@ TaskContext::TaskContext(TaskIdentity identity, Json config, Json params, Json u
       work_dir_(std::move(work_dir)),
       log_path_(std::move(log_path)),
       artifacts_(artifacts),
-      secrets_(std::move(secrets)) {}
+      secrets_(std::move(secrets)) {
+  for (const auto& secret : secrets_) longest_secret_ = std::max(longest_secret_, secret.size());
+}
 
 TaskContext::~TaskContext() {
+  WriteHeldOutputLocked(true);  // no other thread can hold mu_ any more
   if (log_) std::fclose(log_);
 }
 
@@ -83,12 +88,60 @@ void TaskContext::Log(LogLevel level, std::string_view message) {
                      Redact(message);
   if (line.empty() || line.back() != '\n') line += '\n';
   std::lock_guard<std::mutex> lock(mu_);
+  WriteHeldOutputLocked(true);
+  AppendLocked(line);
+}
+
+void TaskContext::WriteOutput(std::string_view bytes) {
+  if (bytes.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (longest_secret_ == 0) {
+    AppendLocked(bytes);
+    return;
+  }
+  held_output_.append(bytes);
+  WriteHeldOutputLocked(false);
+}
+
+void TaskContext::WriteHeldOutputLocked(bool all) {
+  std::size_t hold = all || longest_secret_ == 0 ? 0 : longest_secret_ - 1;
+  if (held_output_.size() <= hold) return;
+  // A secret that starts before `cut` ends inside the buffer, so it is replaced whole; one that
+  // starts later stays held until more output (or the end) shows whether it is complete.
+  std::size_t cut = held_output_.size() - hold;
+  std::string out;
+  std::size_t i = 0;
+  while (i < cut) {
+    std::size_t best = std::string::npos, best_size = 0;
+    for (const auto& secret : secrets_) {
+      if (secret.empty()) continue;
+      std::size_t at = held_output_.find(secret, i);
+      if (at < cut && (at < best || (at == best && secret.size() > best_size))) {
+        best = at;
+        best_size = secret.size();
+      }
+    }
+    if (best == std::string::npos) {
+      out.append(held_output_, i, cut - i);
+      i = cut;
+      break;
+    }
+    out.append(held_output_, i, best - i);
+    out += "***";
+    i = best + best_size;
+  }
+  held_output_.erase(0, i);
+  AppendLocked(out);
+}
+
+void TaskContext::AppendLocked(std::string_view text) {
+  if (text.empty()) return;
   if (!log_) {
     log_path();  // creates the folder
     log_ = std::fopen(log_path_.c_str(), "ae");
     if (!log_) return;
   }
-  std::fwrite(line.data(), 1, line.size(), log_);
+  std::fwrite(text.data(), 1, text.size(), log_);
   std::fflush(log_);
 }
 

@@ -57,6 +57,7 @@ class TaskContext : public Context {
   void LogMetric(const std::string& key, double value, std::int64_t step) override;
   void RecordEvent(const std::string& kind, const Json& payload) override;
   void Log(LogLevel level, std::string_view message) override;
+  void WriteOutput(std::string_view bytes) override;
   const CancellationToken& cancellation() const override { return token_; }
 
   CancellationToken& token() { return token_; }
@@ -84,6 +85,14 @@ class TaskContext : public Context {
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> metrics_;  // guarded by mu_
   std::vector<std::pair<std::string, Json>> events_;  // guarded by mu_
   std::FILE* log_ = nullptr;  // guarded by mu_; opened on first Log
+  std::string held_output_;   // guarded by mu_; output that may end in the start of a secret
+  std::size_t longest_secret_ = 0;
+
+  // Appends to the log file, creating it (and its folder) on first use. Requires mu_.
+  void AppendLocked(std::string_view text);
+  // Writes held output, redacted, keeping back what could be the start of a secret unless
+  // `all`. Requires mu_.
+  void WriteHeldOutputLocked(bool all);
 };
 
 }  // namespace reel

@@ -34,7 +34,7 @@ using Json = nlohmann::json;
 
 // The ABI version a plugin must have been compiled against. Bumped on any change to this
 // header that changes layout or virtual tables.
-inline constexpr int kOperatorApiVersion = 2;
+inline constexpr int kOperatorApiVersion = 3;
 
 // Set once when the attempt must stop (timeout, cancel, engine shutdown). Operators poll
 // cancelled() in their loops, or sleep with WaitFor so that a cancel wakes them at once.
@@ -130,7 +130,8 @@ class Context {
   virtual std::filesystem::path home() const = 0;
   // A scratch folder private to this task, kept across retries of the same task (checkpoints).
   virtual std::filesystem::path work_dir() const = 0;
-  // The attempt's log file; processes append their output to it.
+  // The attempt's log file. It exists once something has been written to the log; a process
+  // started by the operator may append to it directly, though WriteOutput is better.
   virtual std::filesystem::path log_path() const = 0;
 
   // Publishes a small JSON value under `key` in this task's outputs.
@@ -149,6 +150,10 @@ class Context {
 
   // Writes a line to the attempt's log (secrets are redacted by the engine).
   virtual void Log(LogLevel level, std::string_view message) = 0;
+  // Appends raw bytes, such as a child process's output, to the attempt's log, with secrets
+  // redacted even when one is split across calls (the last few bytes may be held back until
+  // the next call, the next Log line or the end of the attempt).
+  virtual void WriteOutput(std::string_view bytes) = 0;
 
   virtual const CancellationToken& cancellation() const = 0;
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "engine/duration.h"
 #include "engine/process.h"
@@ -192,28 +193,45 @@ Status ShellOperator::Execute(Context& ctx) {
     spec.cwd = std::filesystem::absolute(cmd->cwd, ec);  // the engine's working directory
     if (ec) return Status::InvalidArgument("shell: cwd '" + cmd->cwd + "': " + ec.message());
   }
-  spec.log_path = ctx.log_path();
-
-  ctx.Info("running: {}{}", QuoteForDisplay(spec.argv),
-           spec.cwd.empty() ? "" : " (in " + spec.cwd.string() + ")");
-  std::error_code ec;
-  std::uintmax_t log_offset = std::filesystem::file_size(spec.log_path, ec);
-  if (ec) log_offset = 0;
+  // The log starts with the command, written with the first output; a command that succeeds
+  // without writing anything leaves no log file (its exit code is in the task's outputs).
+  std::string header = fmt::format("running: {}{}", QuoteForDisplay(spec.argv),
+                                   spec.cwd.empty() ? "" : " (in " + spec.cwd.string() + ")");
+  bool announced = false;
+  std::uintmax_t log_offset = 0;  // where this attempt's lines start in the log
+  auto announce = [&] {
+    if (std::exchange(announced, true)) return;
+    std::error_code ec;
+    log_offset = std::filesystem::file_size(ctx.log_path(), ec);
+    if (ec) log_offset = 0;
+    ctx.Info("{}", header);
+  };
+  spec.on_output = [&](std::string_view bytes) {
+    announce();
+    ctx.WriteOutput(bytes);
+  };
 
   Result<Process> process = Process::Spawn(spec);
-  if (!process.ok()) return process.status();  // names the command and what to fix
+  if (!process.ok()) {
+    announce();
+    return process.status();  // names the command and what to fix
+  }
   Result<ProcessResult> result = process->Wait(ctx.cancellation(), cmd->kill_grace);
   if (!result.ok()) return result.status();
 
   int exit_code = result->term_signal != 0 ? 128 + result->term_signal : result->exit_code;
   ctx.SetOutput("exit_code", exit_code);
-  std::string what = fmt::format("command '{}' {}", cmd->display, result->Describe());
-  if (result->cancelled) return Status::Cancelled(what);
   if (result->success()) {
-    ctx.Info("command '{}' exited with code 0 after {} ms", cmd->display, result->duration.count());
+    if (announced) {
+      ctx.Info("command '{}' exited with code 0 after {} ms", cmd->display,
+               result->duration.count());
+    }
     return Status::Ok();
   }
-  std::string tail = ReadLogTail(spec.log_path, log_offset, kTailLines);
+  announce();
+  std::string what = fmt::format("command '{}' {}", cmd->display, result->Describe());
+  if (result->cancelled) return Status::Cancelled(what);
+  std::string tail = ReadLogTail(ctx.log_path(), log_offset, kTailLines);
   if (!tail.empty()) what += fmt::format("; last lines of its output:\n{}", tail);
   return Status::Failed(what);
 }

@@ -89,4 +89,27 @@ expect_contains "$OUT" "\"origin_run_id\": \"$fail_id\""
 # --from re-runs a succeeded step and everything after it.
 expect_exit 0 "$REEL" resume "$fail_id" --from count
 [[ $(wc -l < "$COUNT_FILE") == 2 ]] || fail "--from count did not re-run count"
+# Logs: a process's output is copied with secrets redacted; a silent step leaves no log file.
+cat > "$WORK/logs.yaml" <<'YAML'
+name: logs
+steps:
+  quiet: {operator: shell, with: {command: ["true"]}}
+  loud:
+    operator: shell
+    with:
+      command: [sh, -c, 'echo "token=$1"; echo done >&2', sh, "{{ secrets.api_token }}"]
+YAML
+REEL_SECRET_api_token=tok-93e1f0c7 expect_exit 0 "$REEL" run "$WORK/logs.yaml"
+logs_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+expect_exit 0 "$REEL" logs "$logs_id" loud
+expect_contains "$OUT" "running: sh -c"
+expect_contains "$OUT" "token=***"
+expect_contains "$OUT" "done"
+expect_not_contains "$OUT" "tok-93e1f0c7"
+expect_exit 0 "$REEL" logs "$logs_id" quiet
+[[ -z "$OUT" ]] || fail "a silent step printed a log: $OUT"
+expect_contains "$ERR" "wrote no output"
+[[ ! -e "$REEL_HOME/logs/$logs_id/quiet" ]] || fail "a silent step left a log folder"
+expect_exit 0 "$REEL" logs "$logs_id"
+expect_contains "$OUT" "(no output)"
 echo "run: ok"

@@ -112,6 +112,60 @@ TEST_CASE("process: the log's parent folders are created; no log means /dev/null
   CHECK(Run(spec).exit_code == 0);
 }
 
+TEST_CASE("process: with on_output, output is handed over in order and nothing is opened") {
+  TempDir dir;
+  std::string captured;
+  int calls = 0;
+  ProcessSpec spec = Spec({"sh", "-c", "echo one; echo two >&2; sh -c 'echo three'"}, dir);
+  spec.on_output = [&](std::string_view bytes) {
+    captured.append(bytes);
+    ++calls;
+  };
+  CHECK(Run(spec).exit_code == 0);
+  CHECK(captured == "one\ntwo\nthree\n");
+  CHECK_FALSE(std::filesystem::exists(spec.log_path));  // on_output takes precedence
+
+  captured.clear();
+  calls = 0;
+  spec.argv = {"true"};
+  CHECK(Run(spec).exit_code == 0);
+  CHECK(calls == 0);
+}
+
+TEST_CASE("process: on_output gets large output whole, and what the group wrote before dying") {
+  TempDir dir;
+  std::size_t bytes = 0;
+  ProcessSpec spec = Spec({"sh", "-c", "head -c 3000000 /dev/zero; (sleep 0.2; echo late) & echo"
+                                       " early"},
+                          dir);
+  std::string text;
+  spec.on_output = [&](std::string_view chunk) {
+    bytes += chunk.size();
+    if (bytes > 3000000) text.append(chunk.substr(chunk.size() > 16 ? chunk.size() - 16 : 0));
+  };
+  CHECK(Run(spec).exit_code == 0);
+  // The background writer is killed with the group when the leader exits: "late" never comes.
+  CHECK(bytes == 3000000 + 6);
+  CHECK(text.find("early\n") != std::string::npos);
+}
+
+TEST_CASE("process: a writer that left the group does not hold Wait for long") {
+  TempDir dir;
+  // The escaped process prints its pid (so that the test can stop it) and keeps the pipe open.
+  ProcessSpec spec =
+      Spec({"sh", "-c", "setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo started"}, dir);
+  std::string captured;
+  spec.on_output = [&](std::string_view bytes) { captured.append(bytes); };
+  auto start = std::chrono::steady_clock::now();
+  CHECK(Run(spec).exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 20s);
+  auto newline = captured.find('\n');
+  REQUIRE(newline != std::string::npos);
+  pid_t escaped = std::stoi(captured.substr(0, newline));
+  CHECK(captured.substr(newline + 1) == "started\n");
+  ::kill(escaped, SIGKILL);
+}
+
 TEST_CASE("process: env overrides and cwd") {
   TempDir dir;
   std::filesystem::create_directories(dir / "work");

@@ -116,6 +116,11 @@ class FakeContext : public Context {
     events.emplace_back(kind, payload);
   }
   void Log(LogLevel, std::string_view message) override { log_lines.emplace_back(message); }
+  // Output goes to the log file, as in the engine (without redaction).
+  void WriteOutput(std::string_view bytes) override {
+    std::ofstream out(log_path(), std::ios::binary | std::ios::app);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
   const CancellationToken& cancellation() const override { return token; }
 
   // The last value recorded for a metric key, or NaN.
