@@ -31,14 +31,10 @@ using std::chrono::milliseconds;
 
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 constexpr milliseconds kCancelCheckInterval{50};
-// Output pipes: read in chunks of kOutputChunk, at most kMaxReadsPerDrain at a time so that a
-// chatty child cannot starve the exit and cancel checks. Once the group is gone, the rest is
-// read until end of file, or until the pipe stays quiet for kOutputQuietLimit (a process that
-// left the group holds it open), and never for longer than kOutputDrainLimit.
+// Output pipes are read in chunks of kOutputChunk, at most kMaxReadsPerDrain at a time so that
+// a chatty child cannot starve the exit and cancel checks.
 constexpr std::size_t kOutputChunk = 64 * 1024;
 constexpr int kMaxReadsPerDrain = 16;
-constexpr milliseconds kOutputQuietLimit{100};
-constexpr milliseconds kOutputDrainLimit{2000};
 
 // --- The registry of live process groups -------------------------------------------------
 // A fixed array of atomics rather than a mutex-guarded set, so that KillAllChildren stays
@@ -504,18 +500,28 @@ void Process::Release() {
   registry_slot_ = -1;
 }
 
-void Process::DrainOutput() {
+Process::Output Process::ReadOutput() {
+  if (out_fd_ < 0) return Output::kEnd;
   char buf[kOutputChunk];
-  for (int reads = 0; out_fd_ >= 0 && reads < kMaxReadsPerDrain; ++reads) {
+  for (int reads = 0; reads < kMaxReadsPerDrain; ++reads) {
     ssize_t n = ::read(out_fd_, buf, sizeof buf);
     if (n > 0) {
       on_output_(std::string_view(buf, static_cast<std::size_t>(n)));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    ::close(std::exchange(out_fd_, -1));  // end of file: every writer is gone
+    if (n < 0 && errno == EAGAIN) return Output::kDrained;
+    return Output::kEnd;  // every writer is gone (or the pipe failed)
   }
+  return Output::kMore;
+}
+
+void Process::CloseOutput() {
+  if (out_fd_ >= 0) ::close(std::exchange(out_fd_, -1));
+}
+
+void Process::DrainOutput() {
+  if (ReadOutput() == Output::kEnd) CloseOutput();
 }
 
 void Process::FinishOutput() {
@@ -623,6 +629,24 @@ Result<ProcessResult> Process::Wait(const CancellationToken& cancel, millisecond
       while (!exited) REEL_RETURN_IF_ERROR(WaitExited(nullptr, milliseconds(-1), &exited));
     }
   }
+  Result<ProcessResult> reaped = Reap();
+  if (!reaped.ok()) return reaped.status();
+  reaped->cancelled = result.cancelled;
+  reaped->killed_after_grace = result.killed_after_grace;
+  FinishOutput();
+  return reaped;
+}
+
+bool Process::HasExited() const {
+  if (pidfd_ < 0) return reaped_;
+  struct pollfd pfd {
+    pidfd_, POLLIN, 0
+  };
+  return ::poll(&pfd, 1, 0) > 0;
+}
+
+Result<ProcessResult> Process::Reap() {
+  if (reaped_) return Status::Internal("Process::Reap called on a process already reaped");
   // The leader has exited but is not reaped, so its pid still names the group: sweep whatever
   // it left running, then reap (at once: it has exited).
   UnregisterChild(std::exchange(registry_slot_, -1));
@@ -639,9 +663,9 @@ Result<ProcessResult> Process::Wait(const CancellationToken& cancel, millisecond
     }
   }
   if (pidfd_ >= 0) ::close(std::exchange(pidfd_, -1));
+  ProcessResult result;
   result.duration =
       std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start_);
-  FinishOutput();
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {

@@ -42,6 +42,12 @@
 
 namespace reel {
 
+// Once a child's group is gone, the rest of its output is read until end of file, or until the
+// pipe stays quiet for kOutputQuietLimit (a process that left the group holds it open), and
+// never for longer than kOutputDrainLimit.
+inline constexpr std::chrono::milliseconds kOutputQuietLimit{100};
+inline constexpr std::chrono::milliseconds kOutputDrainLimit{2000};
+
 struct ProcessSpec {
   // argv[0] is resolved through PATH (the PATH in `env` if it sets one, else the engine's);
   // a name containing '/' is used as is (relative to `cwd` when set).
@@ -101,12 +107,29 @@ class Process {
   // Sends `sig` to the child's process group; a no-op once the child has been reaped.
   void Kill(int sig);
 
+  // For an event loop that waits on the child itself, instead of calling Wait:
+  //   - pidfd() becomes readable when the child exits (-1: the kernel has no pidfds; use Wait);
+  //   - output_fd() (with on_output; -1 otherwise or once closed) is readable when output
+  //     waits: ReadOutput() hands it over, a bounded amount per call, and returns false at end
+  //     of file, after which the loop stops watching the fd and calls CloseOutput();
+  //   - once pidfd() is readable, the loop stops watching it and calls Reap(), which sweeps
+  //     the group, reaps the child and closes the pidfd; output still in the pipe is read
+  //     after that. The loop sets `cancelled` and `killed_after_grace` in the result itself.
+  int pidfd() const { return pidfd_; }
+  int output_fd() const { return out_fd_; }
+  enum class Output { kDrained, kMore, kEnd };  // kMore: the bounded amount was read
+  Output ReadOutput();
+  void CloseOutput();
+  Result<ProcessResult> Reap();
+  // Whether the child has exited (its pidfd is readable); an event loop's wake-ups may be
+  // spurious, so it asks before reaping.
+  bool HasExited() const;
+
  private:
   Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start, bool guarded,
           int out_fd, std::function<void(std::string_view)> on_output);
   void Release();
-  // Reads what the output pipe holds (a bounded amount per call) and passes it on; closes the
-  // pipe at end of file.
+  // ReadOutput, closing the pipe at end of file.
   void DrainOutput();
   // After the group is gone: the rest of the output, until end of file.
   void FinishOutput();

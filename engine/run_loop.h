@@ -4,15 +4,18 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "engine/dag.h"
+#include "engine/process_step.h"
 #include "engine/scheduler.h"
 #include "engine/task_context.h"
 #include "engine/template.h"
@@ -20,6 +23,35 @@
 namespace reel::scheduler_internal {
 
 namespace asio = boost::asio;
+
+// The attempt of a process step (engine/process_step.h) in flight: its exit and its output
+// are watched on the loop thread, with no worker thread of its own.
+struct ProcessAttempt {
+  explicit ProcessAttempt(asio::io_context& io)
+      : exit_watch(io), output_watch(io), grace_timer(io), quiet_timer(io) {}
+  // The watches borrow the Process's fds: they must never close them.
+  ~ProcessAttempt() {
+    exit_watch.release();
+    output_watch.release();
+  }
+
+  size_t task = 0;
+  uint64_t generation = 0;
+  std::shared_ptr<TaskContext> ctx;
+  std::shared_ptr<Operator> op;  // owns the process; declared after ctx, which it refers to
+  ProcessStep* step = nullptr;
+  Process* process = nullptr;
+  asio::posix::stream_descriptor exit_watch;    // the pidfd
+  asio::posix::stream_descriptor output_watch;  // the output pipe
+  asio::steady_timer grace_timer;               // SIGKILL when SIGTERM was not enough
+  asio::steady_timer quiet_timer;               // after the exit: stop waiting for output
+  uint64_t quiet_round = 0;                     // the quiet_timer arming a handler belongs to
+  std::chrono::steady_clock::time_point drain_deadline;
+  std::optional<Result<ProcessResult>> reaped;  // set once the child was reaped
+  bool cancelled = false;  // SIGTERM sent
+  bool killed = false;     // SIGKILL sent after the grace period
+  bool finished = false;
+};
 
 struct Task {
   int step = 0;
@@ -32,6 +64,7 @@ struct Task {
   Json outputs = Json::object();
   std::string error;
   std::shared_ptr<TaskContext> ctx;  // the running attempt
+  std::shared_ptr<ProcessAttempt> process;  // the running attempt, when a process step's
   std::unique_ptr<asio::steady_timer> timer;  // timeout, grace or retry delay
   uint64_t generation = 0;  // bumped when an attempt is abandoned; late completions are ignored
   bool timed_out = false;
@@ -105,6 +138,17 @@ class RunLoop {
   void FinishRun();
   void Cancel(const std::string& reason);
   void OnTimeout(size_t task);
+
+  // Process steps, run on the loop thread (engine/scheduler_processes.cc). StartProcess returns
+  // false when `op` is not one, or the kernel offers no pidfds: it then runs on a worker.
+  bool StartProcess(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx,
+                    std::shared_ptr<Operator> op);
+  void WatchExit(const std::shared_ptr<ProcessAttempt>& p);
+  void WatchOutput(const std::shared_ptr<ProcessAttempt>& p);
+  void ReadProcessOutput(const std::shared_ptr<ProcessAttempt>& p);
+  void AwaitQuietOutput(const std::shared_ptr<ProcessAttempt>& p);
+  void StopProcess(const std::shared_ptr<ProcessAttempt>& p);
+  void FinishProcess(const std::shared_ptr<ProcessAttempt>& p);
   void Abandon(size_t task, const std::string& status, const std::string& error);
   void ScheduleRetry(size_t task);
 

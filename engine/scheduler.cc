@@ -326,6 +326,10 @@ void RunLoop::Cancel(const std::string& reason) {
         t.ctx->Warn("cancelling: {}", reason);
         t.ctx->token().Cancel();
       }
+      if (t.process) {  // SIGTERM, then SIGKILL after the step's grace: it always ends
+        StopProcess(t.process);
+        continue;
+      }
       // Give the operator kill_grace to stop, then stop waiting for it.
       t.timer = std::make_unique<asio::steady_timer>(io_, options_.kill_grace);
       uint64_t generation = t.generation;

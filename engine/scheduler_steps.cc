@@ -322,6 +322,7 @@ void RunLoop::StartAttempt(size_t index) {
     std::shared_ptr<Operator> op;
     Status created = CreateOperator(step, &op);
     if (!created.ok()) ctx->Error("{}", created.message());
+    if (created.ok() && StartProcess(index, generation, ctx, op)) return;
     asio::post(*pool_, [inbox = inbox_, op, created, index, generation, ctx] {
       Status status = created.ok() ? RunOperator(*op, *ctx) : created;
       inbox->Post({index, generation, std::move(status)});
@@ -381,6 +382,10 @@ void RunLoop::OnTimeout(size_t index) {
   if (t.ctx) {
     t.ctx->Warn("timed out after {}; cancelling", FormatDuration(*step.timeout));
     t.ctx->token().Cancel();
+  }
+  if (t.process) {  // a process can always be stopped: SIGTERM, then SIGKILL; no abandoning
+    StopProcess(t.process);
+    return;
   }
   uint64_t generation = t.generation;
   t.timer = std::make_unique<asio::steady_timer>(io_, options_.kill_grace);

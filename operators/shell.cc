@@ -181,59 +181,102 @@ Result<ShellCommand> ParseShellConfig(const Json& config) {
   return cmd;
 }
 
-Status ShellOperator::Execute(Context& ctx) {
-  Result<ShellCommand> cmd = ParseShellConfig(ctx.config());
-  if (!cmd.ok()) return cmd.status();
+// One attempt: the command parsed and spawned, its output copied to the log after a first line
+// naming the command (written with the first output, so that a command that succeeds without
+// writing anything leaves no log file; its exit code is in the task's outputs).
+class ShellAttempt {
+ public:
+  explicit ShellAttempt(Context& ctx) : ctx_(ctx) {}
 
-  ProcessSpec spec;
-  spec.argv = cmd->argv;
-  spec.env = cmd->env;
-  if (!cmd->cwd.empty()) {
-    std::error_code ec;
-    spec.cwd = std::filesystem::absolute(cmd->cwd, ec);  // the engine's working directory
-    if (ec) return Status::InvalidArgument("shell: cwd '" + cmd->cwd + "': " + ec.message());
-  }
-  // The log starts with the command, written with the first output; a command that succeeds
-  // without writing anything leaves no log file (its exit code is in the task's outputs).
-  std::string header = fmt::format("running: {}{}", QuoteForDisplay(spec.argv),
-                                   spec.cwd.empty() ? "" : " (in " + spec.cwd.string() + ")");
-  bool announced = false;
-  std::uintmax_t log_offset = 0;  // where this attempt's lines start in the log
-  auto announce = [&] {
-    if (std::exchange(announced, true)) return;
-    std::error_code ec;
-    log_offset = std::filesystem::file_size(ctx.log_path(), ec);
-    if (ec) log_offset = 0;
-    ctx.Info("{}", header);
-  };
-  spec.on_output = [&](std::string_view bytes) {
-    announce();
-    ctx.WriteOutput(bytes);
-  };
-
-  Result<Process> process = Process::Spawn(spec);
-  if (!process.ok()) {
-    announce();
-    return process.status();  // names the command and what to fix
-  }
-  Result<ProcessResult> result = process->Wait(ctx.cancellation(), cmd->kill_grace);
-  if (!result.ok()) return result.status();
-
-  int exit_code = result->term_signal != 0 ? 128 + result->term_signal : result->exit_code;
-  ctx.SetOutput("exit_code", exit_code);
-  if (result->success()) {
-    if (announced) {
-      ctx.Info("command '{}' exited with code 0 after {} ms", cmd->display,
-               result->duration.count());
+  Status Start() {
+    Result<ShellCommand> cmd = ParseShellConfig(ctx_.config());
+    if (!cmd.ok()) return cmd.status();
+    cmd_ = std::move(*cmd);
+    ProcessSpec spec;
+    spec.argv = cmd_.argv;
+    spec.env = cmd_.env;
+    if (!cmd_.cwd.empty()) {
+      std::error_code ec;
+      spec.cwd = std::filesystem::absolute(cmd_.cwd, ec);  // the engine's working directory
+      if (ec) return Status::InvalidArgument("shell: cwd '" + cmd_.cwd + "': " + ec.message());
     }
+    header_ = fmt::format("running: {}{}", QuoteForDisplay(spec.argv),
+                          spec.cwd.empty() ? "" : " (in " + spec.cwd.string() + ")");
+    spec.on_output = [this](std::string_view bytes) {
+      Announce();
+      ctx_.WriteOutput(bytes);
+    };
+    Result<Process> process = Process::Spawn(spec);
+    if (!process.ok()) {
+      Announce();
+      return process.status();  // names the command and what to fix
+    }
+    process_.emplace(std::move(*process));
     return Status::Ok();
   }
-  announce();
-  std::string what = fmt::format("command '{}' {}", cmd->display, result->Describe());
-  if (result->cancelled) return Status::Cancelled(what);
-  std::string tail = ReadLogTail(ctx.log_path(), log_offset, kTailLines);
-  if (!tail.empty()) what += fmt::format("; last lines of its output:\n{}", tail);
-  return Status::Failed(what);
+
+  Process& process() { return *process_; }
+  std::chrono::milliseconds kill_grace() const { return cmd_.kill_grace; }
+
+  Status Finish(const ProcessResult& result) {
+    int exit_code = result.term_signal != 0 ? 128 + result.term_signal : result.exit_code;
+    ctx_.SetOutput("exit_code", exit_code);
+    if (result.success()) {
+      if (announced_) {
+        ctx_.Info("command '{}' exited with code 0 after {} ms", cmd_.display,
+                  result.duration.count());
+      }
+      return Status::Ok();
+    }
+    Announce();
+    std::string what = fmt::format("command '{}' {}", cmd_.display, result.Describe());
+    if (result.cancelled) return Status::Cancelled(what);
+    std::string tail = ReadLogTail(ctx_.log_path(), log_offset_, kTailLines);
+    if (!tail.empty()) what += fmt::format("; last lines of its output:\n{}", tail);
+    return Status::Failed(what);
+  }
+
+ private:
+  void Announce() {
+    if (std::exchange(announced_, true)) return;
+    std::error_code ec;
+    log_offset_ = std::filesystem::file_size(ctx_.log_path(), ec);
+    if (ec) log_offset_ = 0;
+    ctx_.Info("{}", header_);
+  }
+
+  Context& ctx_;
+  ShellCommand cmd_;
+  std::string header_;
+  std::optional<Process> process_;
+  bool announced_ = false;
+  std::uintmax_t log_offset_ = 0;  // where this attempt's lines start in the log
+};
+
+ShellOperator::ShellOperator() = default;
+ShellOperator::~ShellOperator() = default;
+
+Status ShellOperator::Execute(Context& ctx) {
+  ShellAttempt attempt(ctx);
+  REEL_RETURN_IF_ERROR(attempt.Start());
+  Result<ProcessResult> result = attempt.process().Wait(ctx.cancellation(), attempt.kill_grace());
+  if (!result.ok()) return result.status();
+  return attempt.Finish(*result);
+}
+
+Result<Process*> ShellOperator::Start(Context& ctx) {
+  attempt_ = std::make_unique<ShellAttempt>(ctx);
+  REEL_RETURN_IF_ERROR(attempt_->Start());
+  return &attempt_->process();
+}
+
+std::chrono::milliseconds ShellOperator::kill_grace() const {
+  return attempt_ ? attempt_->kill_grace() : std::chrono::milliseconds(5000);
+}
+
+Status ShellOperator::Finish(Context&, const ProcessResult& result) {
+  if (!attempt_) return Status::Internal("shell: Finish without Start");
+  return attempt_->Finish(result);
 }
 
 }  // namespace reel

@@ -10,8 +10,12 @@
 // `command` is an argv list executed directly, without /bin/sh: each element (template values
 // included) reaches the program as exactly one argument, never re-split or interpreted. Only
 // with `shell: true` is `command` a string, run as `/bin/sh -c STRING`. Output (stdout and
-// stderr) is appended to the attempt's log; cancel and timeout signal the command's whole
-// process group (SIGTERM, then SIGKILL after `kill_grace`). See engine/process.h.
+// stderr) is copied to the attempt's log after a line naming the command; a command that
+// succeeds silently leaves no log. Cancel and timeout signal the command's whole process group
+// (SIGTERM, then SIGKILL after `kill_grace`). See engine/process.h.
+//
+// The scheduler runs shell steps on its own loop (ProcessStep); Execute runs one on the
+// calling thread.
 //
 // Outputs: exit_code (128 + N when terminated by signal N, as shells report it).
 // A non-zero exit fails the step with the exit status and the last lines of the output.
@@ -19,18 +23,33 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/process.h"
+#include "engine/process_step.h"
 #include "engine/status.h"
 #include "operators/operator.h"
 
 namespace reel {
 
-class ShellOperator : public Operator {
+class ShellAttempt;
+
+class ShellOperator : public Operator, public ProcessStep {
  public:
+  ShellOperator();
+  ~ShellOperator() override;
   static OperatorInfo Info();
   Status Execute(Context& ctx) override;
+
+  Result<Process*> Start(Context& ctx) override;
+  std::chrono::milliseconds kill_grace() const override;
+  Status Finish(Context& ctx, const ProcessResult& result) override;
+
+ private:
+  std::unique_ptr<ShellAttempt> attempt_;
 };
 
 // The parts of a shell step's config, checked; exposed for tests and for `reel validate`-style

@@ -2,11 +2,15 @@
 // test instead of hanging it.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
+#include "engine/process.h"
 #include "engine/runner.h"
 #include "engine/scheduler.h"
 #include "operators/registry.h"
@@ -48,6 +52,21 @@ struct Journal {
     return static_cast<size_t>(std::find(started.begin(), started.end(), label) - started.begin());
   }
 };
+
+// True once `pid` no longer runs (gone, or a zombie awaiting its reaper), waiting up to 2 s.
+bool ProcessGone(pid_t pid) {
+  for (int i = 0; i < 200; ++i) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    std::string stat = reel::testing::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren != std::string::npos && close_paren + 2 < stat.size() &&
+        stat[close_paren + 2] == 'Z') {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 
 std::string LabelOf(Context& ctx) {
   std::string label = ctx.step_name();
@@ -302,6 +321,99 @@ steps:
     auto run = *h.store->GetRun(h.last_run);
     CHECK(run.status == "cancelled");
   }
+}
+
+TEST_CASE("scheduler: shell steps run on the loop, within --max-parallel, output in their logs") {
+  for (int workers : {1, 2, 4}) {
+    CAPTURE(workers);
+    Harness h;
+    // Each command counts itself in while it runs; the most seen at once is its peak.
+    std::string count = (h.dir / "count").string();
+    std::string yaml = "name: shells\nsteps:\n";
+    for (int i = 0; i < 12; ++i) {
+      yaml += "  s" + std::to_string(i) +
+              ": {operator: shell, with: {shell: true, command: \"echo start >> " + count +
+              "; echo out-" + std::to_string(i) + "; sleep 0.05; echo end >> " + count + "\"}}\n";
+    }
+    yaml += "  quiet: {operator: shell, with: {command: [\"true\"]}}\n";
+    yaml += "  last: {operator: noop, needs: [s0, s11, quiet]}\n";
+    auto outcome = h.Run(yaml, workers);
+    CHECK(outcome.status == "succeeded");
+    int running = 0, peak = 0;
+    for (const auto& line : [&] {
+           std::vector<std::string> lines;
+           std::istringstream in(reel::testing::ReadFile(count));
+           for (std::string l; std::getline(in, l);) lines.push_back(l);
+           return lines;
+         }()) {
+      running += line == "start" ? 1 : -1;
+      peak = std::max(peak, running);
+    }
+    CHECK(peak <= workers);
+    auto tasks = h.Tasks();
+    CHECK(tasks["last"].status == "succeeded");
+    auto attempts = *h.store->GetAttempts(tasks["s7"].task_id);
+    REQUIRE(attempts.size() == 1);
+    CHECK(attempts[0].exit_code == 0);
+    std::string log = reel::testing::ReadFile(attempts[0].log_path);
+    CHECK(log.find("running: /bin/sh -c") != std::string::npos);
+    CHECK(log.find("out-7\n") != std::string::npos);
+    auto quiet = *h.store->GetAttempts(tasks["quiet"].task_id);
+    CHECK_FALSE(std::filesystem::exists(quiet[0].log_path));
+  }
+}
+
+TEST_CASE("scheduler: a shell step's timeout and cancel reach its process group") {
+  for (int workers : {1, 2}) {
+    CAPTURE(workers);
+    Harness h;
+    std::string pid_file = (h.dir / "grandchild").string();
+    auto start = std::chrono::steady_clock::now();
+    auto outcome = h.Run(R"(
+name: shell_timeouts
+steps:
+  slow:
+    operator: shell
+    timeout: 200ms
+    with: {shell: true, command: "sleep 30 & echo $! > )" + pid_file + R"(; wait"}
+  deaf:
+    operator: shell
+    timeout: 200ms
+    with: {shell: true, kill_grace: 300ms, command: "trap '' TERM; sleep 30"}
+  fails: {operator: shell, with: {shell: true, command: "echo oops; exit 3"}}
+)", workers);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+    CHECK(outcome.status == "failed");
+    auto tasks = h.Tasks();
+    auto slow = *h.store->GetAttempts(tasks["slow"].task_id);
+    CHECK(slow[0].status == "timed_out");
+    pid_t grandchild = std::stoi(reel::testing::ReadFile(pid_file));
+    CHECK(ProcessGone(grandchild));
+    auto deaf = *h.store->GetAttempts(tasks["deaf"].task_id);
+    CHECK(deaf[0].status == "timed_out");
+    CHECK(reel::testing::ReadFile(deaf[0].log_path).find("outlived SIGTERM") != std::string::npos);
+    auto fails = *h.store->GetAttempts(tasks["fails"].task_id);
+    CHECK(fails[0].status == "failed");
+    CHECK(fails[0].exit_code == 3);
+    CHECK(fails[0].error.find("oops") != std::string::npos);
+  }
+
+  Harness h;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    h.stop = true;
+  });
+  auto outcome = h.Run(
+      "name: c\nsteps:\n  s: {operator: shell, with: {command: [sleep, \"30\"]}}\n"
+      "  t: {operator: shell, foreach: [1, 2, 3], with: {command: [sleep, \"30\"]}}\n",
+      2);
+  canceller.join();
+  CHECK(outcome.status == "cancelled");
+  for (const auto& [label, task] : h.Tasks()) {
+    CAPTURE(label);
+    CHECK(task.status == "cancelled");
+  }
+  CHECK(LiveChildCount() == 0);
 }
 
 TEST_CASE("scheduler: `reel cancel` from another connection is noticed") {
