@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "engine/process.h"
 
 namespace reel::cli {
 
@@ -16,6 +17,8 @@ std::string ResolveHome(const GlobalOptions& options) {
 }  // namespace reel::cli
 
 int main(int argc, char** argv) {
+  // Before any thread starts: every thread of the engine then has SIGCHLD blocked.
+  reel::BlockChildExitSignal();
   using namespace reel::cli;
   CLI::App app{"reel: a workflow engine for machine-learning pipelines"};
   app.set_version_flag("--version", std::string("reel ") + REEL_VERSION);

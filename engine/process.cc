@@ -338,6 +338,13 @@ int LiveChildCount() noexcept {
 
 bool GuardianAvailable() { return GuardianSocket() >= 0; }
 
+void BlockChildExitSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 std::string SignalName(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
   return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);

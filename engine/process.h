@@ -155,6 +155,12 @@ void KillAllChildren(int sig = 9) noexcept;
 // Number of live children in the registry (for tests and diagnostics).
 int LiveChildCount() noexcept;
 
+// Blocks SIGCHLD in the calling thread and in the threads it creates afterwards. The engine
+// learns of exits through pidfds and waitpid, never through the signal; left deliverable, each
+// child's exit would wake some idle thread only to discard it. Children start with an empty
+// signal mask, so they are not affected.
+void BlockChildExitSignal();
+
 // Whether the guardian runs (started on first use), so that children die with the engine.
 bool GuardianAvailable();
 

@@ -8,6 +8,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "engine/process.h"
 #include "engine/run_loop.h"
 
 namespace reel {
@@ -137,6 +138,7 @@ Result<RunOutcome> RunLoop::Run() {
   if (!created.ok()) return created;
   if (options_.observer) options_.observer->OnRunStarted(request_.run_id, wf_.steps.size());
 
+  BlockChildExitSignal();  // before the pool's threads exist, so that they inherit the mask
   pool_ = std::make_unique<asio::thread_pool>(static_cast<size_t>(max_parallel_));
   // Tasks of steps without foreach exist from the start, so `reel show` lists them queued.
   for (size_t s = 0; s < wf_.steps.size(); ++s) {
@@ -233,6 +235,13 @@ void RunLoop::LaunchEarly(std::function<void()> launch) {
 constexpr std::chrono::milliseconds kGroupCommitDelay{2};
 
 void RunLoop::Commit() {
+  // Tasks whose readiness is already durable start at once; when nothing else waits, their
+  // writes join the group commit below instead of forcing a transaction each.
+  while (launches_.empty() && !early_launches_.empty()) {
+    auto early = std::move(early_launches_);
+    early_launches_.clear();
+    for (auto& launch : early) launch();
+  }
   if (launches_.empty() && early_launches_.empty() && !writes_.empty() && !finished_ &&
       !cancelling_) {
     if (!commit_armed_) {
