@@ -71,6 +71,9 @@ struct Task {
   bool running = false;
   bool inline_run = false;  // the running attempt executes on the loop thread, without a slot
   uint64_t ready_round = 0;  // the commit round in which it joined the queue
+  uint64_t start_round = 0;  // the commit round whose transaction records the attempt's start
+  int merged_attempt = 0;    // an attempt that ended before its start was committed: its
+                             // start write is skipped, its end write inserts the whole record
   const ReusedTask* reused = nullptr;  // set when a resumed run reuses an earlier result
   int64_t started_ms = 0;
 };

@@ -283,8 +283,10 @@ void RunLoop::StartAttempt(size_t index) {
   std::string log = log_path.string();
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) {
+    t.start_round = commit_round_;
     Write([this, index, attempt, log]() -> Status {
       Task& task = tasks_[index];
+      if (task.merged_attempt == attempt) return Status::Ok();  // its end write records it
       REEL_RETURN_IF_ERROR(store_.UpdateTask(task.task_id, "running"));
       AttemptRecord record;
       record.task_id = task.task_id;
@@ -441,19 +443,24 @@ void RunLoop::HandleCompletion(const Completion& c) {
   if (outputs.contains("exit_code") && outputs["exit_code"].is_number_integer()) {
     exit_code = outputs["exit_code"].get<int>();
   }
-  AttemptRecord whole;  // an inline attempt's single record
-  if (t.inline_run) {
+  // An inline attempt, or one that ended before the transaction recording its start was
+  // committed (that write is still queued, in the same round): one record, written whole.
+  bool whole_record = t.inline_run || t.start_round == commit_round_;
+  if (whole_record && !t.inline_run) t.merged_attempt = attempt;
+  AttemptRecord whole;
+  if (whole_record) {
     whole.attempt = attempt;
     whole.status = attempt_status;
     whole.started_at = t.started_ms;
     whole.ended_at = NowMillis();
     whole.error = error;
+    whole.exit_code = exit_code;
     if (ctx) whole.log_path = ctx->log_file().string();
   }
   Write([this, index = c.task, attempt, attempt_status, error, exit_code, artifacts, metrics,
-         events, inline_run = t.inline_run, whole]() mutable -> Status {
+         events, whole_record, whole]() mutable -> Status {
     Task& task = tasks_[index];
-    if (inline_run) {
+    if (whole_record) {
       whole.task_id = task.task_id;
       REEL_RETURN_IF_ERROR(store_.StartAttempt(whole));
     } else {

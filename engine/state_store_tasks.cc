@@ -131,6 +131,7 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
   if (a.attempt < 1) {
     return Status::InvalidArgument(fmt::format("attempt numbers start at 1, got {}", a.attempt));
   }
+  static const int64_t pid = ::getpid();  // set on first use, in the process that records
   return Write([&]() -> Status {
     Result<Stmt> st = db_->Prepare(
         "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
@@ -139,7 +140,7 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
     st->BindAll(a.task_id, a.attempt, a.status, a.started_at != 0 ? a.started_at : NowMillis(),
                 a.ended_at, NullIfEmpty(a.error), a.exit_code, NullIfEmpty(a.log_path),
                 a.host.empty() ? HostName() : a.host,
-                a.pid != 0 ? a.pid : static_cast<int64_t>(::getpid()));
+                a.pid != 0 ? a.pid : pid);
     Status s = st->Run();
     if (s.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(

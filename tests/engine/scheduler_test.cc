@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <future>
@@ -358,7 +359,13 @@ TEST_CASE("scheduler: shell steps run on the loop, within --max-parallel, output
     std::string log = reel::testing::ReadFile(attempts[0].log_path);
     CHECK(log.find("running: /bin/sh -c") != std::string::npos);
     CHECK(log.find("out-7\n") != std::string::npos);
+    // Started and ended within one group commit or not, an attempt is one complete record.
     auto quiet = *h.store->GetAttempts(tasks["quiet"].task_id);
+    REQUIRE(quiet.size() == 1);
+    CHECK(quiet[0].status == "succeeded");
+    CHECK(quiet[0].exit_code == 0);
+    CHECK(quiet[0].ended_at.has_value());
+    CHECK(quiet[0].pid == ::getpid());
     CHECK_FALSE(std::filesystem::exists(quiet[0].log_path));
   }
 }
