@@ -97,6 +97,9 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
   if (daemon_options.poll.count() < 1) daemon_options.poll = std::chrono::seconds(1);
   daemon_options.drain_grace = grace;
   daemon_options.scheduler.max_parallel = flags.max_parallel;
+  daemon_options.load_plugin = [&registry](const std::filesystem::path& plugin) {
+    return registry.LoadPlugin(plugin);
+  };
   Daemon daemon(*home.store, *home.artifacts, registry.Catalog(), daemon_options, PrintLogLine);
 
   if (flags.once) {

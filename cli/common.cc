@@ -6,7 +6,6 @@
 #include <filesystem>
 
 #include "engine/workflow_loader.h"
-#include "engine/yaml_tree.h"
 
 namespace reel::cli {
 
@@ -46,28 +45,12 @@ void PrintDiagnostics(const Diagnostics& diags) {
 
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry) {
   Diagnostics diags;
-  YamlLimits limits;
-  auto text = ReadSourceFile(path, limits, diags);
-  if (!text.ok()) {
-    PrintDiagnostics(diags);
-    return nullptr;
-  }
-  // Parsed once: plugins named by the workflow must be loaded before its steps are validated.
-  YamlNodePtr root = ParseYaml(path, *text, limits, diags);
-  if (root && root->IsMap()) {
-    if (const YamlNode* plugins = root->Get("plugins"); plugins && plugins->IsSequence()) {
-      auto base = std::filesystem::path(path).parent_path();
-      for (const auto& item : plugins->items) {
-        if (!item->IsScalar()) continue;
-        std::filesystem::path p(item->scalar);
-        if (!p.is_absolute()) p = base / p;
-        Status s = registry.LoadPlugin(p);
-        if (!s.ok()) diags.Error(path, item->mark, s.message());
-      }
-    }
-  }
-  auto workflow = LoadWorkflowTree(path, *text, root, registry.Catalog(), diags);
-  diags.Sort();
+  LoadOptions options;
+  // Plugins named by the workflow are loaded before its steps are validated.
+  options.load_plugin = [&registry](const std::filesystem::path& plugin) {
+    return registry.LoadPlugin(plugin);
+  };
+  WorkflowPtr workflow = LoadWorkflowFile(path, registry.Catalog(), diags, options);
   PrintDiagnostics(diags);
   return diags.has_errors() ? nullptr : workflow;
 }

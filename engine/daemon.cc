@@ -171,7 +171,9 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
       known != files_.end() && known->second.workflow ? &known->second : nullptr;
   WatchedFile entry{text, nullptr, std::nullopt, ""};
   Diagnostics diags;
-  WorkflowPtr workflow = LoadWorkflowText(path, text, operators_, diags);
+  LoadOptions load;
+  load.load_plugin = options_.load_plugin;
+  WorkflowPtr workflow = LoadWorkflowText(path, text, operators_, diags, load);
   std::string stop_note =
       before ? "; workflow " + before->workflow->name + " is not scheduled until it is fixed"
              : "; not scheduled until it is fixed";

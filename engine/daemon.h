@@ -51,6 +51,10 @@ struct DaemonOptions {
   SchedulerOptions scheduler;  // for every run; handle_signals and observer are ignored
   std::chrono::seconds poll{10};  // Serve: at most this long between polls
   std::chrono::milliseconds drain_grace{std::chrono::seconds(30)};  // Serve's shutdown
+  // Loads a plugin named in a workflow's `plugins:` list (see LoadOptions); unset: such a
+  // workflow is loaded with only the operators known already. Called on the polling thread
+  // while runs may be executing.
+  std::function<Status(const std::filesystem::path&)> load_plugin;
 };
 
 struct DaemonDecision {

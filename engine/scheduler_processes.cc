@@ -59,8 +59,16 @@ bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<Ta
     p->process = *process;
     return Status::Ok();
   });
-  if (started.ok() && p->process->pidfd() < 0) {
-    started = Status::IoError("cannot watch the step's process: no pidfd (too many open files?)");
+  if (started.ok()) {
+    boost::system::error_code ec;
+    if (p->process->pidfd() < 0) {
+      ec = boost::system::errc::make_error_code(boost::system::errc::too_many_files_open);
+    } else {
+      p->exit_watch.assign(p->process->pidfd(), ec);
+    }
+    if (!ec && p->process->output_fd() >= 0) p->output_watch.assign(p->process->output_fd(), ec);
+    // The process is killed and reaped with the operator that owns it, below.
+    if (ec) started = Status::IoError("cannot watch the step's process: " + ec.message());
   }
   if (!started.ok()) {
     // Within a launch, as an inline operator completes: no commit of its own.
@@ -70,12 +78,8 @@ bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<Ta
     return true;
   }
   tasks_[index].process = p;
-  p->exit_watch.assign(p->process->pidfd());
   WatchExit(p);
-  if (p->process->output_fd() >= 0) {
-    p->output_watch.assign(p->process->output_fd());
-    WatchOutput(p);
-  }
+  if (p->output_watch.is_open()) WatchOutput(p);
   return true;
 }
 

@@ -438,6 +438,18 @@ WorkflowPtr LoadWorkflowText(const std::string& file, const std::string& text,
                              const LoadOptions& options) {
   Diagnostics local;
   YamlNodePtr root = ParseYaml(file, text, options.limits, local);
+  if (options.load_plugin && root && root->IsMap()) {
+    if (const YamlNode* plugins = root->Get("plugins"); plugins && plugins->IsSequence()) {
+      auto base = std::filesystem::path(file).parent_path();
+      for (const auto& item : plugins->items) {
+        if (!item->IsScalar()) continue;  // the parser reports it
+        std::filesystem::path path(item->scalar);
+        if (!path.is_absolute()) path = base / path;
+        Status s = options.load_plugin(path);
+        if (!s.ok()) local.Error(file, item->mark, s.message());
+      }
+    }
+  }
   WorkflowPtr wf = LoadWorkflowTree(file, text, root, operators, local);
   local.Sort();
   diags.Append(local);

@@ -2,6 +2,7 @@
 // anything runs: every problem is reported (not only the first) as FILE:LINE:COL diagnostics.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct OperatorCatalog {
 
 struct LoadOptions {
   YamlLimits limits;
+  // When set, each path in the workflow's `plugins:` list (relative to the file's folder) is
+  // loaded through it before the steps are checked, so that their operators are known. A
+  // failure is reported at the list entry.
+  std::function<Status(const std::filesystem::path&)> load_plugin;
 };
 
 // Returns the workflow, or nullptr when `diags` has errors. Warnings may accompany success.

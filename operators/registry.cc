@@ -13,6 +13,7 @@ Status OperatorRegistry::Register(OperatorDef def) {
   if (def.info.name.empty()) return Status::InvalidArgument("an operator needs a name");
   if (!def.create) return Status::InvalidArgument("operator '" + def.info.name + "' has no factory");
   auto name = def.info.name;
+  std::unique_lock<std::shared_mutex> lock(mu_);
   if (defs_.count(name)) {
     return Status::AlreadyExists("operator '" + name + "' is registered twice");
   }
@@ -21,18 +22,21 @@ Status OperatorRegistry::Register(OperatorDef def) {
 }
 
 const OperatorDef* OperatorRegistry::Find(std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = defs_.find(name);
   return it == defs_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> OperatorRegistry::Names() const {
   std::vector<std::string> names;
+  std::shared_lock<std::shared_mutex> lock(mu_);
   for (const auto& [name, def] : defs_) names.push_back(name);
   return names;
 }
 
 std::vector<const OperatorDef*> OperatorRegistry::All() const {
   std::vector<const OperatorDef*> all;
+  std::shared_lock<std::shared_mutex> lock(mu_);
   for (const auto& [name, def] : defs_) all.push_back(&def);
   return all;
 }
@@ -55,6 +59,11 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
   std::error_code ec;
   auto canonical = std::filesystem::weakly_canonical(path, ec);
   std::string key = ec ? path.string() : canonical.string();
+  std::lock_guard<std::mutex> load_lock(load_mu_);
+  auto count = [this] {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    return defs_.size();
+  };
   for (const auto& loaded : loaded_plugins_) {
     if (loaded == key) return Status::Ok();
   }
@@ -84,9 +93,9 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
         << "; rebuild the plugin against this reel's operators/operator.h";
     return Status::InvalidArgument(msg.str());
   }
-  size_t before = defs_.size();
-  do_register(this);
-  if (defs_.size() == before) {
+  size_t before = count();
+  do_register(this);  // calls Register, which takes mu_
+  if (count() == before) {
     return Status::InvalidArgument("plugin '" + path.string() + "' registered no operator");
   }
   loaded_plugins_.push_back(key);

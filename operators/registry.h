@@ -1,12 +1,15 @@
 // The operator registry: built-ins registered from one explicit list
 // (operators/builtin_operators.cc), plugins loaded from explicit paths.
 //
-// Thread-safety: populate the registry before a run starts; lookups are then read-only and may
-// happen from any thread.
+// Thread-safety: every method may be called from any thread; a plugin may be loaded while runs
+// look operators up (the daemon loads those named by workflow files as it finds them). What
+// Find returns stays valid as long as the registry.
 #pragma once
 
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +43,9 @@ class OperatorRegistry {
   Status LoadPlugin(const std::filesystem::path& path);
 
  private:
+  mutable std::shared_mutex mu_;  // guards defs_ (whose nodes never move)
   std::map<std::string, OperatorDef, std::less<>> defs_;
+  std::mutex load_mu_;  // one plugin load at a time; guards loaded_plugins_
   std::vector<std::string> loaded_plugins_;
 };
 

@@ -26,6 +26,17 @@ YAML
 expect_exit 0 "$REEL" run "$WORK/count.yaml"
 expect_contains "$OUT" "succeeded"
 
+# reel serve loads the plugins its workflow files name.
+mkdir -p "$WORK/wf/plugin"
+ln -s "$lib" "$WORK/wf/plugin/libreel_word_count.so"
+sed 's/^name: count$/name: scheduled_count\nschedule: {cron: "0 3 * * *", timezone: UTC}/' \
+  "$WORK/count.yaml" > "$WORK/wf/count.yaml"
+expect_exit 0 "$REEL" serve --workflows "$WORK/wf" --once --now 2026-11-29T03:00:00Z
+expect_contains "$OUT" "loaded count.yaml: workflow scheduled_count"
+expect_contains "$OUT" "finished scheduled_count ds=2026-11-28"
+expect_exit 0 "$REEL" runs --workflow scheduled_count --json
+expect_contains "$OUT" '"status": "succeeded"'
+
 # Through REEL_PLUGIN_PATH, and an operator failure becomes a failed step.
 sed -i '/^plugins:/d' "$WORK/count.yaml"
 sed -i 's/path: /min_words: 100, path: /' "$WORK/count.yaml"
