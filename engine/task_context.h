@@ -1,7 +1,7 @@
 // The engine's Context for one attempt of one task. What an operator reports (outputs,
 // metrics, events, artifacts) is buffered here and written to the state store by the scheduler
-// in the same transaction that records the attempt's end. Log lines go straight to the
-// attempt's log file, opened on first use, with secret values redacted.
+// in the same transaction that records the attempt's end. Log lines and output go straight to
+// the attempt's log file, created on first write, with secret values redacted.
 //
 // Thread-safety: every method may be called from any thread until the attempt ends.
 #pragma once
@@ -84,7 +84,7 @@ class TaskContext : public Context {
   std::vector<ArtifactRef> artifact_refs_;  // guarded by mu_
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> metrics_;  // guarded by mu_
   std::vector<std::pair<std::string, Json>> events_;  // guarded by mu_
-  std::FILE* log_ = nullptr;  // guarded by mu_; opened on first Log
+  std::FILE* log_ = nullptr;  // guarded by mu_; opened on the first write
   std::string held_output_;   // guarded by mu_; output that may end in the start of a secret
   std::size_t longest_secret_ = 0;
 
