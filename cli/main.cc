@@ -19,6 +19,7 @@ std::string ResolveHome(const GlobalOptions& options) {
 int main(int argc, char** argv) {
   // Before any thread starts: every thread of the engine then has SIGCHLD blocked.
   reel::BlockChildExitSignal();
+  reel::RaiseOpenFileLimit();
   using namespace reel::cli;
   CLI::App app{"reel: a workflow engine for machine-learning pipelines"};
   app.set_version_flag("--version", std::string("reel ") + REEL_VERSION);

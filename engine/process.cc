@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -337,6 +338,17 @@ int LiveChildCount() noexcept {
 }
 
 bool GuardianAvailable() { return GuardianSocket() >= 0; }
+
+void RaiseOpenFileLimit() {
+  constexpr rlim_t kCeiling = 65536;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  rlim_t want = limit.rlim_max == RLIM_INFINITY ? kCeiling : std::min(limit.rlim_max, kCeiling);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < want) {
+    limit.rlim_cur = want;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 void BlockChildExitSignal() {
   sigset_t set;

@@ -161,6 +161,11 @@ int LiveChildCount() noexcept;
 // signal mask, so they are not affected.
 void BlockChildExitSignal();
 
+// Raises this process's soft limit on open files to its hard limit (at most 65,536): each
+// running process step holds two descriptors (a pidfd and its output pipe), and the common
+// default of 1,024 would cap a wide fan-out of commands. Children only ever see fds 0-2.
+void RaiseOpenFileLimit();
+
 // Whether the guardian runs (started on first use), so that children die with the engine.
 bool GuardianAvailable();
 

@@ -112,4 +112,12 @@ expect_contains "$ERR" "wrote no output"
 [[ ! -e "$REEL_HOME/logs/$logs_id/quiet" ]] || fail "a silent step left a log folder"
 expect_exit 0 "$REEL" logs "$logs_id"
 expect_contains "$OUT" "(no output)"
+# A wide fan-out of commands is not capped by a low soft limit on open files: each running
+# command holds two descriptors in the engine, which raises the limit to the hard one.
+if (( $(ulimit -Hn) >= 1024 )); then
+  { echo "name: wide"; echo "steps:";
+    for i in $(seq 300); do echo "  w$i: {operator: shell, with: {command: [sleep, \"1\"]}}"; done
+  } > "$WORK/wide.yaml"
+  (ulimit -Sn 256; expect_exit 0 "$REEL" run "$WORK/wide.yaml" --max-parallel 300 --cpus 300)
+fi
 echo "run: ok"
