@@ -24,6 +24,19 @@ namespace reel::scheduler_internal {
 
 namespace asio = boost::asio;
 
+// Runs operator code: an exception it throws becomes a failed attempt with its message, on a
+// worker as on the loop thread; it never takes the engine down.
+template <typename F>
+Status GuardOperatorCall(F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Status::Failed(std::string("operator threw an exception: ") + e.what());
+  } catch (...) {
+    return Status::Failed("operator threw an unknown exception");
+  }
+}
+
 // The attempt of a process step (engine/process_step.h) in flight: its exit and its output
 // are watched on the loop thread, with no worker thread of its own.
 struct ProcessAttempt {

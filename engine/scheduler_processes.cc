@@ -29,18 +29,6 @@ bool PidfdsAvailable() {
   return available;
 }
 
-// Operator code on the loop thread: an exception becomes a failed attempt, as on a worker.
-template <typename F>
-Status Guarded(F&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return Status::Failed(std::string("operator threw an exception: ") + e.what());
-  } catch (...) {
-    return Status::Failed("operator threw an unknown exception");
-  }
-}
-
 }  // namespace
 
 bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<TaskContext> ctx,
@@ -53,7 +41,7 @@ bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<Ta
   p->ctx = std::move(ctx);
   p->op = std::move(op);
   p->step = step;
-  Status started = Guarded([&]() -> Status {
+  Status started = GuardOperatorCall([&]() -> Status {
     Result<Process*> process = step->Start(*p->ctx);
     if (!process.ok()) return process.status();
     p->process = *process;
@@ -68,7 +56,11 @@ bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<Ta
     }
     if (!ec && p->process->output_fd() >= 0) p->output_watch.assign(p->process->output_fd(), ec);
     // The process is killed and reaped with the operator that owns it, below.
-    if (ec) started = Status::IoError("cannot watch the step's process: " + ec.message());
+    if (ec) {
+      started = Status::IoError("cannot watch the step's process: " + ec.message() +
+                                "; raise the open-file limit (ulimit -n) or run fewer steps at "
+                                "once (--max-parallel)");
+    }
   }
   if (!started.ok()) {
     // Within a launch, as an inline operator completes: no commit of its own.
@@ -173,7 +165,7 @@ void RunLoop::FinishProcess(const std::shared_ptr<ProcessAttempt>& p) {
     ProcessResult result = **p->reaped;
     result.cancelled = p->cancelled;
     result.killed_after_grace = p->killed;
-    status = Guarded([&] { return p->step->Finish(*p->ctx, result); });
+    status = GuardOperatorCall([&] { return p->step->Finish(*p->ctx, result); });
   }
   if (!status.ok()) p->ctx->Error("{}", status.message());
   Task& t = tasks_[p->task];

@@ -339,26 +339,17 @@ void RunLoop::StartAttempt(size_t index) {
 
 // Operators are created on the loop thread; a constructor that throws fails the attempt.
 Status RunLoop::CreateOperator(const Step& step, std::shared_ptr<Operator>* op) {
-  try {
+  Status created = GuardOperatorCall([&] {
     *op = operators_.create(step.op);
-  } catch (const std::exception& e) {
-    return Status::Failed(std::string("operator threw an exception: ") + e.what());
-  } catch (...) {
-    return Status::Failed("operator threw an unknown exception");
-  }
+    return Status::Ok();
+  });
+  if (!created.ok()) return created;
   return *op ? Status::Ok() : Status::Internal("operator '" + step.op + "' not found");
 }
 
-// The one boundary where operator exceptions are caught: they become a failed attempt.
+// An operator's exception becomes a failed attempt (GuardOperatorCall).
 Status RunLoop::RunOperator(Operator& op, TaskContext& ctx) {
-  Status status;
-  try {
-    status = op.Execute(ctx);
-  } catch (const std::exception& e) {
-    status = Status::Failed(std::string("operator threw an exception: ") + e.what());
-  } catch (...) {
-    status = Status::Failed("operator threw an unknown exception");
-  }
+  Status status = GuardOperatorCall([&] { return op.Execute(ctx); });
   if (!status.ok()) ctx.Error("{}", status.message());
   return status;
 }
