@@ -92,7 +92,20 @@ GradientAverager::GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group,
       dense_.push_back(i);
     }
   }
-  if (!sparse_.empty()) return;  // everything goes through AverageRowSparse
+  if (!sparse_.empty()) {  // everything goes through AverageRowSparse
+    std::int64_t width = 0;
+    for (Sparse& s : sparse_) {
+      s.offset = width;
+      width += 1 + s.max_rows + s.max_rows * params_[s.param].size(1);
+    }
+    dense_offset_ = width;
+    for (std::size_t i : dense_) width += params_[i].numel();
+    packed_ = torch::empty({width}, params_[sparse_[0].param].options());
+    gathered_.resize(1);
+    for (int r = 0; r < group_->getSize(); ++r) gathered_[0].push_back(torch::empty_like(packed_));
+    return;
+  }
+  dense_.clear();  // all parameters go through the buckets
   Bucket current;
   std::int64_t elements = 0;
   auto close = [&] {
@@ -132,16 +145,7 @@ void GradientAverager::AverageRowSparse() {
   // One allgather a step. Each rank packs, per table, the count and ids of the rows its
   // gradient touched (int32 bits) and those rows, then every other gradient; every rank then
   // sums all ranks' contributions in rank order, so all get the same result.
-  const torch::Tensor& first = params_[sparse_[0].param];
-  std::vector<std::int64_t> offsets;
-  std::int64_t width = 0;
-  for (const Sparse& s : sparse_) {
-    offsets.push_back(width);
-    width += 1 + s.max_rows + s.max_rows * params_[s.param].size(1);
-  }
-  std::int64_t dense_offset = width;
-  for (std::size_t i : dense_) width += params_[i].numel();
-  torch::Tensor packed = torch::empty({width}, first.options());
+  torch::Tensor& packed = packed_;
   std::vector<torch::Tensor> local_rows;
   for (std::size_t k = 0; k < sparse_.size(); ++k) {
     const torch::Tensor& grad = params_[sparse_[k].param].grad();
@@ -152,27 +156,25 @@ void GradientAverager::AverageRowSparse() {
           "a step touched {} rows of an embedding table, more than the {} it was sized for",
           count, bound));
     }
-    torch::Tensor ids = packed.narrow(0, offsets[k], 1 + bound).view(torch::kInt32);
+    torch::Tensor ids = packed.narrow(0, sparse_[k].offset, 1 + bound).view(torch::kInt32);
     ids.narrow(0, 0, 1).fill_(static_cast<std::int32_t>(count));
     ids.narrow(0, 1, count).copy_(rows);
-    packed.narrow(0, offsets[k] + 1 + bound, count * grad.size(1))
+    packed.narrow(0, sparse_[k].offset + 1 + bound, count * grad.size(1))
         .view({count, grad.size(1)})
         .copy_(grad.index_select(0, rows));
     local_rows.push_back(rows);
   }
-  std::int64_t at = dense_offset;
+  std::int64_t at = dense_offset_;
   for (std::size_t i : dense_) {
     const torch::Tensor& grad = params_[i].grad();
     packed.narrow(0, at, grad.numel()).copy_(grad.reshape({-1}));
     at += grad.numel();
   }
 
-  std::vector<std::vector<torch::Tensor>> gathered(1);
-  for (int r = 0; r < group_->getSize(); ++r) gathered[0].push_back(torch::empty_like(packed));
   std::vector<torch::Tensor> input{packed};
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   try {
-    works.push_back(group_->allgather(gathered, input));
+    works.push_back(group_->allgather(gathered_, input));
   } catch (const std::exception& e) {
     throw CollectiveError(fmt::format("gradient allgather failed: {}", e.what()));
   }
@@ -183,19 +185,20 @@ void GradientAverager::AverageRowSparse() {
     torch::Tensor& grad = params_[sparse_[k].param].mutable_grad();
     std::int64_t bound = sparse_[k].max_rows, dim = grad.size(1);
     grad.index_fill_(0, local_rows[k], 0);  // rows nobody touched are zero on every rank
-    for (const torch::Tensor& from : gathered[0]) {
-      torch::Tensor ids = from.narrow(0, offsets[k], 1 + bound).view(torch::kInt32);
+    for (const torch::Tensor& from : gathered_[0]) {
+      torch::Tensor ids = from.narrow(0, sparse_[k].offset, 1 + bound).view(torch::kInt32);
       std::int64_t count = ids.narrow(0, 0, 1).item<std::int32_t>();
       if (count == 0) continue;
-      torch::Tensor values = from.narrow(0, offsets[k] + 1 + bound, count * dim).view({count, dim});
+      torch::Tensor values =
+          from.narrow(0, sparse_[k].offset + 1 + bound, count * dim).view({count, dim});
       grad.index_add_(0, ids.narrow(0, 1, count).to(torch::kInt64), values * scale);
     }
   }
-  at = dense_offset;
+  at = dense_offset_;
   for (std::size_t i : dense_) {
     torch::Tensor& grad = params_[i].mutable_grad();
     grad.zero_();
-    for (const torch::Tensor& from : gathered[0]) {
+    for (const torch::Tensor& from : gathered_[0]) {
       grad.add_(from.narrow(0, at, grad.numel()).view(grad.sizes()), scale);
     }
     at += grad.numel();

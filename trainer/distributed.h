@@ -32,6 +32,12 @@ c10::intrusive_ptr<c10d::ProcessGroup> JoinProcessGroup(const TrainConfig& confi
 // CollectiveError on failure.
 void AllReduceSum(c10d::ProcessGroup& group, std::vector<torch::Tensor>& tensors);
 
+// An embedding table whose gradient GradientAverager reduces row-sparse (see below).
+struct RowSparseParam {
+  torch::Tensor param;
+  std::int64_t max_rows = 0;  // the most rows of `param` one step's gradient can touch
+};
+
 // Averages the gradients of `params` over the ranks with one allreduce per bucket: the
 // gradients are packed into a few contiguous buffers of at most `bucket_bytes` (a parameter
 // larger than that gets a bucket of its own), all buckets are reduced concurrently, then
@@ -43,11 +49,6 @@ void AllReduceSum(c10d::ProcessGroup& group, std::vector<torch::Tensor>& tensors
 // (small) gradient, into one buffer; one allgather gives every rank all the buffers, and each
 // rank sums them in rank order. Rows nobody touched are zero on every rank, so the result is
 // the average a dense allreduce computes, for a fraction of the traffic and one round trip.
-struct RowSparseParam {
-  torch::Tensor param;
-  std::int64_t max_rows = 0;  // the most rows of `param` one step's gradient can touch
-};
-
 class GradientAverager {
  public:
   GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group, std::vector<torch::Tensor> params,
@@ -66,6 +67,7 @@ class GradientAverager {
   struct Sparse {
     std::size_t param;  // index into params_
     std::int64_t max_rows;
+    std::int64_t offset = 0;  // where its count, ids and rows start in `packed_`
   };
   void AverageDense();
   void AverageRowSparse();
@@ -75,6 +77,11 @@ class GradientAverager {
   std::vector<Bucket> buckets_;
   std::vector<Sparse> sparse_;
   std::vector<std::size_t> dense_;  // with row-sparse parameters: the others, in order
+  // With row-sparse parameters: this rank's packed buffer, where the other gradients start in
+  // it, and the buffers the allgather fills, one per rank.
+  torch::Tensor packed_;
+  std::int64_t dense_offset_ = 0;
+  std::vector<std::vector<torch::Tensor>> gathered_;
 };
 
 }  // namespace reel::trainer
