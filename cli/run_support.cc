@@ -68,7 +68,8 @@ void ProgressPrinter::OnTaskChanged(const std::string& label, const std::string&
     --running_;  // back to queued for a retry
   }
   if (terminal_) {
-    // One status line, redrawn once per committed batch; failures get lines of their own.
+    // One status line, redrawn when a batch of transitions is written out (Flush); failures
+    // get lines of their own.
     status_line_ = "[" + std::to_string(done_) + " done, " + std::to_string(running_) +
                    " running" + (failed_ ? ", " + std::to_string(failed_) + " failed" : "") +
                    "] " + label + " " + status;
@@ -83,8 +84,10 @@ void ProgressPrinter::OnTaskChanged(const std::string& label, const std::string&
 
 void ProgressPrinter::Flush() {
   if (terminal_) {
+    if (pending_.empty() && status_line_ == drawn_) return;  // nothing new to show
     std::string out = "\r\033[K" + pending_ + status_line_;
     std::fwrite(out.data(), 1, out.size(), stderr);
+    drawn_ = status_line_;
   } else {
     std::fwrite(pending_.data(), 1, pending_.size(), stderr);
   }

@@ -33,6 +33,7 @@ class ProgressPrinter : public RunObserver {
   bool terminal_;
   std::string pending_;  // lines not written yet
   std::string status_line_;  // on a terminal: the progress line
+  std::string drawn_;        // the progress line as last drawn
   size_t done_ = 0, failed_ = 0, running_ = 0, total_ = 0;
 };
 

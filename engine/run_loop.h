@@ -227,7 +227,7 @@ class RunLoop {
   std::vector<std::function<Status()>> writes_;
   std::vector<std::function<void()>> launches_;
   std::vector<std::function<void()>> early_launches_;
-  uint64_t commit_round_ = 0;  // transactions committed so far
+  uint64_t commit_round_ = 0;  // rounds of CommitNow so far (each commits what was written)
 
   bool cancelling_ = false;
   bool finished_ = false;

@@ -36,8 +36,9 @@ class RunObserver {
   // `label` is "step" or "step[i]"; `status` a task status; `detail` an error or note.
   virtual void OnTaskChanged(const std::string& /*label*/, const std::string& /*status*/,
                              int /*attempt*/, const std::string& /*detail*/) {}
-  // Called after each batch of transitions has been committed: a good moment to write out
-  // what OnTaskChanged gathered.
+  // Called once per batch of transitions, after it was committed or, when its commit is
+  // deferred to share a transaction, before: a good moment to write out what OnTaskChanged
+  // gathered.
   virtual void Flush() {}
 };
 
