@@ -17,7 +17,18 @@ const std::vector<std::pair<std::string, Aggregation>> kAggregations = {
 
 const std::vector<std::string> kFeatureKeys = {"name",   "fact",        "key",    "aggregation",
                                                "column", "window_days", "filter", "numerator"};
-const std::vector<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "in"};
+const std::vector<std::pair<std::string, Filter::Op>> kOps = {
+    {"==", Filter::Op::kEq}, {"!=", Filter::Op::kNe}, {"<", Filter::Op::kLt},
+    {"<=", Filter::Op::kLe}, {">", Filter::Op::kGt},  {">=", Filter::Op::kGe},
+    {"in", Filter::Op::kIn}};
+
+// The code of a filter op as written; null when it is not one.
+const Filter::Op* FindOp(const std::string& op) {
+  for (const auto& [name, code] : kOps) {
+    if (name == op) return &code;
+  }
+  return nullptr;
+}
 
 template <typename T>
 bool Compare(const T& a, Filter::Op op, const T& b) {
@@ -112,7 +123,7 @@ Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& 
     filter.column = f["column"].get<std::string>();
     REEL_RETURN_IF_ERROR(GetString(f, "op", where, &filter.op));
     filter.value = f["value"];
-    if (std::find(kOps.begin(), kOps.end(), filter.op) == kOps.end()) {
+    if (FindOp(filter.op) == nullptr) {
       return Status::InvalidArgument(where + ": unknown filter op '" + filter.op +
                                      "'; use one of == != < <= > >= in");
     }
@@ -208,8 +219,12 @@ Status BindFilter(Filter& f, const FactSchema& schema, const std::string& table)
     return Status::NotFound("fact table '" + table + "' has no column '" + f.column +
                             "' (used in a filter); its columns: " + schema.Describe());
   }
-  const auto op = std::find(kOps.begin(), kOps.end(), f.op);
-  f.code = op == kOps.end() ? Filter::Op::kEq : static_cast<Filter::Op>(op - kOps.begin());
+  const Filter::Op* op = FindOp(f.op);
+  if (op == nullptr) {  // ParseFilters refuses these; a hand-built Filter may not
+    return Status::InvalidArgument("unknown filter op '" + f.op +
+                                   "'; use one of == != < <= > >= in");
+  }
+  f.code = *op;
   f.operands.clear();
   for (const Json& v : f.code == Filter::Op::kIn ? f.value : Json::array({f.value})) {
     Filter::Operand operand;
