@@ -421,10 +421,12 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
   if (spec.on_output) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
+      int err = errno;
       return Status::IoError(fmt::format(
-          "cannot create an output pipe for '{}': {}{}", spec.argv[0], strerror(errno),
-          errno == EMFILE || errno == ENFILE
-              ? "; raise the open-file limit (ulimit -n) or run fewer steps at once (--max-parallel)"
+          "cannot create an output pipe for '{}': {}{}", spec.argv[0], strerror(err),
+          err == EMFILE || err == ENFILE
+              ? "; raise the open-file limit (ulimit -n) or run fewer steps at once "
+                "(--max-parallel)"
               : ""));
     }
     out_fd = fds[0];
