@@ -1,4 +1,4 @@
-// reel backfill FILE --from D1 --to D2: one run per logical date, resumable (engine/backfill.h).
+// reel backfill FILE --from D1 --to D2: one run per logical date, resumable (engine/schedule/backfill.h).
 #include <unistd.h>
 
 #include <cstdio>
@@ -6,9 +6,9 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
-#include "engine/backfill.h"
-#include "engine/daemon_signals.h"
-#include "engine/runner.h"
+#include "engine/schedule/backfill.h"
+#include "engine/base/shutdown_signals.h"
+#include "engine/exec/runner.h"
 
 namespace reel::cli {
 namespace {

@@ -1,11 +1,11 @@
 // `reel example-data --out DIR [--users N --items N --days N --seed S --start YYYY-MM-DD
-// --events-per-day N]`: writes a synthetic viewing history (engine/example_data.h) and prints
+// --events-per-day N]`: writes a synthetic viewing history (facts/example_data.h) and prints
 // a one-line summary.
 #include <cstdio>
 #include <memory>
 
 #include "cli/common.h"
-#include "engine/example_data.h"
+#include "facts/example_data.h"
 
 namespace reel::cli {
 

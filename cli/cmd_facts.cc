@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "cli/common.h"
-#include "engine/csv.h"
-#include "engine/fact_store.h"
+#include "engine/base/csv.h"
+#include "facts/fact_store.h"
 
 namespace reel::cli {
 namespace {

@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "engine/dag.h"
+#include "engine/workflow/dag.h"
 
 namespace reel::cli {
 

@@ -5,7 +5,7 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
-#include "engine/model_registry.h"
+#include "models/registry.h"
 
 namespace reel::cli {
 namespace {

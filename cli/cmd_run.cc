@@ -3,7 +3,7 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
-#include "engine/runner.h"
+#include "engine/exec/runner.h"
 
 namespace reel::cli {
 namespace {

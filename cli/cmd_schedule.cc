@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "cli/common.h"
-#include "engine/clock.h"
-#include "engine/cron.h"
+#include "engine/time/clock.h"
+#include "engine/time/cron.h"
 
 namespace reel::cli {
 namespace {

@@ -1,4 +1,4 @@
-// reel serve: the cron daemon (engine/daemon.h), one per home.
+// reel serve: the cron daemon (engine/schedule/daemon.h), one per home.
 #include <unistd.h>
 
 #include <cstdio>
@@ -6,11 +6,11 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
-#include "engine/daemon.h"
-#include "engine/daemon_lock.h"
-#include "engine/daemon_signals.h"
-#include "engine/duration.h"
-#include "engine/fsutil.h"
+#include "engine/schedule/daemon.h"
+#include "engine/schedule/daemon_lock.h"
+#include "engine/base/shutdown_signals.h"
+#include "engine/base/duration.h"
+#include "engine/base/fsutil.h"
 
 namespace reel::cli {
 namespace {

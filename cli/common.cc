@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "engine/workflow_loader.h"
+#include "engine/workflow/loader.h"
 
 namespace reel::cli {
 

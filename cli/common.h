@@ -5,8 +5,8 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "engine/workflow.h"
-#include "operators/registry.h"
+#include "engine/workflow/workflow.h"
+#include "engine/exec/operator_registry.h"
 
 namespace reel::cli {
 

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "engine/process.h"
+#include "engine/base/process.h"
 
 namespace reel::cli {
 

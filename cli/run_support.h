@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "engine/artifact_store.h"
-#include "engine/scheduler.h"
-#include "engine/state_store.h"
+#include "engine/store/artifact_store.h"
+#include "engine/exec/scheduler.h"
+#include "engine/store/state_store.h"
 
 namespace reel::cli {
 

@@ -7,7 +7,7 @@
 #include "operators/metric_gate.h"
 #include "operators/noop.h"
 #include "operators/promote.h"
-#include "operators/registry.h"
+#include "engine/exec/operator_registry.h"
 #include "operators/shell.h"
 #include "operators/sleep.h"
 #include "operators/torch_train.h"

@@ -8,10 +8,10 @@
 #include <set>
 #include <unordered_set>
 
-#include "engine/csv.h"
-#include "engine/diagnostic.h"
-#include "engine/duration.h"
-#include "engine/fact_store.h"
+#include "engine/base/csv.h"
+#include "engine/base/diagnostic.h"
+#include "engine/base/duration.h"
+#include "facts/fact_store.h"
 
 namespace reel {
 namespace {

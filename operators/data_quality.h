@@ -19,7 +19,7 @@
 // failing `warn` check is only logged. Outputs: results, rows, passed, failures, warnings.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

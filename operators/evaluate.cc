@@ -10,11 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/csv.h"
-#include "engine/model_file.h"
-#include "engine/model_registry.h"
-#include "engine/ranking_metrics.h"
-#include "engine/state_store.h"
+#include "engine/base/csv.h"
+#include "models/model_file.h"
+#include "models/registry.h"
+#include "models/ranking_metrics.h"
+#include "engine/store/state_store.h"
 
 namespace reel {
 namespace {

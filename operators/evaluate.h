@@ -3,7 +3,7 @@
 //
 // For every evaluated user (one with at least one held-out item not already seen in
 // training) each ranker orders the items the user has not interacted with in training, and
-// the first K are scored against the held-out items (engine/ranking_metrics.h):
+// the first K are scored against the held-out items (models/ranking_metrics.h):
 //
 //   candidate   the `model` file: items by dot(user vector, item vector)
 //   production  the version the registry's `production` alias of `model_name` points at
@@ -20,7 +20,7 @@
 // baseline: {...}, k, users, model_name, production_version}.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

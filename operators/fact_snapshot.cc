@@ -6,9 +6,9 @@
 #include <map>
 #include <random>
 
-#include "engine/fact_source.h"
-#include "engine/fact_staging.h"
-#include "engine/fact_store.h"
+#include "facts/source.h"
+#include "facts/staging.h"
+#include "facts/fact_store.h"
 
 namespace reel {
 namespace {

@@ -1,5 +1,5 @@
 // fact_snapshot: copies a CSV or JSON Lines source into the fact store, one immutable
-// partition per UTC day (engine/fact_store.h).
+// partition per UTC day (facts/fact_store.h).
 //
 // One pass over the source: rows are parsed, typed and routed to their day (event tables: the
 // day of the event time; state tables: `ds`, or with from/to the day of the timestamp column)
@@ -10,7 +10,7 @@
 // a no-op, different content a Conflict unless `overwrite: true`.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

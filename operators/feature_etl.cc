@@ -4,12 +4,12 @@
 #include <cctype>
 #include <map>
 
-#include "engine/csv.h"
-#include "engine/fact_store.h"
-#include "engine/sha256.h"
-#include "operators/feature_scan.h"
-#include "operators/feature_spec.h"
-#include "operators/feature_state.h"
+#include "engine/base/csv.h"
+#include "facts/fact_store.h"
+#include "engine/base/sha256.h"
+#include "features/scan.h"
+#include "features/spec.h"
+#include "features/state.h"
 
 namespace reel {
 namespace {

@@ -17,7 +17,7 @@
 //   user_features           user_id,<user feature...>   one row per user of `interactions`
 //   item_features           item_id,<item feature...>   one row per item of `interactions`
 // Feature rows are ordered by id (numerically when every id is an integer); an entity with no
-// matching fact gets 0 (see operators/feature_spec.h for the aggregations). Outputs: the four
+// matching fact gets 0 (see features/spec.h for the aggregations). Outputs: the four
 // artifact uris, train_rows, holdout_rows, users, items, train_from, cutoff, rows_scanned and
 // definitions_hash (the SHA-256 of the definitions, also recorded as a features.definitions
 // event). Metrics: train_rows, holdout_rows and, per feature,
@@ -28,7 +28,7 @@
 // interaction in the window fails the step.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

@@ -24,7 +24,7 @@
 // `fail_on_block: true`, which fails the step. A malformed evaluation or rule always fails it.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

@@ -1,7 +1,7 @@
 // noop: does nothing and succeeds. Useful for joins, tests and benchmarks.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

@@ -1,8 +1,8 @@
 #include "operators/promote.h"
 
-#include "engine/model_file.h"
-#include "engine/model_registry.h"
-#include "engine/state_store.h"
+#include "models/model_file.h"
+#include "models/registry.h"
+#include "engine/store/state_store.h"
 
 namespace reel {
 namespace {

@@ -1,5 +1,5 @@
 // promote: registers a model file as a new version in the model registry and points an alias
-// (default `production`) at it, exactly once per run (engine/model_registry.h).
+// (default `production`) at it, exactly once per run (models/registry.h).
 //
 //   promote:
 //     operator: promote
@@ -21,7 +21,7 @@
 // pointed at this version), replayed, alias, model (the artifact uri). Event: model.promoted.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "engine/duration.h"
-#include "engine/process.h"
+#include "engine/base/duration.h"
+#include "engine/base/process.h"
 
 namespace reel {
 namespace {

@@ -28,10 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/process.h"
-#include "engine/process_step.h"
-#include "engine/status.h"
-#include "operators/operator.h"
+#include "engine/base/process.h"
+#include "engine/exec/process_step.h"
+#include "reel/status.h"
+#include "reel/operator.h"
 
 namespace reel {
 

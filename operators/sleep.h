@@ -1,7 +1,7 @@
 // sleep: waits `seconds` (a float), waking at once when the attempt is cancelled.
 #pragma once
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <system_error>
 
-#include "engine/fsutil.h"
+#include "engine/base/fsutil.h"
 #include "operators/torch_train_ranks.h"
 
 namespace reel {

@@ -1,6 +1,6 @@
 // torch_train: trains a two-tower recommender with LibTorch, data-parallel over `world_size`
 // rank processes (c10d: Gloo on CPU, NCCL on CUDA), and stores the model file
-// (engine/model_file.h) as the artifact "model".
+// (models/model_file.h) as the artifact "model".
 //
 // The training itself runs in reel-train-worker (trainer/), a separate executable, so that reel
 // links no LibTorch. It is looked up in $REEL_TRAIN_WORKER, else beside the running reel
@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

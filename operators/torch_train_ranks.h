@@ -21,7 +21,7 @@
 #include <filesystem>
 #include <functional>
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel {
 

@@ -7,7 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
-#include "engine/fsutil.h"
+#include "engine/base/fsutil.h"
 
 namespace reel::trainer {
 

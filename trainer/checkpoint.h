@@ -12,7 +12,7 @@
 
 #include <torch/torch.h>
 
-#include "engine/status.h"
+#include "reel/status.h"
 #include "trainer/model.h"
 
 namespace reel::trainer {

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "engine/csv.h"
+#include "engine/base/csv.h"
 
 namespace reel::trainer {
 namespace {

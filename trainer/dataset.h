@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
+#include "reel/status.h"
 #include "trainer/train_config.h"
 
 namespace reel::trainer {

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/fsutil.h"
+#include "engine/base/fsutil.h"
 
 namespace reel::trainer {
 namespace {

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/status.h"
+#include "reel/status.h"
 
 namespace reel::trainer {
 
@@ -46,7 +46,7 @@ struct TrainConfig {
   std::string checkpoint_dir;  // where checkpoint.pt lives; required
   bool resume = false;  // load checkpoint_dir/checkpoint.pt when it exists and matches
   std::string metrics_path;  // JSON lines, one per epoch
-  std::string model_path;  // the model file (engine/model_file.h)
+  std::string model_path;  // the model file (models/model_file.h)
   std::string result_path;  // a JSON summary written at the end
   nlohmann::json model_header = nlohmann::json::object();  // merged into the model file header
 

@@ -13,8 +13,8 @@
 #include <limits>
 #include <optional>
 
-#include "engine/fsutil.h"
-#include "engine/model_file.h"
+#include "engine/base/fsutil.h"
+#include "models/model_file.h"
 #include "trainer/checkpoint.h"
 #include "trainer/dataset.h"
 #include "trainer/distributed.h"

@@ -11,7 +11,7 @@
 // would; training code paths are otherwise unchanged.
 #pragma once
 
-#include "engine/status.h"
+#include "reel/status.h"
 #include "trainer/train_config.h"
 
 namespace reel::trainer {

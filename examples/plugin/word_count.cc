@@ -6,14 +6,14 @@
 //       operator: word_count
 //       with: {path: README.md}
 //
-// Build it against reel's operators/operator.h (see CMakeLists.txt here) and load it with
+// Build it against reel's include/reel/operator.h (see CMakeLists.txt here) and load it with
 // `reel --plugin libreel_word_count.so ...`, `plugins: [...]` in a workflow, or
 // REEL_PLUGIN_PATH.
 #include <fstream>
 #include <sstream>
 
-#include "operators/operator.h"
-#include "operators/registry.h"
+#include "reel/operator.h"
+#include "engine/exec/operator_registry.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/fact_store.h"
+#include "facts/fact_store.h"
 #include "operators/data_quality.h"
 #include "tests/support/fake_context.h"
 

@@ -2,8 +2,8 @@
 
 #include <doctest/doctest.h>
 
-#include "engine/model_file.h"
-#include "engine/model_registry.h"
+#include "models/model_file.h"
+#include "models/registry.h"
 #include "tests/operators/rec_testdata.h"
 #include "tests/support/fake_context.h"
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <string>
 
-#include "engine/fact_store.h"
+#include "facts/fact_store.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;

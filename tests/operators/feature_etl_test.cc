@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/fact_store.h"
+#include "facts/fact_store.h"
 #include "operators/feature_etl.h"
 #include "tests/support/fake_context.h"
 

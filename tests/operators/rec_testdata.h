@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/model_file.h"
+#include "models/model_file.h"
 
 namespace reel::testing {
 

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "engine/process.h"
+#include "engine/base/process.h"
 #include "tests/support/fake_context.h"
 
 namespace reel {

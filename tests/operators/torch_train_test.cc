@@ -5,7 +5,7 @@
 #include <optional>
 #include <thread>
 
-#include "engine/model_file.h"
+#include "models/model_file.h"
 #include "operators/torch_train.h"
 #include "tests/operators/rec_testdata.h"
 #include "tests/support/fake_context.h"

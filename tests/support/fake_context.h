@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "operators/operator.h"
+#include "reel/operator.h"
 
 namespace reel::testing {
 

@@ -1,0 +1,120 @@
+#include "engine/exec/operator_registry.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace reel {
+
+OperatorRegistry::~OperatorRegistry() = default;
+
+Status OperatorRegistry::Register(OperatorDef def) {
+  if (def.info.name.empty()) return Status::InvalidArgument("an operator needs a name");
+  if (!def.create) return Status::InvalidArgument("operator '" + def.info.name + "' has no factory");
+  auto name = def.info.name;
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (defs_.count(name)) {
+    return Status::AlreadyExists("operator '" + name + "' is registered twice");
+  }
+  defs_.emplace(name, std::move(def));
+  return Status::Ok();
+}
+
+const OperatorDef* OperatorRegistry::Find(std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = defs_.find(name);
+  return it == defs_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> OperatorRegistry::Names() const {
+  std::vector<std::string> names;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  for (const auto& [name, def] : defs_) names.push_back(name);
+  return names;
+}
+
+std::vector<const OperatorDef*> OperatorRegistry::All() const {
+  std::vector<const OperatorDef*> all;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  for (const auto& [name, def] : defs_) all.push_back(&def);
+  return all;
+}
+
+OperatorCatalog OperatorRegistry::Catalog() const {
+  OperatorCatalog catalog;
+  catalog.find = [this](const std::string& name) -> const OperatorInfo* {
+    const OperatorDef* def = Find(name);
+    return def ? &def->info : nullptr;
+  };
+  catalog.names = Names();
+  catalog.create = [this](const std::string& name) -> std::unique_ptr<Operator> {
+    const OperatorDef* def = Find(name);
+    return def ? def->create() : nullptr;
+  };
+  return catalog;
+}
+
+Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(path, ec);
+  std::string key = ec ? path.string() : canonical.string();
+  std::lock_guard<std::mutex> load_lock(load_mu_);
+  auto count = [this] {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    return defs_.size();
+  };
+  for (const auto& loaded : loaded_plugins_) {
+    if (loaded == key) return Status::Ok();
+  }
+  if (!std::filesystem::exists(path)) {
+    return Status::NotFound("plugin '" + path.string() + "' does not exist");
+  }
+  // RTLD_NODELETE keeps the code mapped for operator objects that outlive the registry.
+  void* handle = dlopen(key.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (!handle) {
+    return Status::InvalidArgument("cannot load plugin '" + path.string() + "': " + dlerror());
+  }
+  using VersionFn = int (*)();
+  using RegisterFn = void (*)(OperatorRegistry*);
+  auto version = reinterpret_cast<VersionFn>(dlsym(handle, "reel_operator_api_version"));
+  auto do_register = reinterpret_cast<RegisterFn>(dlsym(handle, "reel_register_operators"));
+  if (!version || !do_register) {
+    return Status::InvalidArgument(
+        "'" + path.string() +
+        "' is not a reel plugin: it must export reel_operator_api_version and "
+        "reel_register_operators (see REEL_PLUGIN_ENTRY_POINTS in include/reel/operator.h)");
+  }
+  int plugin_version = version();
+  if (plugin_version != kOperatorApiVersion) {
+    std::ostringstream msg;
+    msg << "plugin '" << path.string() << "' was built for operator API version "
+        << plugin_version << " but this reel provides version " << kOperatorApiVersion
+        << "; rebuild the plugin against this reel's include/reel/operator.h";
+    return Status::InvalidArgument(msg.str());
+  }
+  size_t before = count();
+  do_register(this);  // calls Register, which takes mu_
+  if (count() == before) {
+    return Status::InvalidArgument("plugin '" + path.string() + "' registered no operator");
+  }
+  loaded_plugins_.push_back(key);
+  return Status::Ok();
+}
+
+std::vector<std::filesystem::path> PluginPathsFromEnvironment() {
+  std::vector<std::filesystem::path> paths;
+  const char* env = std::getenv("REEL_PLUGIN_PATH");
+  if (!env) return paths;
+  std::string value = env;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(':', start);
+    if (end == std::string::npos) end = value.size();
+    if (end > start) paths.emplace_back(value.substr(start, end - start));
+    start = end + 1;
+  }
+  return paths;
+}
+
+}  // namespace reel

@@ -1,0 +1,151 @@
+#include "engine/exec/runner.h"
+
+#include <date/date.h>
+
+#include "engine/workflow/dag.h"
+#include "engine/template/template.h"
+
+namespace reel {
+
+std::string TodayUtc() {
+  auto today = date::floor<date::days>(std::chrono::system_clock::now());
+  return date::format("%F", today);
+}
+
+Result<Json> ResolveParams(const Workflow& workflow,
+                           const std::map<std::string, std::string>& overrides,
+                           const std::string& logical_date, const std::string& run_id) {
+  for (const auto& [name, value] : overrides) {
+    if (!workflow.FindParam(name)) {
+      std::vector<std::string> names;
+      for (const auto& p : workflow.params) names.push_back(p.name);
+      std::string guess = ClosestMatch(name, names);
+      return Status::InvalidArgument(
+          "workflow '" + workflow.name + "' has no param '" + name + "'" +
+          (guess.empty() ? (names.empty() ? std::string(" (it declares none)")
+                                          : "; params: " + [&] {
+                                              std::string all;
+                                              for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+                                              return all;
+                                            }())
+                         : "; did you mean '" + guess + "'?"));
+    }
+  }
+  Json params = Json::object();
+  TemplateScope scope;
+  scope.ds = logical_date;
+  scope.logical_date = logical_date + "T00:00:00Z";
+  scope.run_id = run_id;
+  for (const auto& spec : workflow.params) {
+    Json value;
+    if (auto it = overrides.find(spec.name); it != overrides.end()) {
+      value = it->second;
+    } else if (spec.has_default && !spec.default_value.is_null()) {
+      value = spec.default_value;
+      if (value.is_string() && ContainsTemplate(value.get<std::string>())) {
+        scope.params = params;  // earlier params are visible to later defaults
+        auto rendered = RenderJson(value, scope);
+        if (!rendered.ok()) {
+          return Status::InvalidArgument("default of param '" + spec.name +
+                                         "': " + rendered.status().message());
+        }
+        value = *rendered;
+      }
+    } else if (spec.required) {
+      return Status::InvalidArgument("param '" + spec.name + "' is required: pass -p " +
+                                     spec.name + "=VALUE");
+    } else {
+      params[spec.name] = nullptr;
+      continue;
+    }
+    auto coerced = CoerceParam(spec, value);
+    if (!coerced.ok()) return coerced.status();
+    params[spec.name] = *coerced;
+  }
+  return params;
+}
+
+Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
+                              const std::map<std::string, std::string>& overrides,
+                              const std::string& logical_date, const std::string& trigger) {
+  RunRequest request;
+  request.run_id = NewRunId();
+  request.logical_date = logical_date.empty() ? TodayUtc() : logical_date;
+  auto params = ResolveParams(*workflow, overrides, request.logical_date, request.run_id);
+  if (!params.ok()) return params.status();
+  request.params = *params;
+  auto version = store.PutWorkflowVersion(workflow->name, workflow->source);
+  if (!version.ok()) return version.status();
+  request.version_hash = *version;
+  request.workflow = std::move(workflow);
+  request.trigger = trigger;
+  request.secrets = SecretsResolver(store.home());
+  return request;
+}
+
+Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& operators,
+                                 const std::string& origin_run_id, const std::string& from_step) {
+  auto origin = store.GetRun(origin_run_id);
+  if (!origin.ok()) return origin.status();
+  if (origin->status == "running" || origin->status == "queued") {
+    return Status::Conflict("run " + origin->run_id + " is still " + origin->status +
+                            "; wait for it or `reel cancel " + origin->run_id + "` first");
+  }
+  auto yaml = store.GetWorkflowYaml(origin->workflow, origin->version_hash);
+  if (!yaml.ok()) return yaml.status();
+  Diagnostics diags;
+  auto workflow = LoadWorkflowText(origin->workflow + ".yaml (as recorded for run " +
+                                       origin->run_id + ")",
+                                   *yaml, operators, diags);
+  if (!workflow) {
+    return Status::InvalidArgument("the workflow recorded for run " + origin->run_id +
+                                   " no longer validates:\n" + diags.Format());
+  }
+  std::vector<bool> rerun(workflow->steps.size(), false);
+  if (!from_step.empty()) {
+    int from = workflow->StepIndex(from_step);
+    if (from < 0) {
+      std::vector<std::string> names;
+      for (const auto& s : workflow->steps) names.push_back(s.name);
+      std::string guess = ClosestMatch(from_step, names);
+      return Status::InvalidArgument("workflow '" + workflow->name + "' has no step '" +
+                                     from_step + "'" +
+                                     (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+    }
+    // The step and everything downstream of it run again.
+    Dag dag = Dag::FromWorkflow(*workflow);
+    for (size_t v = 0; v < workflow->steps.size(); ++v) {
+      if (static_cast<int>(v) == from || dag.Ancestors(static_cast<int>(v))[static_cast<size_t>(from)]) {
+        rerun[v] = true;
+      }
+    }
+  }
+  RunRequest request;
+  request.run_id = NewRunId();
+  request.workflow = workflow;
+  request.version_hash = origin->version_hash;
+  request.params = origin->params;
+  request.logical_date = origin->logical_date;
+  request.trigger = "resume";
+  request.origin_run_id = origin->run_id;
+  request.secrets = SecretsResolver(store.home());
+  auto tasks = store.GetTasks(origin->run_id);
+  if (!tasks.ok()) return tasks.status();
+  auto artifacts = store.GetArtifacts(origin->run_id);
+  if (!artifacts.ok()) return artifacts.status();
+  for (const auto& task : *tasks) {
+    if (task.status != "succeeded") continue;
+    int step = workflow->StepIndex(task.step);
+    if (step < 0 || rerun[static_cast<size_t>(step)]) continue;
+    ReusedTask reused{task.reused_from.value_or(task.task_id), task.item, task.outputs, {}};
+    // Point at the task that actually ran, so that chains of resumes stay short.
+    reused.task_id = task.reused_from ? *task.reused_from : task.task_id;
+    for (const auto& a : *artifacts) {
+      if (a.task_id && *a.task_id == task.task_id) reused.artifacts.push_back(a);
+    }
+    request.reuse.emplace(std::make_pair(task.step, task.item_index), std::move(reused));
+  }
+  return request;
+}
+
+}  // namespace reel

@@ -1,0 +1,32 @@
+// Preparing runs: resolving params for a new run, and rebuilding a run to resume from the
+// state store (the workflow version it ran, its params and logical date, what it may reuse).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "engine/exec/scheduler.h"
+
+namespace reel {
+
+// Params for a run: each declared param from `overrides` (strings, as given on the command
+// line), else its default (templates rendered with ds, logical_date and run_id), coerced to
+// its type. Unknown overrides and missing required params are InvalidArgument.
+Result<Json> ResolveParams(const Workflow& workflow,
+                           const std::map<std::string, std::string>& overrides,
+                           const std::string& logical_date, const std::string& run_id);
+
+// A new run of `workflow` (recorded as a workflow version in the store).
+Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
+                              const std::map<std::string, std::string>& overrides,
+                              const std::string& logical_date, const std::string& trigger);
+
+// A new run that resumes `origin_run_id`: same workflow version, params and logical date;
+// succeeded tasks are reused, except `from_step` and everything downstream of it.
+Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& operators,
+                                 const std::string& origin_run_id, const std::string& from_step);
+
+// Today's date in UTC, YYYY-MM-DD.
+std::string TodayUtc();
+
+}  // namespace reel

@@ -1,0 +1,107 @@
+// The scheduler runs one workflow run as a DAG of tasks.
+//
+// Threads: one Asio io_context, run by the thread that calls Execute, owns all per-run state
+// (the run's "strand": no mutex guards it). Operators execute on a worker pool; their
+// completions are queued and drained in batches on the io thread, where each batch of
+// transitions is committed to the state store in one transaction before any task it makes
+// ready starts. Readiness follows events (ReadyTracker), never a rescan of the graph.
+//
+// Policies live here, never in operators: `when` (a false step is skipped, and so is what
+// only it feeds), `foreach` (one task per item; dependents wait for all), retries with
+// exponential backoff and jitter, `timeout` (the attempt's token is cancelled; an operator
+// that ignores it is abandoned after a grace period), `catch` (the failure is recorded and the
+// run goes on), upstream_failed propagation, resource pools, and cancellation.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "engine/store/artifact_store.h"
+#include "engine/store/state_store.h"
+#include "engine/workflow/workflow.h"
+#include "engine/workflow/loader.h"
+
+namespace reel {
+
+// Progress notifications, called on the scheduler's thread.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnRunStarted(const std::string& /*run_id*/, size_t /*steps*/) {}
+  // `label` is "step" or "step[i]"; `status` a task status; `detail` an error or note.
+  virtual void OnTaskChanged(const std::string& /*label*/, const std::string& /*status*/,
+                             int /*attempt*/, const std::string& /*detail*/) {}
+  // Called once per batch of transitions, after it was committed or, when its commit is
+  // deferred to share a transaction, before: a good moment to write out what OnTaskChanged
+  // gathered.
+  virtual void Flush() {}
+};
+
+struct SchedulerOptions {
+  int max_parallel = 0;  // 0: the number of cores
+  double cpus = 0;  // 0: the number of cores
+  int gpus = 0;
+  std::map<std::string, int> pools;  // overrides the workflow's pool sizes
+  Millis heartbeat{2000};  // also how often `reel cancel` is noticed
+  Millis kill_grace{5000};  // after a cancel, how long an operator may take to stop
+  bool handle_signals = false;  // SIGINT/SIGTERM cancel the run
+  RunObserver* observer = nullptr;
+  uint64_t jitter_seed = 0;  // 0: derived from the run id
+};
+
+// A succeeded task of an earlier run whose result a resumed run reuses.
+struct ReusedTask {
+  int64_t task_id;
+  Json item;
+  Json outputs;
+  std::vector<ArtifactRecord> artifacts;
+};
+
+struct RunRequest {
+  WorkflowPtr workflow;
+  std::string version_hash;  // from StateStore::PutWorkflowVersion
+  std::string run_id;
+  Json params = Json::object();  // resolved and typed
+  std::string logical_date;  // YYYY-MM-DD
+  std::string trigger = "manual";
+  std::string origin_run_id;
+  // (step, item_index) -> result to reuse instead of executing.
+  std::map<std::pair<std::string, int64_t>, ReusedTask> reuse;
+  // Resolves secrets.NAME; nullopt when unknown.
+  std::function<std::optional<std::string>(const std::string&)> secrets;
+  bool run_record_exists = false;  // true when the caller created the run (backfill, daemon)
+};
+
+struct RunOutcome {
+  std::string run_id;
+  std::string status;  // succeeded | failed | cancelled
+  std::string error;
+};
+
+class Scheduler {
+ public:
+  Scheduler(StateStore& store, ArtifactStore& artifacts, OperatorCatalog operators,
+            SchedulerOptions options);
+  ~Scheduler();
+
+  // Runs to completion and returns the final status. Blocks the calling thread. `stop`, when
+  // given, is polled and cancels the run once it becomes true.
+  Result<RunOutcome> Execute(const RunRequest& request, const std::atomic<bool>* stop = nullptr);
+
+ private:
+  StateStore& store_;
+  ArtifactStore& artifacts_;
+  OperatorCatalog operators_;
+  SchedulerOptions options_;
+};
+
+// The value of `secrets.NAME`: $REEL_SECRET_NAME, else the "NAME" key of <home>/secrets.json.
+std::function<std::optional<std::string>(const std::string&)> SecretsResolver(
+    const std::filesystem::path& home);
+
+}  // namespace reel

@@ -1,0 +1,168 @@
+#include "engine/exec/task_context.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "engine/base/fsutil.h"
+#include "engine/store/state_store.h"
+
+namespace reel {
+
+TaskContext::TaskContext(TaskIdentity identity, Json config, Json params, Json upstream,
+                         std::filesystem::path home, std::filesystem::path work_dir,
+                         std::filesystem::path log_path, ArtifactStore& artifacts,
+                         std::vector<std::string> secrets)
+    : id_(std::move(identity)),
+      config_(std::move(config)),
+      params_(std::move(params)),
+      upstream_(std::move(upstream)),
+      home_(std::move(home)),
+      work_dir_(std::move(work_dir)),
+      log_path_(std::move(log_path)),
+      artifacts_(artifacts),
+      secrets_(std::move(secrets)) {
+  for (const auto& secret : secrets_) longest_secret_ = std::max(longest_secret_, secret.size());
+}
+
+TaskContext::~TaskContext() {
+  WriteHeldOutputLocked(true);  // no other thread can hold mu_ any more
+  if (log_) std::fclose(log_);
+}
+
+std::filesystem::path TaskContext::work_dir() const {
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir_, ec);
+  return work_dir_;
+}
+
+std::filesystem::path TaskContext::log_path() const {
+  std::call_once(log_dir_made_, [this] { (void)MakeDirs(log_path_.parent_path()); });
+  return log_path_;
+}
+
+void TaskContext::SetOutput(const std::string& key, Json value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  outputs_[key] = std::move(value);
+}
+
+Result<ArtifactRef> TaskContext::PutArtifact(const std::string& name,
+                                             const std::filesystem::path& file) {
+  auto ref = artifacts_.Put(name, file);
+  if (!ref.ok()) return ref;
+  std::lock_guard<std::mutex> lock(mu_);
+  artifact_refs_.push_back(*ref);
+  return ref;
+}
+
+Result<std::filesystem::path> TaskContext::ArtifactPath(const std::string& uri) const {
+  return artifacts_.Path(uri);
+}
+
+void TaskContext::LogMetric(const std::string& key, double value, std::int64_t step) {
+  std::lock_guard<std::mutex> lock(mu_);
+  metrics_.push_back({key, {value, step}});
+}
+
+void TaskContext::RecordEvent(const std::string& kind, const Json& payload) {
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.emplace_back(kind, payload);
+}
+
+std::string TaskContext::Redact(std::string_view text) const {
+  std::string out(text);
+  for (const auto& secret : secrets_) {
+    if (secret.empty()) continue;
+    size_t pos = 0;
+    while ((pos = out.find(secret, pos)) != std::string::npos) {
+      out.replace(pos, secret.size(), "***");
+      pos += 3;
+    }
+  }
+  return out;
+}
+
+void TaskContext::Log(LogLevel level, std::string_view message) {
+  static const char* kLevels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+  std::string line = FormatMillisIso(NowMillis()) + " " + kLevels[static_cast<int>(level)] + " " +
+                     Redact(message);
+  if (line.empty() || line.back() != '\n') line += '\n';
+  std::lock_guard<std::mutex> lock(mu_);
+  WriteHeldOutputLocked(true);
+  AppendLocked(line);
+}
+
+void TaskContext::WriteOutput(std::string_view bytes) {
+  if (bytes.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (longest_secret_ == 0) {
+    AppendLocked(bytes);
+    return;
+  }
+  held_output_.append(bytes);
+  WriteHeldOutputLocked(false);
+}
+
+void TaskContext::WriteHeldOutputLocked(bool all) {
+  std::size_t hold = all || longest_secret_ == 0 ? 0 : longest_secret_ - 1;
+  if (held_output_.size() <= hold) return;
+  // A secret that starts before `cut` ends inside the buffer, so it is replaced whole; one that
+  // starts later stays held until more output (or the end) shows whether it is complete.
+  std::size_t cut = held_output_.size() - hold;
+  std::string out;
+  std::size_t i = 0;
+  while (i < cut) {
+    std::size_t best = std::string::npos, best_size = 0;
+    for (const auto& secret : secrets_) {
+      if (secret.empty()) continue;
+      std::size_t at = held_output_.find(secret, i);
+      if (at < cut && (at < best || (at == best && secret.size() > best_size))) {
+        best = at;
+        best_size = secret.size();
+      }
+    }
+    if (best == std::string::npos) {
+      out.append(held_output_, i, cut - i);
+      i = cut;
+      break;
+    }
+    out.append(held_output_, i, best - i);
+    out += "***";
+    i = best + best_size;
+  }
+  held_output_.erase(0, i);
+  AppendLocked(out);
+}
+
+void TaskContext::AppendLocked(std::string_view text) {
+  if (text.empty()) return;
+  if (!log_) {
+    log_path();  // creates the folder
+    log_ = std::fopen(log_path_.c_str(), "ae");
+    if (!log_) return;
+  }
+  std::fwrite(text.data(), 1, text.size(), log_);
+  std::fflush(log_);
+}
+
+Json TaskContext::TakeOutputs() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(outputs_, Json::object());
+}
+
+std::vector<ArtifactRef> TaskContext::TakeArtifacts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(artifact_refs_, {});
+}
+
+std::vector<std::pair<std::string, std::pair<double, int64_t>>> TaskContext::TakeMetrics() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(metrics_, {});
+}
+
+std::vector<std::pair<std::string, Json>> TaskContext::TakeEvents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(events_, {});
+}
+
+}  // namespace reel

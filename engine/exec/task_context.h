@@ -1,0 +1,98 @@
+// The engine's Context for one attempt of one task. What an operator reports (outputs,
+// metrics, events, artifacts) is buffered here and written to the state store by the scheduler
+// in the same transaction that records the attempt's end. Log lines and output go straight to
+// the attempt's log file, created on first write, with secret values redacted.
+//
+// Thread-safety: every method may be called from any thread until the attempt ends.
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/store/artifact_store.h"
+#include "engine/store/state_store.h"
+#include "reel/operator.h"
+
+namespace reel {
+
+struct TaskIdentity {
+  std::string run_id;
+  std::string workflow;
+  std::string step;
+  std::string logical_date;
+  Json item;  // null outside foreach
+  int64_t item_index = -1;
+  int attempt = 1;
+};
+
+class TaskContext : public Context {
+ public:
+  TaskContext(TaskIdentity identity, Json config, Json params, Json upstream,
+              std::filesystem::path home, std::filesystem::path work_dir,
+              std::filesystem::path log_path, ArtifactStore& artifacts,
+              std::vector<std::string> secrets);
+  ~TaskContext() override;
+
+  const Json& config() const override { return config_; }
+  const Json& params() const override { return params_; }
+  const Json& upstream_outputs() const override { return upstream_; }
+  const std::string& run_id() const override { return id_.run_id; }
+  const std::string& workflow_name() const override { return id_.workflow; }
+  const std::string& step_name() const override { return id_.step; }
+  int attempt() const override { return id_.attempt; }
+  const std::string& logical_date() const override { return id_.logical_date; }
+  const Json& item() const override { return id_.item; }
+  std::filesystem::path home() const override { return home_; }
+  std::filesystem::path work_dir() const override;
+  std::filesystem::path log_path() const override;
+  // The attempt's log file, without creating its folder.
+  const std::filesystem::path& log_file() const { return log_path_; }
+
+  void SetOutput(const std::string& key, Json value) override;
+  Result<ArtifactRef> PutArtifact(const std::string& name,
+                                  const std::filesystem::path& file) override;
+  Result<std::filesystem::path> ArtifactPath(const std::string& uri) const override;
+  void LogMetric(const std::string& key, double value, std::int64_t step) override;
+  void RecordEvent(const std::string& kind, const Json& payload) override;
+  void Log(LogLevel level, std::string_view message) override;
+  void WriteOutput(std::string_view bytes) override;
+  const CancellationToken& cancellation() const override { return token_; }
+
+  CancellationToken& token() { return token_; }
+
+  // What the operator reported; read by the scheduler after Execute returned.
+  Json TakeOutputs();
+  std::vector<ArtifactRef> TakeArtifacts();
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> TakeMetrics();
+  std::vector<std::pair<std::string, Json>> TakeEvents();
+  // Replaces every secret value in `text` with ***.
+  std::string Redact(std::string_view text) const;
+
+ private:
+  TaskIdentity id_;
+  Json config_, params_, upstream_;
+  std::filesystem::path home_, work_dir_, log_path_;
+  mutable std::once_flag log_dir_made_;
+  ArtifactStore& artifacts_;
+  std::vector<std::string> secrets_;
+  CancellationToken token_;
+
+  mutable std::mutex mu_;
+  Json outputs_ = Json::object();  // guarded by mu_
+  std::vector<ArtifactRef> artifact_refs_;  // guarded by mu_
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> metrics_;  // guarded by mu_
+  std::vector<std::pair<std::string, Json>> events_;  // guarded by mu_
+  std::FILE* log_ = nullptr;  // guarded by mu_; opened on the first write
+  std::string held_output_;   // guarded by mu_; output that may end in the start of a secret
+  std::size_t longest_secret_ = 0;
+
+  // Appends to the log file, creating it (and its folder) on first use. Requires mu_.
+  void AppendLocked(std::string_view text);
+  // Writes held output, redacted, keeping back what could be the start of a secret unless
+  // `all`. Requires mu_.
+  void WriteHeldOutputLocked(bool all);
+};
+
+}  // namespace reel

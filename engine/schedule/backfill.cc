@@ -1,0 +1,185 @@
+#include "engine/schedule/backfill.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "engine/exec/runner.h"
+
+namespace reel {
+
+Result<Reprocess> ParseReprocess(std::string_view text) {
+  if (text == "none") return Reprocess::kNone;
+  if (text == "failed") return Reprocess::kFailed;
+  if (text == "all") return Reprocess::kAll;
+  return Status::InvalidArgument("--reprocess expects none, failed or all, got '" +
+                                 std::string(text) + "'");
+}
+
+const char* BackfillActionName(BackfillAction action) {
+  switch (action) {
+    case BackfillAction::kRun: return "run";
+    case BackfillAction::kRerun: return "rerun";
+    case BackfillAction::kSkipSucceeded: return "skip (succeeded)";
+    case BackfillAction::kSkipFailed: return "skip (failed)";
+    case BackfillAction::kSkipActive: return "skip (running)";
+  }
+  return "?";
+}
+
+namespace {
+
+struct LatestRun {
+  std::string run_id;
+  std::string status;
+  bool reaped = false;
+};
+
+// The latest run of `workflow` for each ds in [first, last], by creation order.
+Result<std::map<std::string, LatestRun>> LatestRuns(StateStore& store, const std::string& workflow,
+                                                    const std::string& first,
+                                                    const std::string& last) {
+  Result<Stmt> st = store.db().Prepare(
+      "SELECT logical_date, run_id, status,"
+      " EXISTS(SELECT 1 FROM events e WHERE e.run_id = r.run_id AND e.kind = 'run.reaped')"
+      " FROM runs r WHERE workflow = ? AND logical_date >= ? AND logical_date <= ?"
+      " ORDER BY created_at, run_id");
+  if (!st.ok()) return st.status();
+  st->BindAll(workflow, first, last);
+  std::map<std::string, LatestRun> latest;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    latest[st->Text(0)] = LatestRun{st->Text(1), st->Text(2), st->Int(3) != 0};
+  }
+  return latest;
+}
+
+BackfillAction Decide(const LatestRun* run, Reprocess reprocess) {
+  if (run == nullptr) return BackfillAction::kRun;
+  if (run->status == "queued" || run->status == "running") return BackfillAction::kSkipActive;
+  // Interrupted: cancelled (a stopped backfill, `reel cancel`) or reaped after its process died.
+  if (run->status == "cancelled" || (run->status == "failed" && run->reaped)) {
+    return reprocess == Reprocess::kNone ? BackfillAction::kRun : BackfillAction::kRerun;
+  }
+  if (run->status == "succeeded") {
+    return reprocess == Reprocess::kAll ? BackfillAction::kRerun : BackfillAction::kSkipSucceeded;
+  }
+  return reprocess == Reprocess::kNone ? BackfillAction::kSkipFailed : BackfillAction::kRerun;
+}
+
+}  // namespace
+
+Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::string& workflow,
+                                                 const std::vector<LogicalDate>& dates,
+                                                 Reprocess reprocess) {
+  std::vector<BackfillItem> items;
+  if (dates.empty()) return items;
+  auto [lo, hi] = std::minmax_element(dates.begin(), dates.end(),
+                                      [](const auto& a, const auto& b) { return a.ds < b.ds; });
+  auto latest = LatestRuns(store, workflow, lo->ds, hi->ds);
+  if (!latest.ok()) return latest.status();
+  std::set<std::string> seen;
+  for (const LogicalDate& date : dates) {
+    if (!seen.insert(date.ds).second) continue;
+    BackfillItem item;
+    item.date = date;
+    auto it = latest->find(date.ds);
+    const LatestRun* run = it == latest->end() ? nullptr : &it->second;
+    item.action = Decide(run, reprocess);
+    if (run) {
+      item.previous_run_id = run->run_id;
+      item.previous_status = run->reaped ? run->status + " (reaped)" : run->status;
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
+                                    const OperatorCatalog& operators, WorkflowPtr workflow,
+                                    const std::vector<BackfillItem>& items,
+                                    const BackfillOptions& options, const std::atomic<bool>* stop,
+                                    BackfillObserver* observer) {
+  BackfillSummary summary;
+  summary.dates = items.size();
+  std::vector<size_t> runnable;
+  bool only_succeeded_skips = true;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!IsSkip(items[i].action)) {
+      runnable.push_back(i);
+    } else {
+      ++summary.skipped;
+      if (items[i].action != BackfillAction::kSkipSucceeded) only_succeeded_skips = false;
+    }
+  }
+  // Params that cannot resolve fail every run alike: say so once, before anything runs.
+  if (!runnable.empty()) {
+    auto params = ResolveParams(*workflow, options.overrides, items[runnable[0]].date.ds, "-");
+    if (!params.ok()) return params.status();
+  }
+  SchedulerOptions sched = options.scheduler;
+  sched.handle_signals = false;  // the caller owns signals; `stop` cancels
+  sched.observer = nullptr;
+
+  std::mutex mu;  // guards summary and serializes observer calls
+  std::atomic<size_t> next{0};
+  size_t started = 0;  // guarded by mu
+  auto stopped = [stop] { return stop != nullptr && stop->load(); };
+  auto finish = [&](const BackfillItem& item, const std::string& run_id, const std::string& status,
+                    const std::string& error) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (status == "succeeded") {
+      ++summary.succeeded;
+    } else if (status == "cancelled") {
+      ++summary.cancelled;
+    } else {
+      ++summary.failed;
+    }
+    if (observer) observer->OnDateFinished(item, run_id, status, error);
+  };
+  auto worker = [&] {
+    Scheduler scheduler(store, artifacts, operators, sched);
+    while (!stopped()) {
+      size_t k = next.fetch_add(1);
+      if (k >= runnable.size()) return;
+      const BackfillItem& item = items[runnable[k]];
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++started;
+      }
+      auto request = PrepareRun(store, workflow, options.overrides, item.date.ds, "backfill");
+      if (!request.ok()) {
+        finish(item, "", "failed", request.status().message());
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (observer) observer->OnDateStarted(item, request->run_id);
+      }
+      auto outcome = scheduler.Execute(*request, stop);
+      if (!outcome.ok()) {
+        // The run may have been recorded before the error: do not leave it looking active.
+        (void)store.UpdateRunStatus(request->run_id, "failed", outcome.status().message());
+        finish(item, request->run_id, "failed", outcome.status().message());
+        continue;
+      }
+      finish(item, request->run_id, outcome->status, outcome->error);
+    }
+  };
+
+  size_t threads = std::min<size_t>(static_cast<size_t>(std::max(1, options.parallel)),
+                                    runnable.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  if (threads > 0) worker();
+  for (auto& t : pool) t.join();
+
+  summary.not_started = runnable.size() - started;
+  summary.all_succeeded = only_succeeded_skips && summary.failed == 0 &&
+                          summary.cancelled == 0 && summary.not_started == 0;
+  return summary;
+}
+
+}  // namespace reel

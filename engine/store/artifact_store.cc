@@ -1,0 +1,214 @@
+#include "engine/store/artifact_store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/base/sha256.h"
+
+namespace reel {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kUriScheme = "sha256:";
+constexpr size_t kCopyChunk = 1 << 20;
+
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Creates the shard folder if needed and makes its entry in `root` durable.
+Status EnsureShard(const fs::path& root, const fs::path& shard) {
+  struct stat st;
+  if (::stat(shard.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
+  REEL_RETURN_IF_ERROR(MakeDirs(shard));
+  return FsyncDir(root);
+}
+
+}  // namespace
+
+ArtifactStore::ArtifactStore(fs::path home) : root_(std::move(home) / "artifacts") {}
+
+Result<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(const fs::path& home) {
+  auto store = std::make_unique<ArtifactStore>(home);
+  REEL_RETURN_IF_ERROR(MakeDirs(store->root_));
+  Result<int> cleaned = store->CleanTemporaries();
+  if (!cleaned.ok()) return cleaned.status();
+  return store;
+}
+
+Status ArtifactStore::ValidateName(const std::string& name) {
+  auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument(
+        fmt::format("invalid artifact name '{}': {}; use a relative name such as 'model.pt' or "
+                    "'eval/report.json'",
+                    name, why));
+  };
+  if (name.empty()) return bad("it is empty");
+  if (name.size() > 255)
+    return bad(fmt::format("it is {} bytes long, at most 255 are allowed", name.size()));
+  if (name.front() == '/') return bad("absolute paths are not allowed");
+  for (unsigned char c : name) {
+    if (c == '\\') return bad("backslashes are not allowed");
+    if (c < 0x20 || c == 0x7f) return bad("control characters are not allowed");
+  }
+  size_t start = 0;
+  for (;;) {
+    size_t end = name.find('/', start);
+    std::string_view part = std::string_view(name).substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
+    if (part.empty()) return bad("empty path components ('//' or a trailing '/') are not allowed");
+    if (part == "." || part == "..") return bad("'.' and '..' components are not allowed");
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+Result<ArtifactRef> ArtifactStore::Publish(AtomicFile& temp, const std::string& name,
+                                           const std::string& hex, uint64_t size) {
+  fs::path shard = root_ / hex.substr(0, 2);
+  fs::path target = shard / hex.substr(2);
+  REEL_RETURN_IF_ERROR(EnsureShard(root_, shard));
+  struct stat st;
+  if (::stat(target.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == size) {
+    temp.Discard();  // already stored
+  } else {
+    // Absent, or (after disk damage) of the wrong size: the rename replaces it atomically.
+    REEL_RETURN_IF_ERROR(temp.Commit(target));
+  }
+  return ArtifactRef{name, UriOf(hex), size};
+}
+
+Result<ArtifactRef> ArtifactStore::Put(const std::string& name, const fs::path& file) {
+  REEL_RETURN_IF_ERROR(ValidateName(name));
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      return Status::NotFound(
+          fmt::format("cannot store artifact '{}': no file '{}'", name, file.string()));
+    }
+    return Status::IoError(fmt::format("cannot store artifact '{}': cannot open '{}': {}", name,
+                                       file.string(), std::strerror(err)));
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat src;
+  if (::fstat(fd, &src) == 0 && !S_ISREG(src.st_mode)) {
+    return Status::InvalidArgument(fmt::format(
+        "cannot store artifact '{}': '{}' is not a regular file (store a directory as an "
+        "archive)",
+        name, file.string()));
+  }
+  REEL_RETURN_IF_ERROR(MakeDirs(root_));
+  Result<AtomicFile> temp = AtomicFile::Create(root_);
+  if (!temp.ok()) return temp.status();
+  temp->set_mode(0444);
+  Sha256 hash;
+  uint64_t size = 0;
+  auto buf = std::make_unique<char[]>(kCopyChunk);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.get(), kCopyChunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(fmt::format("cannot store artifact '{}': reading '{}': {}", name,
+                                         file.string(), std::strerror(errno)));
+    }
+    if (n == 0) break;
+    std::string_view chunk(buf.get(), static_cast<size_t>(n));
+    hash.Update(chunk);
+    REEL_RETURN_IF_ERROR(temp->Append(chunk));
+    size += static_cast<uint64_t>(n);
+  }
+  REEL_RETURN_IF_ERROR(temp->Seal());
+  return Publish(*temp, name, hash.HexFinal(), size);
+}
+
+Result<ArtifactRef> ArtifactStore::PutBytes(const std::string& name, std::string_view data) {
+  REEL_RETURN_IF_ERROR(ValidateName(name));
+  REEL_RETURN_IF_ERROR(MakeDirs(root_));
+  std::string hex = Sha256::HexOf(data);
+  // Skip the write entirely when the content is already stored.
+  struct stat st;
+  fs::path target = root_ / hex.substr(0, 2) / hex.substr(2);
+  if (::stat(target.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == data.size()) {
+    return ArtifactRef{name, UriOf(hex), data.size()};
+  }
+  Result<AtomicFile> temp = AtomicFile::Create(root_);
+  if (!temp.ok()) return temp.status();
+  temp->set_mode(0444);
+  REEL_RETURN_IF_ERROR(temp->Append(data));
+  REEL_RETURN_IF_ERROR(temp->Seal());
+  return Publish(*temp, name, hex, data.size());
+}
+
+Result<fs::path> ArtifactStore::Path(const std::string& uri) const {
+  std::string_view v(uri);
+  if (v.substr(0, kUriScheme.size()) != kUriScheme || v.size() != kUriScheme.size() + 64 ||
+      !IsLowerHex(v.substr(kUriScheme.size()))) {
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is not an artifact uri; expected 'sha256:' followed by 64 lowercase hex digits",
+        uri));
+  }
+  std::string hex(v.substr(kUriScheme.size()));
+  fs::path path = root_ / hex.substr(0, 2) / hex.substr(2);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::NotFound(
+        fmt::format("artifact {} is not in the store '{}'", uri, root_.string()));
+  }
+  return path;
+}
+
+Status ArtifactStore::Verify(const std::string& uri) const {
+  Result<fs::path> path = Path(uri);
+  if (!path.ok()) return path.status();
+  Result<std::string> hex = Sha256::HexOfFile(*path);
+  if (!hex.ok()) return hex.status();
+  if (UriOf(*hex) != uri) {
+    return Status::Conflict(fmt::format(
+        "artifact {} is damaged: its file '{}' now hashes to sha256:{}; rerun the step that "
+        "produced it",
+        uri, path->string(), *hex));
+  }
+  return Status::Ok();
+}
+
+Result<int> ArtifactStore::CleanTemporaries() {
+  std::error_code ec;
+  fs::directory_iterator it(root_, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return 0;
+    return Status::IoError(fmt::format("cannot list '{}': {}", root_.string(), ec.message()));
+  }
+  const std::string local_suffix = "-" + HostName();
+  const auto now = fs::file_time_type::clock::now();
+  int removed = 0;
+  for (const fs::directory_entry& entry : it) {
+    std::string file = entry.path().filename().string();
+    if (file.rfind(kTempPrefix, 0) != 0) continue;
+    bool remove = !TempFileOwnerAlive(file);
+    bool local =
+        file.size() >= local_suffix.size() &&
+        file.compare(file.size() - local_suffix.size(), local_suffix.size(), local_suffix) == 0;
+    if (!remove && !local) {
+      auto mtime = entry.last_write_time(ec);
+      remove = !ec && now - mtime > std::chrono::hours(24);
+    }
+    if (remove && fs::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace reel

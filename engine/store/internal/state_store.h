@@ -1,0 +1,47 @@
+// Helpers shared by the state_store_*.cc files; not part of the public API.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "engine/store/sqlite.h"
+#include "engine/store/state_store.h"
+
+namespace reel::state_store_internal {
+
+// InvalidArgument naming `what` and the allowed values unless `value` is one of them.
+Status CheckOneOf(const std::string& value, std::span<const char* const> allowed, const char* what);
+
+// Parses a JSON column; a NULL or unparsable column yields `fallback`.
+Json ParseJsonColumn(const Stmt& st, int col, Json fallback);
+
+// Compact JSON text; invalid UTF-8 in strings is replaced rather than thrown on.
+inline std::string DumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// NULL for an empty string.
+inline std::optional<std::string> NullIfEmpty(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+// The columns ReadRun expects, in order.
+inline constexpr const char* kRunColumns =
+    "run_id, workflow, version_hash, params, logical_date, status, trigger, origin_run_id, "
+    "created_at, started_at, ended_at, host, pid, heartbeat_at, error, cancel_requested_at";
+RunRecord ReadRun(const Stmt& st);
+
+// Runs a query and reads each row with `read`.
+template <typename T, typename Reader>
+Result<std::vector<T>> Collect(Stmt& st, Reader read) {
+  std::vector<T> out;
+  for (;;) {
+    Result<bool> row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(read(st));
+  }
+}
+
+}  // namespace reel::state_store_internal

@@ -1,0 +1,127 @@
+// The schema history of <home>/reel.db, oldest first.
+//
+// To change the schema, append a Migration with the next version number to kMigrations (keep
+// a large one's SQL in the feature's own file as a `constexpr std::string_view` and refer to
+// it here). Never edit, remove or reorder a migration that has shipped: databases in the
+// field have already applied it. StateStore::Open applies the pending ones in order, each in
+// its own transaction.
+#include "models/registry.h"
+#include "engine/schedule/schedule_store.h"
+#include "engine/store/state_store.h"
+
+namespace reel {
+namespace {
+
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE workflows(
+  name         TEXT NOT NULL,
+  version_hash TEXT NOT NULL,
+  yaml         TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY(name, version_hash)
+);
+
+CREATE TABLE runs(
+  run_id        TEXT PRIMARY KEY,
+  workflow      TEXT NOT NULL,
+  version_hash  TEXT NOT NULL DEFAULT '',
+  params        TEXT NOT NULL DEFAULT '{}',
+  logical_date  TEXT,
+  status        TEXT NOT NULL
+                CHECK(status IN ('queued','running','succeeded','failed','cancelled')),
+  trigger       TEXT NOT NULL CHECK(trigger IN ('manual','resume','backfill','schedule')),
+  origin_run_id TEXT REFERENCES runs(run_id) ON DELETE SET NULL,
+  created_at    INTEGER NOT NULL,
+  started_at    INTEGER,
+  ended_at      INTEGER,
+  host          TEXT NOT NULL DEFAULT '',
+  pid           INTEGER NOT NULL DEFAULT 0,
+  heartbeat_at  INTEGER,
+  error         TEXT,
+  cancel_requested_at INTEGER
+);
+CREATE INDEX runs_by_workflow ON runs(workflow, created_at);
+CREATE INDEX runs_by_created ON runs(created_at);
+CREATE INDEX runs_by_logical_date ON runs(workflow, logical_date);
+CREATE INDEX runs_active ON runs(status) WHERE status IN ('queued','running');
+
+CREATE TABLE tasks(
+  task_id     INTEGER PRIMARY KEY,
+  run_id      TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  step        TEXT NOT NULL,
+  item_index  INTEGER NOT NULL DEFAULT -1,
+  item        TEXT,
+  status      TEXT NOT NULL CHECK(status IN ('queued','running','succeeded','failed','skipped',
+                                             'upstream_failed','cancelled')),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  outputs     TEXT NOT NULL DEFAULT '{}',
+  started_at  INTEGER,
+  ended_at    INTEGER,
+  error       TEXT,
+  reused_from INTEGER REFERENCES tasks(task_id) ON DELETE SET NULL,
+  UNIQUE(run_id, step, item_index)
+);
+
+CREATE TABLE attempts(
+  task_id    INTEGER NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  attempt    INTEGER NOT NULL,
+  status     TEXT NOT NULL
+             CHECK(status IN ('running','succeeded','failed','timed_out','cancelled')),
+  started_at INTEGER NOT NULL,
+  ended_at   INTEGER,
+  error      TEXT,
+  exit_code  INTEGER,
+  log_path   TEXT,
+  host       TEXT NOT NULL DEFAULT '',
+  pid        INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(task_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE artifacts(
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  task_id    INTEGER REFERENCES tasks(task_id) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  uri        TEXT NOT NULL,
+  size       INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX artifacts_by_run ON artifacts(run_id);
+CREATE INDEX artifacts_by_task ON artifacts(task_id);
+CREATE INDEX artifacts_by_uri ON artifacts(uri);
+
+CREATE TABLE metrics(
+  id      INTEGER PRIMARY KEY,
+  run_id  TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  task_id INTEGER REFERENCES tasks(task_id) ON DELETE CASCADE,
+  key     TEXT NOT NULL,
+  value   REAL,
+  step    INTEGER NOT NULL DEFAULT -1,
+  at      INTEGER NOT NULL
+);
+CREATE INDEX metrics_by_run ON metrics(run_id, key, step);
+CREATE INDEX metrics_by_task ON metrics(task_id);
+
+CREATE TABLE events(
+  id      INTEGER PRIMARY KEY,
+  run_id  TEXT REFERENCES runs(run_id) ON DELETE CASCADE,
+  kind    TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '{}',
+  at      INTEGER NOT NULL
+);
+CREATE INDEX events_by_run ON events(run_id, id);
+CREATE INDEX events_by_kind ON events(kind, id);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "runs, tasks, attempts, artifacts, metrics, events, workflows", kInitialSchema},
+    {2, "model registry: models, model_versions, model_aliases, model_events",
+     kModelRegistrySchema},
+    {3, "schedules: the daemon's latest decided interval per workflow", kScheduleStoreSchema},
+};
+
+}  // namespace
+
+std::span<const Migration> StateStoreMigrations() { return kMigrations; }
+
+}  // namespace reel

@@ -1,0 +1,250 @@
+// The durable record of everything reel runs: <home>/reel.db (SQLite, WAL).
+//
+// Core schema (migration 1; engine/store/migrations.cc holds the SQL, the later migrations and how to
+// add one):
+//
+//   workflows(name, version_hash, yaml, created_at)        PK(name, version_hash)
+//       One row per distinct YAML text of a workflow; version_hash = SHA-256 of the text.
+//   runs(run_id PK, workflow, version_hash, params JSON, logical_date 'YYYY-MM-DD' | NULL,
+//        status, trigger, origin_run_id, created_at, started_at, ended_at, host, pid,
+//        heartbeat_at, error, cancel_requested_at)
+//       status:  queued | running | succeeded | failed | cancelled
+//       trigger: manual | resume | backfill | schedule
+//       origin_run_id: the run a resume reuses tasks from. host/pid: the reel process that
+//       executes the run; heartbeat_at: when that process last said it was alive.
+//       cancel_requested_at: set by `reel cancel`, polled by the executing process.
+//   tasks(task_id INTEGER PK, run_id, step, item_index, item JSON, status, attempts,
+//         outputs JSON, started_at, ended_at, error, reused_from)  UNIQUE(run_id, step, item_index)
+//       One row per step instance: item_index is the foreach position, -1 outside foreach.
+//       status: queued | running | succeeded | failed | skipped | upstream_failed | cancelled
+//       attempts: the highest attempt number started. reused_from: the origin run's task_id
+//       when a resume reused its result instead of running it again.
+//   attempts(task_id, attempt, status, started_at, ended_at, error, exit_code, log_path,
+//            host, pid)  PK(task_id, attempt); attempt is 1-based.
+//       status: running | succeeded | failed | timed_out | cancelled
+//   artifacts(id, run_id, task_id NULL, name, uri 'sha256:<hex>', size, created_at)
+//   metrics(id, run_id, task_id NULL, key, value REAL, step (-1 single-valued), at)
+//   events(id, run_id NULL, kind, payload JSON, at)     an audit log ("model.promoted", ...)
+//
+// Times are milliseconds since the Unix epoch, UTC (NowMillis); callers render them with
+// FormatMillisIso. Deleting a run cascades to its tasks, attempts, artifacts, metrics and
+// events. Foreign keys are enforced.
+//
+// Concurrency: several processes may open the same home; every write is a BEGIN IMMEDIATE
+// transaction that waits for the others (see engine/store/sqlite.h), so "database is locked" never
+// reaches a caller unless another process holds the lock for minutes. A StateStore object is
+// thread-safe; its calls are serialized on one connection.
+//
+// Later features add tables by appending a migration in engine/store/migrations.cc and reach them
+// through db(): the model registry (models/registry.h) and the daemon's schedule state
+// (engine/schedule/schedule_store.h) do so.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/store/sqlite.h"
+#include "reel/status.h"
+
+namespace reel {
+
+using Json = nlohmann::json;
+
+// Empty strings and std::nullopt are stored as NULL and read back as such.
+struct RunRecord {
+  std::string run_id;
+  std::string workflow;
+  std::string version_hash;
+  Json params = Json::object();
+  std::string logical_date;  // YYYY-MM-DD, empty when the run has none
+  std::string status = "queued";
+  std::string trigger = "manual";
+  std::string origin_run_id;
+  int64_t created_at = 0;  // 0: CreateRun fills in now
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> ended_at;
+  std::string host;                     // empty: CreateRun fills in this host
+  int64_t pid = 0;                      // 0: CreateRun fills in this process
+  std::optional<int64_t> heartbeat_at;  // nullopt: CreateRun fills in now
+  std::string error;
+  std::optional<int64_t> cancel_requested_at;
+};
+
+struct TaskRecord {
+  int64_t task_id = 0;  // assigned by CreateTask
+  std::string run_id;
+  std::string step;
+  int64_t item_index = -1;
+  Json item;  // null outside foreach
+  std::string status = "queued";
+  int attempts = 0;
+  Json outputs = Json::object();
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> ended_at;
+  std::string error;
+  std::optional<int64_t> reused_from;
+};
+
+struct AttemptRecord {
+  int64_t task_id = 0;
+  int attempt = 1;
+  std::string status = "running";
+  int64_t started_at = 0;  // 0: StartAttempt fills in now
+  std::optional<int64_t> ended_at;
+  std::string error;
+  std::optional<int> exit_code;
+  std::string log_path;
+  std::string host;  // empty: StartAttempt fills in this host
+  int64_t pid = 0;   // 0: StartAttempt fills in this process
+};
+
+struct ArtifactRecord {
+  std::string run_id;
+  std::optional<int64_t> task_id;
+  std::string name;
+  std::string uri;
+  int64_t size = 0;
+  int64_t created_at = 0;  // 0: now
+  std::string step;        // filled in by GetArtifacts from the task; ignored by AddArtifact
+};
+
+struct MetricRecord {
+  std::string run_id;
+  std::optional<int64_t> task_id;
+  std::string key;
+  double value = 0;       // NaN is stored as NULL and read back as NaN
+  int64_t step = -1;      // position in a series (an epoch); -1 when single-valued
+  int64_t at = 0;         // 0: now
+  std::string task_step;  // filled in by GetMetrics from the task; ignored by AddMetric
+};
+
+struct EventRecord {
+  int64_t id = 0;      // assigned by AddEvent
+  std::string run_id;  // empty: not about one run
+  std::string kind;
+  Json payload = Json::object();
+  int64_t at = 0;  // 0: now
+};
+
+struct RunFilter {
+  std::optional<std::string> workflow;
+  std::optional<std::string> status;
+  std::optional<std::string> logical_date;
+  std::optional<std::string> trigger;
+  int limit = 50;  // <= 0: no limit
+};
+
+inline constexpr const char* kRunStatuses[] = {"queued", "running", "succeeded", "failed",
+                                               "cancelled"};
+inline constexpr const char* kTaskStatuses[] = {"queued",  "running",         "succeeded", "failed",
+                                                "skipped", "upstream_failed", "cancelled"};
+inline constexpr const char* kAttemptStatuses[] = {"running", "succeeded", "failed", "timed_out",
+                                                   "cancelled"};
+inline constexpr const char* kRunTriggers[] = {"manual", "resume", "backfill", "schedule"};
+
+// succeeded, failed, cancelled (and for tasks skipped, upstream_failed; for attempts timed_out).
+bool IsTerminalStatus(const std::string& status);
+
+// The ordered schema migrations of reel.db (engine/store/migrations.cc).
+std::span<const Migration> StateStoreMigrations();
+
+class StateStore {
+ public:
+  // Creates `home` and reel.db if missing, applies pending migrations.
+  static Result<std::unique_ptr<StateStore>> Open(const std::filesystem::path& home,
+                                                  Database::Options options = {});
+
+  // Runs `body` as one durable transaction. Store calls inside it join it; a nested
+  // Transaction is a savepoint (its failure undoes only its own writes). Other threads'
+  // store calls wait until it ends, so `body` must not wait for them.
+  Status Transaction(const std::function<Status()>& body);
+
+  // Records the YAML text of a workflow; returns its version hash. Idempotent.
+  Result<std::string> PutWorkflowVersion(const std::string& name, const std::string& yaml);
+  Result<std::string> GetWorkflowYaml(const std::string& name, const std::string& version_hash);
+
+  // Inserts a run (run_id from NewRunId()). AlreadyExists if the id is taken.
+  Status CreateRun(const RunRecord& run);
+  // Sets the status; 'running' sets started_at (once), a terminal status sets ended_at.
+  // `error` replaces the stored error when given.
+  Status UpdateRunStatus(const std::string& run_id, const std::string& status,
+                         std::optional<std::string> error = {});
+  Status Heartbeat(const std::string& run_id);
+  // Heartbeats every queued or running run this process (host, pid) executes.
+  Status HeartbeatProcess();
+
+  // Inserts a task; returns its task_id. AlreadyExists for a duplicate (run, step, item).
+  Result<int64_t> CreateTask(const TaskRecord& task);
+  // Sets the status; 'running' sets started_at (once), a terminal status sets ended_at.
+  // Non-null `outputs` and given `error` replace the stored ones.
+  Status UpdateTask(int64_t task_id, const std::string& status, const Json* outputs = nullptr,
+                    std::optional<std::string> error = {});
+
+  // Inserts an attempt and raises the task's `attempts` to attempt.attempt.
+  Status StartAttempt(const AttemptRecord& attempt);
+  Status FinishAttempt(int64_t task_id, int attempt, const std::string& status,
+                       const std::string& error = "", std::optional<int> exit_code = {});
+
+  Status AddArtifact(const ArtifactRecord& artifact);
+  Status AddMetric(const MetricRecord& metric);
+  Result<int64_t> AddEvent(const EventRecord& event);
+
+  // Newest first.
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter);
+  // By full id or by a unique prefix. NotFound / InvalidArgument (ambiguous) say what to do.
+  Result<RunRecord> GetRun(const std::string& run_id_or_prefix);
+  // In creation order.
+  Result<std::vector<TaskRecord>> GetTasks(const std::string& run_id);
+  Result<TaskRecord> GetTask(int64_t task_id);
+  Result<std::vector<AttemptRecord>> GetAttempts(int64_t task_id);
+  Result<std::vector<AttemptRecord>> GetRunAttempts(const std::string& run_id);
+  // Ordered by task, key, step.
+  Result<std::vector<MetricRecord>> GetMetrics(const std::string& run_id);
+  Result<std::vector<ArtifactRecord>> GetArtifacts(const std::string& run_id);
+  // Oldest first.
+  Result<std::vector<EventRecord>> GetEvents(const std::string& run_id);
+  // Newest first, all runs; `kind` empty means every kind.
+  Result<std::vector<EventRecord>> ListEvents(const std::string& kind, int limit = 100);
+
+  // Marks as failed the queued/running runs whose reel process is gone: on this host with a
+  // pid that no longer exists, or (any host) with no heartbeat for longer than `stale`. Runs
+  // of this very process are never reaped. Their running tasks and attempts become failed
+  // too, and a "run.reaped" event is recorded. Returns the reaped run ids.
+  Result<std::vector<std::string>> ReapOrphanedRuns(std::chrono::milliseconds stale);
+
+  // Records that `run_id` should be cancelled; the executing process polls CancelRequested.
+  // NotFound for an unknown run, Conflict if it has already finished.
+  Status RequestCancel(const std::string& run_id);
+  // False also when the store cannot be read (the caller polls again).
+  bool CancelRequested(const std::string& run_id);
+
+  const std::filesystem::path& home() const { return home_; }
+  Database& db() { return *db_; }
+
+ private:
+  StateStore(std::filesystem::path home, std::unique_ptr<Database> db)
+      : home_(std::move(home)), db_(std::move(db)) {}
+  // A single write: joins an open transaction, else runs in its own.
+  Status Write(const std::function<Status()>& body);
+
+  std::filesystem::path home_;
+  std::unique_ptr<Database> db_;
+};
+
+// Milliseconds since the Unix epoch (UTC).
+int64_t NowMillis();
+// "2026-11-29T03:15:00.123Z"; without millis "2026-11-29T03:15:00Z".
+std::string FormatMillisIso(int64_t ms, bool with_millis = true);
+// A run id sortable by creation time, unique, short: "20261129T031500-3f9a1c" (UTC time and
+// random hex; ids made by one process within the same second count upwards).
+std::string NewRunId();
+
+}  // namespace reel

@@ -1,0 +1,311 @@
+// StateStore: tasks, attempts, artifacts, metrics and events.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+
+#include "engine/base/fsutil.h"
+#include "engine/store/state_store.h"
+#include "engine/store/internal/state_store.h"
+
+namespace reel {
+
+using namespace state_store_internal;
+
+namespace {
+
+constexpr const char* kTaskColumns =
+    "task_id, run_id, step, item_index, item, status, attempts, outputs, started_at, ended_at,"
+    " error, reused_from";
+
+TaskRecord ReadTask(const Stmt& st) {
+  TaskRecord t;
+  t.task_id = st.Int(0);
+  t.run_id = st.Text(1);
+  t.step = st.Text(2);
+  t.item_index = st.Int(3);
+  t.item = ParseJsonColumn(st, 4, Json());
+  t.status = st.Text(5);
+  t.attempts = static_cast<int>(st.Int(6));
+  t.outputs = ParseJsonColumn(st, 7, Json::object());
+  t.started_at = st.OptInt(8);
+  t.ended_at = st.OptInt(9);
+  t.error = st.Text(10);
+  t.reused_from = st.OptInt(11);
+  return t;
+}
+
+constexpr const char* kAttemptColumns =
+    "a.task_id, a.attempt, a.status, a.started_at, a.ended_at, a.error, a.exit_code, a.log_path,"
+    " a.host, a.pid";
+
+AttemptRecord ReadAttempt(const Stmt& st) {
+  AttemptRecord a;
+  a.task_id = st.Int(0);
+  a.attempt = static_cast<int>(st.Int(1));
+  a.status = st.Text(2);
+  a.started_at = st.Int(3);
+  a.ended_at = st.OptInt(4);
+  a.error = st.Text(5);
+  if (!st.IsNull(6)) a.exit_code = static_cast<int>(st.Int(6));
+  a.log_path = st.Text(7);
+  a.host = st.Text(8);
+  a.pid = st.Int(9);
+  return a;
+}
+
+EventRecord ReadEvent(const Stmt& st) {
+  EventRecord e;
+  e.id = st.Int(0);
+  e.run_id = st.Text(1);
+  e.kind = st.Text(2);
+  e.payload = ParseJsonColumn(st, 3, Json::object());
+  e.at = st.Int(4);
+  return e;
+}
+
+std::optional<std::string> JsonOrNull(const Json& j) {
+  if (j.is_null()) return std::nullopt;
+  return DumpJson(j);
+}
+
+}  // namespace
+
+Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
+  REEL_RETURN_IF_ERROR(CheckOneOf(task.status, kTaskStatuses, "task status"));
+  if (task.step.empty()) return Status::InvalidArgument("a task needs a step name");
+  int64_t task_id = 0;
+  Status s = Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare(
+        "INSERT INTO tasks(run_id, step, item_index, item, status, attempts, outputs,"
+        " started_at, ended_at, error, reused_from) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st.ok()) return st.status();
+    st->BindAll(task.run_id, task.step, task.item_index, JsonOrNull(task.item), task.status,
+                task.attempts, task.outputs.is_null() ? std::string("{}") : DumpJson(task.outputs),
+                task.started_at, task.ended_at, NullIfEmpty(task.error), task.reused_from);
+    Status run = st->Run();
+    if (run.code() == Status::Code::kAlreadyExists) {
+      return Status::AlreadyExists(
+          fmt::format("run '{}' already has a task for step '{}'{}", task.run_id, task.step,
+                      task.item_index >= 0 ? fmt::format(" item {}", task.item_index) : ""));
+    }
+    if (run.code() == Status::Code::kInvalidArgument) {
+      return Status::InvalidArgument(
+          fmt::format("cannot record task '{}': run '{}' (or the reused task) does not exist ({})",
+                      task.step, task.run_id, run.message()));
+    }
+    REEL_RETURN_IF_ERROR(run);
+    task_id = st->LastInsertRowId();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return task_id;
+}
+
+Status StateStore::UpdateTask(int64_t task_id, const std::string& status, const Json* outputs,
+                              std::optional<std::string> error) {
+  REEL_RETURN_IF_ERROR(CheckOneOf(status, kTaskStatuses, "task status"));
+  int64_t now = NowMillis();
+  return Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare(
+        "UPDATE tasks SET status = ?1,"
+        " started_at = CASE WHEN ?1 = 'running' THEN coalesce(started_at, ?2) ELSE started_at END,"
+        " ended_at = CASE WHEN ?3 THEN coalesce(ended_at, ?2) ELSE NULL END,"
+        " outputs = coalesce(?4, outputs),"
+        " error = CASE WHEN ?5 THEN ?6 ELSE error END"
+        " WHERE task_id = ?7");
+    if (!st.ok()) return st.status();
+    std::optional<std::string> out_text;
+    if (outputs != nullptr) out_text = DumpJson(*outputs);
+    st->BindAll(status, now, int64_t{IsTerminalStatus(status)}, out_text,
+                int64_t{error.has_value()}, error ? NullIfEmpty(*error) : std::nullopt, task_id);
+    REEL_RETURN_IF_ERROR(st->Run());
+    if (st->Changes() == 0) return Status::NotFound(fmt::format("no task {}", task_id));
+    return Status::Ok();
+  });
+}
+
+Status StateStore::StartAttempt(const AttemptRecord& a) {
+  REEL_RETURN_IF_ERROR(CheckOneOf(a.status, kAttemptStatuses, "attempt status"));
+  if (a.attempt < 1) {
+    return Status::InvalidArgument(fmt::format("attempt numbers start at 1, got {}", a.attempt));
+  }
+  static const int64_t pid = ::getpid();  // set on first use, in the process that records
+  return Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare(
+        "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
+        " log_path, host, pid) VALUES(?,?,?,?,?,?,?,?,?,?)");
+    if (!st.ok()) return st.status();
+    st->BindAll(a.task_id, a.attempt, a.status, a.started_at != 0 ? a.started_at : NowMillis(),
+                a.ended_at, NullIfEmpty(a.error), a.exit_code, NullIfEmpty(a.log_path),
+                a.host.empty() ? HostName() : a.host,
+                a.pid != 0 ? a.pid : pid);
+    Status s = st->Run();
+    if (s.code() == Status::Code::kAlreadyExists) {
+      return Status::AlreadyExists(
+          fmt::format("task {} already has an attempt {}", a.task_id, a.attempt));
+    }
+    if (s.code() == Status::Code::kInvalidArgument) {
+      return Status::NotFound(
+          fmt::format("no task {} to start attempt {} of", a.task_id, a.attempt));
+    }
+    REEL_RETURN_IF_ERROR(s);
+    Result<Stmt> up = db_->Prepare(
+        "UPDATE tasks SET attempts = max(attempts, ?), started_at = coalesce(started_at, ?)"
+        " WHERE task_id = ?");
+    if (!up.ok()) return up.status();
+    return up->BindAll(a.attempt, a.started_at != 0 ? a.started_at : NowMillis(), a.task_id).Run();
+  });
+}
+
+Status StateStore::FinishAttempt(int64_t task_id, int attempt, const std::string& status,
+                                 const std::string& error, std::optional<int> exit_code) {
+  REEL_RETURN_IF_ERROR(CheckOneOf(status, kAttemptStatuses, "attempt status"));
+  return Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare(
+        "UPDATE attempts SET status = ?, ended_at = ?, error = ?, exit_code = ?"
+        " WHERE task_id = ? AND attempt = ?");
+    if (!st.ok()) return st.status();
+    st->BindAll(status, NowMillis(), NullIfEmpty(error), exit_code, task_id, attempt);
+    REEL_RETURN_IF_ERROR(st->Run());
+    if (st->Changes() == 0) {
+      return Status::NotFound(fmt::format("no attempt {} of task {}", attempt, task_id));
+    }
+    return Status::Ok();
+  });
+}
+
+Status StateStore::AddArtifact(const ArtifactRecord& r) {
+  return Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare(
+        "INSERT INTO artifacts(run_id, task_id, name, uri, size, created_at)"
+        " VALUES(?,?,?,?,?,?)");
+    if (!st.ok()) return st.status();
+    st->BindAll(r.run_id, r.task_id, r.name, r.uri, r.size,
+                r.created_at != 0 ? r.created_at : NowMillis());
+    return st->Run();
+  });
+}
+
+Status StateStore::AddMetric(const MetricRecord& m) {
+  return Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare(
+        "INSERT INTO metrics(run_id, task_id, key, value, step, at) VALUES(?,?,?,?,?,?)");
+    if (!st.ok()) return st.status();
+    std::optional<double> value;
+    if (!std::isnan(m.value)) value = m.value;
+    st->BindAll(m.run_id, m.task_id, m.key, value, m.step, m.at != 0 ? m.at : NowMillis());
+    return st->Run();
+  });
+}
+
+Result<int64_t> StateStore::AddEvent(const EventRecord& e) {
+  if (e.kind.empty()) return Status::InvalidArgument("an event needs a kind");
+  int64_t id = 0;
+  Status s = Write([&]() -> Status {
+    Result<Stmt> st = db_->Prepare("INSERT INTO events(run_id, kind, payload, at) VALUES(?,?,?,?)");
+    if (!st.ok()) return st.status();
+    st->BindAll(NullIfEmpty(e.run_id), e.kind, DumpJson(e.payload), e.at != 0 ? e.at : NowMillis());
+    REEL_RETURN_IF_ERROR(st->Run());
+    id = st->LastInsertRowId();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return id;
+}
+
+Result<std::vector<TaskRecord>> StateStore::GetTasks(const std::string& run_id) {
+  Result<Stmt> st = db_->Prepare(
+      fmt::format("SELECT {} FROM tasks WHERE run_id = ? ORDER BY task_id", kTaskColumns));
+  if (!st.ok()) return st.status();
+  st->Bind(1, run_id);
+  return Collect<TaskRecord>(*st, ReadTask);
+}
+
+Result<TaskRecord> StateStore::GetTask(int64_t task_id) {
+  Result<Stmt> st =
+      db_->Prepare(fmt::format("SELECT {} FROM tasks WHERE task_id = ?", kTaskColumns));
+  if (!st.ok()) return st.status();
+  st->Bind(1, task_id);
+  Result<bool> row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound(fmt::format("no task {}", task_id));
+  return ReadTask(*st);
+}
+
+Result<std::vector<AttemptRecord>> StateStore::GetAttempts(int64_t task_id) {
+  Result<Stmt> st = db_->Prepare(fmt::format(
+      "SELECT {} FROM attempts a WHERE a.task_id = ? ORDER BY a.attempt", kAttemptColumns));
+  if (!st.ok()) return st.status();
+  st->Bind(1, task_id);
+  return Collect<AttemptRecord>(*st, ReadAttempt);
+}
+
+Result<std::vector<AttemptRecord>> StateStore::GetRunAttempts(const std::string& run_id) {
+  Result<Stmt> st = db_->Prepare(fmt::format(
+      "SELECT {} FROM attempts a JOIN tasks t ON t.task_id = a.task_id WHERE t.run_id = ?"
+      " ORDER BY a.task_id, a.attempt",
+      kAttemptColumns));
+  if (!st.ok()) return st.status();
+  st->Bind(1, run_id);
+  return Collect<AttemptRecord>(*st, ReadAttempt);
+}
+
+Result<std::vector<MetricRecord>> StateStore::GetMetrics(const std::string& run_id) {
+  Result<Stmt> st = db_->Prepare(
+      "SELECT m.run_id, m.task_id, m.key, m.value, m.step, m.at, t.step FROM metrics m"
+      " LEFT JOIN tasks t ON t.task_id = m.task_id WHERE m.run_id = ?"
+      " ORDER BY m.task_id, m.key, m.step, m.id");
+  if (!st.ok()) return st.status();
+  st->Bind(1, run_id);
+  return Collect<MetricRecord>(*st, [](const Stmt& s) {
+    MetricRecord m;
+    m.run_id = s.Text(0);
+    m.task_id = s.OptInt(1);
+    m.key = s.Text(2);
+    m.value = s.IsNull(3) ? std::numeric_limits<double>::quiet_NaN() : s.Double(3);
+    m.step = s.Int(4);
+    m.at = s.Int(5);
+    m.task_step = s.Text(6);
+    return m;
+  });
+}
+
+Result<std::vector<ArtifactRecord>> StateStore::GetArtifacts(const std::string& run_id) {
+  Result<Stmt> st = db_->Prepare(
+      "SELECT a.run_id, a.task_id, a.name, a.uri, a.size, a.created_at, t.step FROM artifacts a"
+      " LEFT JOIN tasks t ON t.task_id = a.task_id WHERE a.run_id = ? ORDER BY a.id");
+  if (!st.ok()) return st.status();
+  st->Bind(1, run_id);
+  return Collect<ArtifactRecord>(*st, [](const Stmt& s) {
+    ArtifactRecord a;
+    a.run_id = s.Text(0);
+    a.task_id = s.OptInt(1);
+    a.name = s.Text(2);
+    a.uri = s.Text(3);
+    a.size = s.Int(4);
+    a.created_at = s.Int(5);
+    a.step = s.Text(6);
+    return a;
+  });
+}
+
+Result<std::vector<EventRecord>> StateStore::GetEvents(const std::string& run_id) {
+  Result<Stmt> st =
+      db_->Prepare("SELECT id, run_id, kind, payload, at FROM events WHERE run_id = ? ORDER BY id");
+  if (!st.ok()) return st.status();
+  st->Bind(1, run_id);
+  return Collect<EventRecord>(*st, ReadEvent);
+}
+
+Result<std::vector<EventRecord>> StateStore::ListEvents(const std::string& kind, int limit) {
+  Result<Stmt> st = db_->Prepare(
+      "SELECT id, run_id, kind, payload, at FROM events WHERE (?1 = '' OR kind = ?1)"
+      " ORDER BY id DESC LIMIT ?2");
+  if (!st.ok()) return st.status();
+  st->BindAll(kind, limit > 0 ? limit : -1);
+  return Collect<EventRecord>(*st, ReadEvent);
+}
+
+}  // namespace reel

@@ -1,0 +1,326 @@
+// Semantic validation of a loaded workflow: operators and their config schema, needs, cycles,
+// template references and the schedule. Every problem is reported with its position.
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include "engine/time/cron.h"
+#include "engine/workflow/dag.h"
+#include "engine/template/template.h"
+#include "engine/workflow/loader.h"
+
+namespace reel {
+namespace {
+
+const std::vector<std::string> kTemplateRoots = {"params", "ds",  "logical_date", "run_id",
+                                                 "item",   "steps", "env",        "secrets"};
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+// The key node of `key` in a mapping, for errors about the key itself.
+const YamlNode* KeyNode(const YamlNode* map, const std::string& key) {
+  if (!map) return nullptr;
+  for (const auto& [k, v] : map->entries) {
+    if (k->IsScalar() && k->scalar == key) return k.get();
+  }
+  return nullptr;
+}
+
+bool IsTemplateString(const Json& v) {
+  return v.is_string() && ContainsTemplate(v.get<std::string>());
+}
+
+bool MatchesType(ConfigType type, const Json& v) {
+  switch (type) {
+    case ConfigType::kAny: return true;
+    case ConfigType::kString: return v.is_string();
+    case ConfigType::kInt: return v.is_number_integer();
+    case ConfigType::kFloat: return v.is_number();
+    case ConfigType::kBool: return v.is_boolean();
+    case ConfigType::kList: return v.is_array();
+    case ConfigType::kMap: return v.is_object();
+    case ConfigType::kDuration:
+      return (v.is_string() && ParseDuration(v.get<std::string>()).ok()) || v.is_number();
+  }
+  return true;
+}
+
+std::string Describe(const Json& v) {
+  if (v.is_string()) return "'" + v.get<std::string>() + "'";
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "a mapping";
+  return v.dump();
+}
+
+class Validator {
+ public:
+  Validator(const Workflow& wf, const YamlNode& root, const OperatorCatalog& ops, Diagnostics& d)
+      : wf_(wf), root_(root), ops_(ops), diags_(d), dag_(Dag::FromWorkflow(wf)) {
+    if (const YamlNode* steps = root.Get("steps"); steps && steps->IsMap()) {
+      for (const auto& [key, value] : steps->entries) {
+        if (key->IsScalar()) step_nodes_.emplace(key->scalar, value.get());
+      }
+    }
+  }
+
+  void Run() {
+    for (size_t i = 0; i < wf_.steps.size(); ++i) CheckStep(static_cast<int>(i));
+    CheckCycles();
+    for (const auto& param : wf_.params) CheckParamDefault(param);
+    CheckSchedule();
+  }
+
+ private:
+  void Error(SourceMark mark, std::string message, std::string hint = {}) {
+    diags_.Error(wf_.file, mark, std::move(message), std::move(hint));
+  }
+
+  void CheckStep(int index) {
+    const Step& step = wf_.steps[static_cast<size_t>(index)];
+    auto found = step_nodes_.find(step.name);
+    const YamlNode* node = found == step_nodes_.end() ? nullptr : found->second;
+    if (!node || !node->IsMap()) return;
+    const OperatorInfo* info = nullptr;
+    if (!step.op.empty()) {
+      info = ops_.find ? ops_.find(step.op) : nullptr;
+      if (!info) {
+        const YamlNode* at = node->Get("operator");
+        std::string guess = ClosestMatch(step.op, ops_.names);
+        Error(at ? at->mark : step.mark, "unknown operator " + Quote(step.op),
+              (guess.empty() ? std::string() : "did you mean " + Quote(guess) + "? ") +
+                  "known operators: " + Join(ops_.names));
+      }
+    }
+    CheckNeeds(step, *node);
+    if (info) CheckConfig(step, *info, *node);
+    CheckStepTemplates(index, step, *node);
+    if (!step.resources.pool.empty() && !wf_.pools.count(step.resources.pool)) {
+      const YamlNode* res = node->Get("resources");
+      Error(res ? res->mark : step.mark, "step " + Quote(step.name) + " uses pool " +
+                                             Quote(step.resources.pool) + ", which is not declared",
+            "declare it under 'pools:' with its size, e.g. pools: {" + step.resources.pool + ": 2}");
+    }
+  }
+
+  void CheckNeeds(const Step& step, const YamlNode& node) {
+    const YamlNode* needs = node.Get("needs");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < step.needs.size(); ++i) {
+      const std::string& need = step.needs[i];
+      SourceMark mark = needs ? needs->mark : step.mark;
+      if (needs && needs->IsSequence() && i < needs->items.size()) mark = needs->items[i]->mark;
+      if (need == step.name) {
+        Error(mark, "step " + Quote(step.name) + " needs itself");
+      } else if (!wf_.FindStep(need)) {
+        std::vector<std::string> names;
+        for (const auto& s : wf_.steps) names.push_back(s.name);
+        std::string guess = ClosestMatch(need, names);
+        Error(mark, "step " + Quote(step.name) + " needs " + Quote(need) + ", which is not a step",
+              guess.empty() ? "steps: " + Join(names) : "did you mean " + Quote(guess) + "?");
+      } else if (!seen.insert(need).second) {
+        Error(mark, "step " + Quote(step.name) + " lists " + Quote(need) + " twice in needs");
+      }
+    }
+  }
+
+  void CheckConfig(const Step& step, const OperatorInfo& info, const YamlNode& node) {
+    const YamlNode* with = node.Get("with");
+    SourceMark with_mark = with ? with->mark : step.mark;
+    std::vector<std::string> known;
+    for (const auto& field : info.config) known.push_back(field.name);
+    for (const auto& field : info.config) {
+      if (field.required && !step.with.contains(field.name)) {
+        Error(with_mark,
+              "operator " + Quote(info.name) + " needs " + Quote(field.name) + " in with:",
+              field.description.empty() ? "" : field.name + ": " + field.description);
+      }
+    }
+    if (!step.with.is_object()) return;
+    for (const auto& [key, value] : step.with.items()) {
+      const YamlNode* key_node = KeyNode(with, key);
+      SourceMark mark = key_node ? key_node->mark : with_mark;
+      auto it = std::find_if(info.config.begin(), info.config.end(),
+                             [&](const ConfigField& f) { return f.name == key; });
+      if (it == info.config.end()) {
+        if (info.allow_unknown_keys) continue;
+        std::string guess = ClosestMatch(key, known);
+        Error(mark, "operator " + Quote(info.name) + " has no setting " + Quote(key),
+              guess.empty() ? (known.empty() ? "it takes no settings" : "settings: " + Join(known))
+                            : "did you mean " + Quote(guess) + "?");
+        continue;
+      }
+      if (IsTemplateString(value) || value.is_null()) continue;  // checked after rendering
+      if (!MatchesType(it->type, value)) {
+        const YamlNode* value_node = with ? with->Get(key) : nullptr;
+        Error(value_node ? value_node->mark : mark,
+              "setting " + Quote(key) + " of operator " + Quote(info.name) + " must be " +
+                  std::string(ConfigTypeName(it->type)) + ", got " + Describe(value));
+      }
+    }
+  }
+
+  // Walks every string under `node` (a with: block) and checks its templates.
+  void CheckTemplatesIn(const YamlNode& node, int step_index, bool in_foreach,
+                        const std::vector<bool>* ancestors) {
+    if (node.IsScalar()) {
+      if (ContainsTemplate(node.scalar)) {
+        CheckTemplate(node.scalar, node, step_index, in_foreach, ancestors);
+      }
+      return;
+    }
+    for (const auto& item : node.items) CheckTemplatesIn(*item, step_index, in_foreach, ancestors);
+    for (const auto& [k, v] : node.entries) CheckTemplatesIn(*v, step_index, in_foreach, ancestors);
+  }
+
+  void CheckStepTemplates(int index, const Step& step, const YamlNode& node) {
+    // Ancestors are computed only for steps whose templates read step outputs.
+    std::vector<bool> ancestors;
+    bool reads_steps = step.with.dump().find("steps.") != std::string::npos ||
+                       step.when.find("steps.") != std::string::npos ||
+                       (step.foreach && step.foreach->dump().find("steps.") != std::string::npos);
+    if (reads_steps) ancestors = dag_.Ancestors(index);
+    bool in_foreach = step.foreach.has_value();
+    if (const YamlNode* with = node.Get("with")) {
+      CheckTemplatesIn(*with, index, in_foreach, &ancestors);
+    }
+    if (const YamlNode* when = node.Get("when")) {
+      CheckTemplatesIn(*when, index, in_foreach, &ancestors);
+    }
+    if (const YamlNode* foreach = node.Get("foreach")) {
+      CheckTemplatesIn(*foreach, index, /*in_foreach=*/false, &ancestors);
+    }
+  }
+
+  void CheckParamDefault(const ParamSpec& param) {
+    if (!IsTemplateString(param.default_value)) return;
+    const YamlNode* params = root_.Get("params");
+    const YamlNode* node = params ? params->Get(param.name) : nullptr;
+    if (node && node->IsMap()) node = node->Get("default");
+    if (!node) return;
+    CheckTemplatesIn(*node, -1, false, nullptr);
+  }
+
+  // Column of byte `offset` of a scalar's text: exact for one-line scalars.
+  static SourceMark MarkAt(const YamlNode& node, const std::string& text, size_t offset) {
+    SourceMark mark = node.mark;
+    size_t line_start = 0;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++mark.line;
+        line_start = i + 1;
+      }
+    }
+    if (line_start == 0) {
+      mark.column += static_cast<int>(offset) + (node.quoted ? 1 : 0);
+    } else {
+      mark.column = static_cast<int>(offset - line_start) + 1;
+    }
+    return mark;
+  }
+
+  void CheckTemplate(const std::string& text, const YamlNode& node, int step_index,
+                     bool in_foreach, const std::vector<bool>* ancestors) {
+    auto parsed = Template::ParseWithError(text);
+    if (auto* err = std::get_if<TemplateError>(&parsed)) {
+      Error(MarkAt(node, text, err->offset), "template: " + err->message);
+      return;
+    }
+    const Template& tmpl = std::get<Template>(parsed);
+    for (const auto& ref : tmpl.references()) {
+      SourceMark mark = MarkAt(node, text, ref.offset);
+      const std::string& root = ref.path.empty() ? std::string() : ref.path[0];
+      if (std::find(kTemplateRoots.begin(), kTemplateRoots.end(), root) == kTemplateRoots.end()) {
+        std::string guess = ClosestMatch(root, kTemplateRoots);
+        Error(mark, "template refers to unknown variable " + Quote(root),
+              guess.empty() ? "variables: " + Join(kTemplateRoots)
+                            : "did you mean " + Quote(guess) + "?");
+      } else if (root == "params") {
+        if (ref.path.size() < 2) continue;
+        if (!wf_.FindParam(ref.path[1]) && !ref.has_default) {
+          std::vector<std::string> names;
+          for (const auto& p : wf_.params) names.push_back(p.name);
+          std::string guess = ClosestMatch(ref.path[1], names);
+          Error(mark, "template refers to unknown param " + Quote(ref.path[1]),
+                guess.empty() ? (names.empty() ? "declare it under 'params:'"
+                                               : "params: " + Join(names))
+                              : "did you mean " + Quote(guess) + "?");
+        }
+      } else if (root == "item") {
+        if (!in_foreach) {
+          Error(mark, "template uses 'item' outside a foreach step",
+                "'item' is the current element of the step's foreach list");
+        }
+      } else if (root == "steps") {
+        CheckStepReference(ref, mark, step_index, ancestors);
+      }
+    }
+  }
+
+  void CheckStepReference(const TemplateReference& ref, SourceMark mark, int step_index,
+                          const std::vector<bool>* ancestors) {
+    if (step_index < 0) {
+      Error(mark, "a param default cannot refer to step outputs");
+      return;
+    }
+    if (ref.path.size() < 3 || ref.path[2] != "outputs") {
+      Error(mark, "a step reference reads outputs: steps.NAME.outputs.KEY");
+      return;
+    }
+    const std::string& target = ref.path[1];
+    int target_index = wf_.StepIndex(target);
+    const std::string& self = wf_.steps[static_cast<size_t>(step_index)].name;
+    if (target_index < 0) {
+      std::vector<std::string> names;
+      for (const auto& s : wf_.steps) names.push_back(s.name);
+      std::string guess = ClosestMatch(target, names);
+      Error(mark, "template refers to unknown step " + Quote(target),
+            guess.empty() ? "steps: " + Join(names) : "did you mean " + Quote(guess) + "?");
+    } else if (!(*ancestors)[static_cast<size_t>(target_index)]) {
+      Error(mark,
+            "step " + Quote(self) + " reads outputs of " + Quote(target) +
+                ", which is not upstream of it",
+            "add " + Quote(target) + " to the needs of " + Quote(self));
+    }
+  }
+
+  void CheckCycles() {
+    auto cycle = dag_.FindCycle();
+    if (!cycle) return;
+    std::string path;
+    for (size_t i = 0; i < cycle->size(); ++i) path += (i ? " -> " : "") + dag_.name((*cycle)[i]);
+    const Step& first = wf_.steps[static_cast<size_t>(cycle->front())];
+    Error(first.mark, "cycle in needs: " + path, "a workflow must be a DAG; remove one of these needs");
+  }
+
+  void CheckSchedule() {
+    if (!wf_.schedule) return;
+    CronError error;
+    auto parsed = CronSchedule::Parse(wf_.schedule->cron, wf_.schedule->timezone, &error);
+    if (!parsed.ok()) {
+      Error(wf_.schedule->mark, "schedule: " + parsed.status().message(),
+            "five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * *\"");
+    }
+  }
+
+  const Workflow& wf_;
+  const YamlNode& root_;
+  const OperatorCatalog& ops_;
+  Diagnostics& diags_;
+  Dag dag_;
+  std::unordered_map<std::string, const YamlNode*> step_nodes_;
+};
+
+}  // namespace
+
+void ValidateWorkflow(const Workflow& workflow, const YamlNode& root,
+                      const OperatorCatalog& operators, Diagnostics& diags) {
+  Validator(workflow, root, operators, diags).Run();
+}
+
+}  // namespace reel

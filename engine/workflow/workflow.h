@@ -1,0 +1,109 @@
+// The workflow model: an immutable, validated description of a pipeline, loaded from YAML by
+// engine/workflow_loader.h. Values under `with:`, `foreach:` and `when:` stay unrendered
+// (templates are rendered per task by the scheduler); everything else is typed here.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/diagnostic.h"
+#include "engine/base/duration.h"
+#include "engine/workflow/yaml_tree.h"
+
+namespace reel {
+
+using Json = nlohmann::json;
+
+enum class ParamType { kString, kInt, kFloat, kBool, kDate, kList };
+const char* ParamTypeName(ParamType type);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kString;
+  Json default_value;  // may be a template string such as "{{ logical_date }}"
+  bool has_default = false;
+  bool required = false;
+  std::string description;
+  SourceMark mark;
+};
+
+struct RetryPolicy {
+  int retries = 0;  // extra attempts after the first
+  Millis delay{std::chrono::seconds(10)};
+  double backoff = 2.0;  // delay multiplier per attempt; jitter of +-10% is added
+  Millis max_delay{std::chrono::hours(1)};
+};
+
+struct Resources {
+  double cpus = 1;
+  int gpus = 0;
+  std::string pool;  // a named pool; empty for none
+};
+
+enum class OverlapPolicy { kQueue, kSkip };
+
+struct Schedule {
+  std::string cron;
+  std::string timezone = "UTC";
+  bool catchup = false;
+  int catchup_limit = 30;
+  int max_active_runs = 1;
+  OverlapPolicy overlap = OverlapPolicy::kQueue;
+  std::optional<std::string> start_date;  // YYYY-MM-DD; no interval starts before it
+  SourceMark mark;
+};
+
+struct Step {
+  std::string name;
+  std::string op;  // operator name
+  std::string description;
+  std::vector<std::string> needs;
+  Json with = Json::object();  // raw config; strings may hold templates
+  std::optional<Json> foreach;  // a list literal, or a template string rendering to a list
+  std::string when;  // a template; empty when the step always runs
+  RetryPolicy retry;
+  std::optional<Millis> timeout;
+  bool catch_failure = false;  // `catch: true`
+  Resources resources;
+  SourceMark mark;
+  YamlNodePtr with_node;  // for diagnostics that point into `with:`
+};
+
+struct Workflow {
+  std::string name;
+  std::string description;
+  std::string file;  // the path it was loaded from
+  std::string source;  // the YAML text, recorded with every run
+  std::vector<ParamSpec> params;
+  std::optional<Schedule> schedule;
+  std::vector<Step> steps;  // in file order
+  std::map<std::string, int> pools;  // named resource pools and their sizes
+  std::vector<std::string> plugins;  // shared libraries named by the workflow, resolved paths
+
+  const Step* FindStep(const std::string& step) const;
+  int StepIndex(const std::string& step) const;  // -1 when absent
+  const ParamSpec* FindParam(const std::string& param) const;
+  // Rebuilds the name index behind StepIndex; call after changing `steps`.
+  void IndexSteps();
+
+ private:
+  std::unordered_map<std::string, int> step_index_;
+};
+
+using WorkflowPtr = std::shared_ptr<const Workflow>;
+
+// YAML 1.2 core-schema typing of a node: plain 5 -> int, 2.5 -> float, true -> bool,
+// null/~ -> null, quoted values stay strings. Mappings keep key order.
+Json YamlToJson(const YamlNode& node);
+
+// Converts a value given for a param (from -p k=v, a default, or a schedule) to the param's
+// type; InvalidArgument says what was expected.
+Result<Json> CoerceParam(const ParamSpec& spec, const Json& value);
+
+}  // namespace reel

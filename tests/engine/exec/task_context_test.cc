@@ -1,0 +1,67 @@
+#include "engine/exec/task_context.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/support/fake_context.h"
+
+namespace reel {
+namespace {
+
+using reel::testing::ReadFile;
+using reel::testing::TempDir;
+
+struct Attempt {
+  TempDir dir;
+  ArtifactStore artifacts{dir.path()};
+  std::filesystem::path log = dir / "logs" / "run" / "step" / "1.log";
+
+  std::unique_ptr<TaskContext> Context(std::vector<std::string> secrets) {
+    TaskIdentity id{"run", "wf", "step", "2026-01-01", Json(), -1, 1};
+    return std::make_unique<TaskContext>(id, Json::object(), Json::object(), Json::object(),
+                                         dir.path(), dir / "work", log, artifacts,
+                                         std::move(secrets));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("task context: nothing written, no log file; output creates it") {
+  Attempt a;
+  auto ctx = a.Context({});
+  ctx->WriteOutput("");
+  CHECK_FALSE(std::filesystem::exists(a.log.parent_path()));
+  ctx->WriteOutput("hello ");
+  ctx->WriteOutput("world\n");
+  CHECK(ReadFile(a.log) == "hello world\n");
+}
+
+TEST_CASE("task context: a secret split across output chunks is still redacted") {
+  Attempt a;
+  {
+    auto ctx = a.Context({"hunter2", "s3cr3t-token"});
+    ctx->WriteOutput("password=hun");
+    ctx->WriteOutput("ter2; token=s3cr");
+    ctx->WriteOutput("3t-tok");
+    ctx->WriteOutput("en; again hunter2 and a tail hunt");
+    ctx->Info("a line from the engine: {}", "hunter2");
+    ctx->WriteOutput("er2 ends it, then s3cr");
+  }  // the end of the attempt writes what was held back
+  std::string log = ReadFile(a.log);
+  CHECK(log.find("hunter2") == std::string::npos);
+  CHECK(log.find("s3cr3t-token") == std::string::npos);
+  CHECK(log.find("password=***; token=***; again *** and a tail hunt") == 0);
+  CHECK(log.find("INFO a line from the engine: ***\ner2 ends it, then s3cr") != std::string::npos);
+  CHECK(log.substr(log.size() - 5) == " s3cr");
+}
+
+TEST_CASE("task context: output is visible while the attempt runs") {
+  Attempt a;
+  auto ctx = a.Context({"a-secret-value"});  // 14 bytes: up to 13 may be held back
+  std::string line = "epoch 1 of 10, loss 0.6931, 412 examples/s\n";
+  ctx->WriteOutput(line);
+  CHECK(ReadFile(a.log) == line.substr(0, line.size() - 13));
+  ctx.reset();
+  CHECK(ReadFile(a.log) == line);
+}
+
+}  // namespace reel

@@ -1,0 +1,288 @@
+// Backfill: which dates run, skip or rerun, resuming after an interruption, order, dry runs.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "engine/schedule/backfill.h"
+#include "engine/exec/runner.h"
+#include "engine/exec/operator_registry.h"
+#include "tests/support/fake_context.h"
+
+using namespace reel;
+using reel::testing::TempDir;
+
+namespace {
+
+class FnOperator : public Operator {
+ public:
+  explicit FnOperator(std::function<Status(Context&)> body) : body_(std::move(body)) {}
+  Status Execute(Context& ctx) override { return body_(ctx); }
+
+ private:
+  std::function<Status(Context&)> body_;
+};
+
+// What the `dated` operator does, per ds; shared with the test body.
+struct Script {
+  std::mutex mu;
+  std::vector<std::string> executed;  // ds, in start order
+  std::set<std::string> fail;         // these dates fail
+  std::string stop_at;                // this date raises `stop` and waits to be cancelled
+  std::atomic<bool>* stop = nullptr;
+};
+
+constexpr const char* kWorkflow = R"(
+name: daily_job
+schedule: {cron: "0 3 * * *", timezone: UTC}
+steps:
+  work:
+    operator: dated
+    with: {ds: "{{ ds }}"}
+  after:
+    operator: noop
+    needs: [work]
+)";
+
+struct Harness {
+  TempDir dir;
+  Script script;
+  OperatorRegistry registry;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<ArtifactStore> artifacts;
+  WorkflowPtr workflow;
+  std::atomic<bool> stop{false};
+
+  Harness() {
+    RegisterBuiltinOperators(registry);
+    OperatorDef def;
+    def.info.name = "dated";
+    def.info.description = "test operator driven by its ds";
+    def.info.allow_unknown_keys = true;
+    Script* s = &script;
+    def.create = [s] {
+      return std::make_unique<FnOperator>([s](Context& ctx) -> Status {
+        std::string ds = ctx.config().value("ds", "");
+        bool fail, wait;
+        {
+          std::lock_guard<std::mutex> lock(s->mu);
+          s->executed.push_back(ds);
+          fail = s->fail.count(ds) > 0;
+          wait = ds == s->stop_at;
+        }
+        if (wait) {
+          s->stop->store(true);
+          ctx.cancellation().WaitFor(std::chrono::seconds(20));
+          return Status::Cancelled("cancelled");
+        }
+        if (fail) return Status::Failed("planned failure on " + ds);
+        return Status::Ok();
+      });
+    };
+    REQUIRE(registry.Register(std::move(def)).ok());
+    script.stop = &stop;
+    store = StateStore::Open(dir.path()).value();
+    artifacts = ArtifactStore::Open(dir.path()).value();
+    Diagnostics diags;
+    workflow = LoadWorkflowText("daily_job.yaml", kWorkflow, registry.Catalog(), diags);
+    INFO(diags.Format());
+    REQUIRE(workflow != nullptr);
+  }
+
+  std::vector<BackfillItem> Decide(const std::string& from, const std::string& to,
+                                   Reprocess reprocess = Reprocess::kNone, bool reverse = false) {
+    auto cron = CronSchedule::Parse(workflow->schedule->cron, workflow->schedule->timezone);
+    REQUIRE(cron.ok());
+    BackfillPlanOptions plan;
+    plan.reverse = reverse;
+    auto dates = PlanBackfill(*cron, from, to, plan);
+    REQUIRE(dates.ok());
+    auto items = DecideBackfill(*store, workflow->name, *dates, reprocess);
+    REQUIRE(items.ok());
+    return *items;
+  }
+
+  BackfillSummary Run(const std::vector<BackfillItem>& items, int parallel = 1) {
+    BackfillOptions options;
+    options.parallel = parallel;
+    options.scheduler.max_parallel = 2;
+    options.scheduler.cpus = 8;
+    options.scheduler.kill_grace = std::chrono::milliseconds(500);
+    options.scheduler.heartbeat = std::chrono::milliseconds(100);
+    auto summary = RunBackfill(*store, *artifacts, registry.Catalog(), workflow, items, options,
+                               &stop);
+    REQUIRE(summary.ok());
+    return *summary;
+  }
+
+  std::vector<std::string> Executed() {
+    std::lock_guard<std::mutex> lock(script.mu);
+    auto out = script.executed;
+    script.executed.clear();
+    return out;
+  }
+
+  size_t RunsOf(const std::string& ds) {
+    RunFilter filter;
+    filter.workflow = workflow->name;
+    filter.logical_date = ds;
+    filter.limit = 0;
+    return store->ListRuns(filter)->size();
+  }
+};
+
+std::vector<std::string> Ds(std::initializer_list<const char*> list) { return {list.begin(), list.end()}; }
+
+}  // namespace
+
+TEST_CASE("backfill runs one run per date, then skips the dates that succeeded") {
+  for (int parallel : {1, 2, 4}) {
+    CAPTURE(parallel);
+    Harness h;
+    auto items = h.Decide("2026-01-01", "2026-01-05");
+    REQUIRE(items.size() == 5);
+    for (const auto& item : items) CHECK(item.action == BackfillAction::kRun);
+    auto summary = h.Run(items, parallel);
+    CHECK(summary.succeeded == 5);
+    CHECK(summary.all_succeeded);
+    auto executed = h.Executed();
+    std::sort(executed.begin(), executed.end());
+    CHECK(executed == Ds({"2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"}));
+    RunFilter filter;
+    filter.trigger = "backfill";
+    filter.limit = 0;
+    CHECK(h.store->ListRuns(filter)->size() == 5);
+
+    // Again, over a wider range: only the new dates run.
+    auto again = h.Decide("2026-01-01", "2026-01-07");
+    size_t skipped = 0;
+    for (const auto& item : again) skipped += item.action == BackfillAction::kSkipSucceeded;
+    CHECK(skipped == 5);
+    summary = h.Run(again, parallel);
+    CHECK(summary.succeeded == 2);
+    CHECK(summary.skipped == 5);
+    CHECK(summary.all_succeeded);
+    executed = h.Executed();
+    std::sort(executed.begin(), executed.end());
+    CHECK(executed == Ds({"2026-01-06", "2026-01-07"}));
+    CHECK(h.RunsOf("2026-01-01") == 1);
+  }
+}
+
+TEST_CASE("backfill: failed dates are skipped unless --reprocess failed or all") {
+  Harness h;
+  h.script.fail = {"2026-02-02", "2026-02-03"};
+  auto summary = h.Run(h.Decide("2026-02-01", "2026-02-04"));
+  CHECK(summary.succeeded == 2);
+  CHECK(summary.failed == 2);
+  CHECK_FALSE(summary.all_succeeded);
+  h.Executed();
+
+  // Plain restart: failed dates are left alone, and the backfill does not count as done.
+  auto items = h.Decide("2026-02-01", "2026-02-04");
+  CHECK(items[1].action == BackfillAction::kSkipFailed);
+  CHECK(items[1].previous_status == "failed");
+  summary = h.Run(items);
+  CHECK(h.Executed().empty());
+  CHECK_FALSE(summary.all_succeeded);
+
+  // --reprocess failed: the failed ones run again (and now succeed).
+  h.script.fail.clear();
+  items = h.Decide("2026-02-01", "2026-02-04", Reprocess::kFailed);
+  CHECK(items[0].action == BackfillAction::kSkipSucceeded);
+  CHECK(items[1].action == BackfillAction::kRerun);
+  CHECK(items[2].action == BackfillAction::kRerun);
+  summary = h.Run(items);
+  CHECK(h.Executed() == Ds({"2026-02-02", "2026-02-03"}));
+  CHECK(summary.all_succeeded);
+  CHECK(h.RunsOf("2026-02-02") == 2);
+
+  // --reprocess all: everything again.
+  items = h.Decide("2026-02-01", "2026-02-04", Reprocess::kAll);
+  for (const auto& item : items) CHECK(item.action == BackfillAction::kRerun);
+  h.Run(items);
+  CHECK(h.Executed().size() == 4);
+}
+
+TEST_CASE("backfill resumes after an interruption: only the missing dates run") {
+  Harness h;
+  h.script.stop_at = "2026-03-03";
+  auto summary = h.Run(h.Decide("2026-03-01", "2026-03-05"));
+  CHECK(summary.succeeded == 2);
+  CHECK(summary.cancelled == 1);
+  CHECK(summary.not_started == 2);
+  CHECK_FALSE(summary.all_succeeded);
+  CHECK(h.Executed() == Ds({"2026-03-01", "2026-03-02", "2026-03-03"}));
+  RunFilter filter;
+  filter.logical_date = "2026-03-03";
+  CHECK(h.store->ListRuns(filter)->at(0).status == "cancelled");
+
+  // Restarted without --reprocess: the cancelled date counts as not done.
+  h.stop = false;
+  h.script.stop_at.clear();
+  auto items = h.Decide("2026-03-01", "2026-03-05");
+  CHECK(items[2].action == BackfillAction::kRun);
+  CHECK(items[2].previous_status == "cancelled");
+  summary = h.Run(items);
+  CHECK(summary.all_succeeded);
+  CHECK(summary.skipped == 2);
+  CHECK(h.Executed() == Ds({"2026-03-03", "2026-03-04", "2026-03-05"}));
+}
+
+TEST_CASE("backfill: a run reaped after its process died counts as not done") {
+  Harness h;
+  RunRecord orphan;
+  orphan.run_id = NewRunId();
+  orphan.workflow = "daily_job";
+  orphan.logical_date = "2026-04-02";
+  orphan.status = "running";
+  orphan.trigger = "backfill";
+  orphan.pid = 999999999;  // no such process
+  REQUIRE(h.store->CreateRun(orphan).ok());
+  auto reaped = h.store->ReapOrphanedRuns(std::chrono::minutes(2));
+  REQUIRE(reaped.ok());
+  REQUIRE(reaped->size() == 1);
+  auto items = h.Decide("2026-04-01", "2026-04-02");
+  CHECK(items[1].action == BackfillAction::kRun);
+  CHECK(items[1].previous_status == "failed (reaped)");
+}
+
+TEST_CASE("backfill --reverse runs newest first") {
+  Harness h;
+  auto items = h.Decide("2026-05-01", "2026-05-04", Reprocess::kNone, /*reverse=*/true);
+  CHECK(items.front().date.ds == "2026-05-04");
+  h.Run(items);
+  CHECK(h.Executed() == Ds({"2026-05-04", "2026-05-03", "2026-05-02", "2026-05-01"}));
+}
+
+TEST_CASE("backfill: deciding writes nothing") {
+  Harness h;
+  auto items = h.Decide("2026-06-01", "2026-06-30");
+  CHECK(items.size() == 30);
+  RunFilter filter;
+  filter.limit = 0;
+  CHECK(h.store->ListRuns(filter)->empty());
+}
+
+TEST_CASE("backfill: bad params fail before any run, and an hourly schedule runs once per day") {
+  Harness h;
+  BackfillOptions options;
+  options.overrides["nope"] = "1";
+  auto summary = RunBackfill(*h.store, *h.artifacts, h.registry.Catalog(), h.workflow,
+                             h.Decide("2026-07-01", "2026-07-02"), options);
+  CHECK(summary.status().code() == Status::Code::kInvalidArgument);
+  CHECK(h.Executed().empty());
+
+  auto hourly = CronSchedule::Parse("@hourly", "UTC");
+  auto dates = PlanBackfill(*hourly, "2026-07-01", "2026-07-02");
+  REQUIRE(dates->size() == 48);
+  auto items = DecideBackfill(*h.store, "daily_job", *dates, Reprocess::kNone);
+  REQUIRE(items->size() == 2);
+  CHECK(items->at(1).date.ds == "2026-07-02");
+}
+
+TEST_CASE("ParseReprocess") {
+  CHECK(*ParseReprocess("failed") == Reprocess::kFailed);
+  CHECK(ParseReprocess("some").status().message().find("none, failed or all") != std::string::npos);
+}

@@ -1,0 +1,175 @@
+#include "engine/store/artifact_store.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "engine/base/fsutil.h"
+#include "engine/base/sha256.h"
+#include "tests/support/fake_context.h"
+
+using namespace reel;
+using reel::testing::ReadFile;
+using reel::testing::TempDir;
+using reel::testing::WriteFile;
+namespace fs = std::filesystem;
+
+namespace {
+
+int CountFiles(const fs::path& root) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) n += e.is_regular_file();
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("artifact store puts files by content and finds them by uri") {
+  TempDir home;
+  auto store = ArtifactStore::Open(home.path());
+  REQUIRE(store.ok());
+  WriteFile(home / "in/model.bin", "weights v1");
+
+  Result<ArtifactRef> ref = (*store)->Put("model.bin", home / "in/model.bin");
+  REQUIRE(ref.ok());
+  std::string hex = Sha256::HexOf("weights v1");
+  CHECK(ref->uri == "sha256:" + hex);
+  CHECK(ref->name == "model.bin");
+  CHECK(ref->size == 10);
+
+  Result<fs::path> path = (*store)->Path(ref->uri);
+  REQUIRE(path.ok());
+  CHECK(*path == home.path() / "artifacts" / hex.substr(0, 2) / hex.substr(2));
+  CHECK(ReadFile(*path) == "weights v1");
+  CHECK((*store)->Verify(ref->uri).ok());
+
+  // Bytes with the same content land on the same file; different content does not.
+  Result<ArtifactRef> same = (*store)->PutBytes("copy/of/model", "weights v1");
+  REQUIRE(same.ok());
+  CHECK(same->uri == ref->uri);
+  CHECK(same->name == "copy/of/model");
+  Result<ArtifactRef> other = (*store)->PutBytes("model.bin", "weights v2");
+  REQUIRE(other.ok());
+  CHECK(other->uri != ref->uri);
+  CHECK(CountFiles(home.path() / "artifacts") == 2);
+
+  // Putting the same file again stores nothing new and leaves no temporary behind.
+  REQUIRE((*store)->Put("again", home / "in/model.bin").ok());
+  CHECK(CountFiles(home.path() / "artifacts") == 2);
+}
+
+TEST_CASE("artifact store stores empty and large files, streaming") {
+  TempDir home;
+  ArtifactStore store(home.path());
+  Result<ArtifactRef> empty = store.PutBytes("empty", "");
+  REQUIRE(empty.ok());
+  CHECK(empty->uri == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(empty->size == 0);
+
+  std::string big(5 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + (i >> 12));
+  WriteFile(home / "big.bin", big);
+  Result<ArtifactRef> ref = store.Put("big.bin", home / "big.bin");
+  REQUIRE(ref.ok());
+  CHECK(ref->uri == "sha256:" + Sha256::HexOf(big));
+  CHECK(ref->size == big.size());
+  CHECK(ReadFile(*store.Path(ref->uri)) == big);
+}
+
+TEST_CASE("stored artifacts are read-only") {
+  TempDir home;
+  ArtifactStore store(home.path());
+  Result<ArtifactRef> ref = store.PutBytes("a.txt", "immutable");
+  REQUIRE(ref.ok());
+  struct stat st;
+  REQUIRE(::stat(store.Path(ref->uri)->c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0444);
+}
+
+TEST_CASE("artifact store rejects unsafe names and bad uris") {
+  for (const char* bad : {"", "/etc/passwd", "../escape", "a/../../b", "a/./b", "a//b", "a/",
+                          "back\\slash", "new\nline", "..", "."}) {
+    CAPTURE(bad);
+    Status s = ArtifactStore::ValidateName(bad);
+    CHECK(s.code() == Status::Code::kInvalidArgument);
+    CHECK(s.message().find("invalid artifact name") != std::string::npos);
+  }
+  CHECK(ArtifactStore::ValidateName(std::string("a\0b", 3)).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(ArtifactStore::ValidateName(std::string(256, 'x')).code() ==
+        Status::Code::kInvalidArgument);
+  for (const char* good : {"model.pt", "eval/report.json", "a..b", ".hidden", "a b/c-d_e"}) {
+    CAPTURE(good);
+    CHECK(ArtifactStore::ValidateName(good).ok());
+  }
+  CHECK(ArtifactStore::ValidateName(std::string(255, 'x')).ok());
+
+  TempDir home;
+  ArtifactStore store(home.path());
+  CHECK(store.PutBytes("../x", "data").status().code() == Status::Code::kInvalidArgument);
+  CHECK(!fs::exists(home.path() / "x"));
+  CHECK(store.Put("x", home / "missing").status().code() == Status::Code::kNotFound);
+  fs::create_directories(home / "dir");
+  CHECK(store.Put("x", home / "dir").status().code() == Status::Code::kInvalidArgument);
+
+  CHECK(store.Path("sha256:abc").status().code() == Status::Code::kInvalidArgument);
+  CHECK(store.Path("md5:" + std::string(64, 'a')).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(store.Path("sha256:" + std::string(64, 'A')).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(store.Path("sha256:../../" + std::string(58, 'a')).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(store.Path("sha256:" + std::string(64, 'a')).status().code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("a crash leaves no visible half-written artifact, and leftovers are cleaned") {
+  TempDir home;
+  fs::path root = home.path() / "artifacts";
+  fs::create_directories(root);
+  std::string content = "half of a model";
+  std::string hex = Sha256::HexOf(content);
+
+  // A writer that died mid-copy: its temporary file names a pid that no longer exists.
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  int wstatus = 0;
+  ::waitpid(child, &wstatus, 0);
+  std::string dead_temp = fmt::format("{}{}-00ff00ff-{}", kTempPrefix, child, HostName());
+  WriteFile(root / dead_temp, content.substr(0, 7));
+  // A temporary file of a live writer (this process) must survive cleaning.
+  std::string live_temp = fmt::format("{}{}-0badcafe-{}", kTempPrefix, ::getpid(), HostName());
+  WriteFile(root / live_temp, "in progress");
+
+  auto store = ArtifactStore::Open(home.path());
+  REQUIRE(store.ok());
+  CHECK(!fs::exists(root / dead_temp));
+  CHECK(fs::exists(root / live_temp));
+  CHECK((*store)->Path("sha256:" + hex).status().code() == Status::Code::kNotFound);
+
+  // The content, written properly now, is complete.
+  Result<ArtifactRef> ref = (*store)->PutBytes("model", content);
+  REQUIRE(ref.ok());
+  CHECK(ReadFile(*(*store)->Path(ref->uri)) == content);
+  fs::remove(root / live_temp);
+  Result<int> again = (*store)->CleanTemporaries();
+  REQUIRE(again.ok());
+  CHECK(*again == 0);
+}
+
+TEST_CASE("a damaged stored artifact is detected and repaired by the next put") {
+  TempDir home;
+  ArtifactStore store(home.path());
+  Result<ArtifactRef> ref = store.PutBytes("m", "good content");
+  REQUIRE(ref.ok());
+  fs::path path = *store.Path(ref->uri);
+  fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+  WriteFile(path, "bad");
+  CHECK(store.Verify(ref->uri).code() == Status::Code::kConflict);
+  REQUIRE(store.PutBytes("m", "good content").ok());
+  CHECK(store.Verify(ref->uri).ok());
+}

@@ -1,0 +1,559 @@
+#include "engine/store/state_store.h"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <set>
+#include <thread>
+
+#include "tests/support/fake_context.h"
+
+using namespace reel;
+using reel::testing::TempDir;
+using Code = Status::Code;
+
+namespace {
+
+RunRecord MakeRun(const std::string& id, const std::string& workflow = "wf") {
+  RunRecord r;
+  r.run_id = id;
+  r.workflow = workflow;
+  r.params = {{"epochs", 3}};
+  r.logical_date = "2026-11-28";
+  return r;
+}
+
+std::unique_ptr<StateStore> OpenStore(const std::filesystem::path& home) {
+  auto store = StateStore::Open(home);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  return std::move(*store);
+}
+
+// A pid that certainly does not exist any more: a child that has exited and been reaped.
+int64_t DeadPid() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int wstatus = 0;
+  ::waitpid(child, &wstatus, 0);
+  return child;
+}
+
+}  // namespace
+
+TEST_CASE("state store creates its schema once and refuses a newer one") {
+  TempDir home;
+  {
+    auto store = OpenStore(home.path() / "nested/home");
+    CHECK(std::filesystem::exists(home.path() / "nested/home/reel.db"));
+    CHECK(*store->db().UserVersion() == static_cast<int>(StateStoreMigrations().size()));
+    REQUIRE(store->CreateRun(MakeRun("r1")).ok());
+  }
+  {
+    auto store = OpenStore(home.path() / "nested/home");  // reopening migrates nothing
+    CHECK(store->GetRun("r1").ok());
+    REQUIRE(store->db().Exec("PRAGMA user_version = 999").ok());
+  }
+  auto newer = StateStore::Open(home.path() / "nested/home");
+  REQUIRE(!newer.ok());
+  CHECK(newer.status().message().find("newer than this reel") != std::string::npos);
+}
+
+TEST_CASE("state store keeps one version per distinct workflow text") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  auto v1 = store->PutWorkflowVersion("daily", "name: daily\n");
+  auto v1again = store->PutWorkflowVersion("daily", "name: daily\n");
+  auto v2 = store->PutWorkflowVersion("daily", "name: daily\nsteps: {}\n");
+  REQUIRE((v1.ok() && v1again.ok() && v2.ok()));
+  CHECK(*v1 == *v1again);
+  CHECK(*v1 != *v2);
+  CHECK(v1->size() == 64);
+  CHECK(*store->GetWorkflowYaml("daily", *v2) == "name: daily\nsteps: {}\n");
+  CHECK(store->GetWorkflowYaml("other", *v1).status().code() == Code::kNotFound);
+}
+
+TEST_CASE("state store records runs and finds them by filter and id prefix") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  RunRecord a = MakeRun("20261128T030000-aaaaaa", "train");
+  a.created_at = 1000;
+  RunRecord b = MakeRun("20261128T030000-aabbbb", "train");
+  b.created_at = 2000;
+  b.trigger = "backfill";
+  RunRecord c = MakeRun("20261129T030000-cccccc", "etl");
+  c.created_at = 3000;
+  c.logical_date = "";
+  for (const RunRecord& r : {a, b, c}) REQUIRE(store->CreateRun(r).ok());
+  CHECK(store->CreateRun(a).code() == Code::kAlreadyExists);
+
+  RunRecord bad = MakeRun("x");
+  bad.status = "done";
+  Status s = store->CreateRun(bad);
+  CHECK(s.code() == Code::kInvalidArgument);
+  CHECK(s.message().find("queued, running, succeeded, failed, cancelled") != std::string::npos);
+
+  Result<RunRecord> got = store->GetRun(a.run_id);
+  REQUIRE(got.ok());
+  CHECK(got->workflow == "train");
+  CHECK(got->params == Json{{"epochs", 3}});
+  CHECK(got->logical_date == "2026-11-28");
+  CHECK(got->status == "queued");
+  CHECK(got->trigger == "manual");
+  CHECK(got->pid == ::getpid());
+  CHECK(!got->host.empty());
+  CHECK(got->heartbeat_at.has_value());
+  CHECK(!got->started_at.has_value());
+  CHECK(store->GetRun(c.run_id)->logical_date.empty());
+
+  // Status transitions set the times.
+  REQUIRE(store->UpdateRunStatus(a.run_id, "running").ok());
+  got = store->GetRun(a.run_id);
+  CHECK(got->started_at.has_value());
+  CHECK(!got->ended_at.has_value());
+  REQUIRE(store->UpdateRunStatus(a.run_id, "failed", std::string("step x failed")).ok());
+  got = store->GetRun(a.run_id);
+  CHECK(got->status == "failed");
+  CHECK(got->ended_at.has_value());
+  CHECK(got->error == "step x failed");
+  CHECK(store->UpdateRunStatus("nope", "running").code() == Code::kNotFound);
+
+  // Listing: newest first, filtered, limited.
+  auto all = store->ListRuns({});
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0].run_id == c.run_id);
+  CHECK((*all)[2].run_id == a.run_id);
+  RunFilter train;
+  train.workflow = "train";
+  CHECK(store->ListRuns(train)->size() == 2);
+  train.status = "failed";
+  CHECK(store->ListRuns(train)->size() == 1);
+  RunFilter backfills;
+  backfills.trigger = "backfill";
+  backfills.logical_date = "2026-11-28";
+  REQUIRE(store->ListRuns(backfills)->size() == 1);
+  CHECK(store->ListRuns(backfills)->front().run_id == b.run_id);
+  RunFilter limited;
+  limited.limit = 1;
+  CHECK(store->ListRuns(limited)->size() == 1);
+  RunFilter bad_status;
+  bad_status.status = "finished";
+  CHECK(store->ListRuns(bad_status).status().code() == Code::kInvalidArgument);
+
+  // Prefixes: unique, ambiguous, unknown.
+  CHECK(store->GetRun("20261129")->run_id == c.run_id);
+  CHECK(store->GetRun("20261128T030000-aab")->run_id == b.run_id);
+  Result<RunRecord> ambiguous = store->GetRun("20261128T030000-aa");
+  CHECK(ambiguous.status().code() == Code::kInvalidArgument);
+  CHECK(ambiguous.status().message().find("ambiguous") != std::string::npos);
+  CHECK(ambiguous.status().message().find(a.run_id) != std::string::npos);
+  Result<RunRecord> missing = store->GetRun("1999");
+  CHECK(missing.status().code() == Code::kNotFound);
+  CHECK(missing.status().message().find("reel runs") != std::string::npos);
+}
+
+TEST_CASE("state store records tasks, attempts, metrics, artifacts and events") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  REQUIRE(store->CreateRun(MakeRun("r1")).ok());
+
+  TaskRecord t;
+  t.run_id = "r1";
+  t.step = "sweep";
+  t.item_index = 0;
+  t.item = 0.01;
+  Result<int64_t> id = store->CreateTask(t);
+  REQUIRE(id.ok());
+  CHECK(store->CreateTask(t).status().code() == Code::kAlreadyExists);
+  t.item_index = 1;
+  t.item = 0.03;
+  Result<int64_t> id2 = store->CreateTask(t);
+  REQUIRE(id2.ok());
+  TaskRecord orphan;
+  orphan.run_id = "no-such-run";
+  orphan.step = "x";
+  CHECK(store->CreateTask(orphan).status().code() == Code::kInvalidArgument);
+
+  REQUIRE(store->UpdateTask(*id, "running").ok());
+  AttemptRecord a1;
+  a1.task_id = *id;
+  a1.attempt = 1;
+  a1.log_path = "logs/r1/sweep/1.log";
+  REQUIRE(store->StartAttempt(a1).ok());
+  CHECK(store->StartAttempt(a1).code() == Code::kAlreadyExists);
+  REQUIRE(store->FinishAttempt(*id, 1, "failed", "boom", 3).ok());
+  AttemptRecord a2 = a1;
+  a2.attempt = 2;
+  REQUIRE(store->StartAttempt(a2).ok());
+  REQUIRE(store->FinishAttempt(*id, 2, "succeeded").ok());
+  CHECK(store->FinishAttempt(*id, 7, "succeeded").code() == Code::kNotFound);
+  CHECK(store->FinishAttempt(*id, 2, "ok").code() == Code::kInvalidArgument);
+  Json outputs = {{"model", "sha256:abc"}, {"loss", 0.5}};
+  REQUIRE(store->UpdateTask(*id, "succeeded", &outputs).ok());
+  REQUIRE(store->UpdateTask(*id2, "upstream_failed", nullptr, std::string("gate failed")).ok());
+
+  auto tasks = store->GetTasks("r1");
+  REQUIRE(tasks.ok());
+  REQUIRE(tasks->size() == 2);
+  const TaskRecord& first = (*tasks)[0];
+  CHECK(first.task_id == *id);
+  CHECK(first.item == Json(0.01));
+  CHECK(first.status == "succeeded");
+  CHECK(first.attempts == 2);
+  CHECK(first.outputs == outputs);
+  CHECK(first.started_at.has_value());
+  CHECK(first.ended_at.has_value());
+  CHECK((*tasks)[1].error == "gate failed");
+  CHECK((*tasks)[1].outputs == Json::object());
+
+  auto attempts = store->GetAttempts(*id);
+  REQUIRE(attempts.ok());
+  REQUIRE(attempts->size() == 2);
+  CHECK((*attempts)[0].status == "failed");
+  CHECK((*attempts)[0].error == "boom");
+  CHECK((*attempts)[0].exit_code == 3);
+  CHECK((*attempts)[0].log_path == "logs/r1/sweep/1.log");
+  CHECK((*attempts)[0].ended_at.has_value());
+  CHECK((*attempts)[1].status == "succeeded");
+  CHECK(!(*attempts)[1].exit_code.has_value());
+  CHECK(store->GetRunAttempts("r1")->size() == 2);
+
+  auto metric = [](std::optional<int64_t> task, const char* key, double value, int64_t step) {
+    MetricRecord m;
+    m.run_id = "r1";
+    m.task_id = task;
+    m.key = key;
+    m.value = value;
+    m.step = step;
+    return m;
+  };
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    REQUIRE(store->AddMetric(metric(*id, "loss", 1.0 / (epoch + 1), epoch)).ok());
+  }
+  REQUIRE(store->AddMetric(metric(std::nullopt, "rows", NAN, -1)).ok());
+  auto metrics = store->GetMetrics("r1");
+  REQUIRE(metrics.ok());
+  REQUIRE(metrics->size() == 4);
+  CHECK((*metrics)[0].task_step == "");  // the run-level metric sorts first
+  CHECK(std::isnan((*metrics)[0].value));
+  CHECK((*metrics)[1].key == "loss");
+  CHECK((*metrics)[1].task_step == "sweep");
+  CHECK((*metrics)[3].value == doctest::Approx(1.0 / 3));
+
+  ArtifactRecord art;
+  art.run_id = "r1";
+  art.task_id = *id;
+  art.name = "model";
+  art.uri = "sha256:abc";
+  art.size = 42;
+  REQUIRE(store->AddArtifact(art).ok());
+  auto arts = store->GetArtifacts("r1");
+  REQUIRE(arts->size() == 1);
+  CHECK((*arts)[0].step == "sweep");
+  CHECK((*arts)[0].size == 42);
+
+  EventRecord ev;
+  ev.run_id = "r1";
+  ev.kind = "gate.decision";
+  ev.payload = {{"passed", false}};
+  REQUIRE(store->AddEvent(ev).ok());
+  EventRecord global;
+  global.kind = "model.promoted";
+  REQUIRE(store->AddEvent(global).ok());
+  auto events = store->GetEvents("r1");
+  REQUIRE(events->size() == 1);
+  CHECK((*events)[0].payload == Json{{"passed", false}});
+  auto promoted = store->ListEvents("model.promoted");
+  REQUIRE(promoted->size() == 1);
+  CHECK(promoted->front().run_id.empty());
+  CHECK(store->ListEvents("")->size() == 2);
+}
+
+TEST_CASE("state store transactions nest: inner failures undo only their own writes") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  Status s = store->Transaction([&]() -> Status {
+    REEL_RETURN_IF_ERROR(store->CreateRun(MakeRun("outer")));
+    Status inner = store->Transaction([&]() -> Status {
+      REEL_RETURN_IF_ERROR(store->CreateRun(MakeRun("inner")));
+      return Status::Failed("inner gives up");
+    });
+    CHECK(inner.code() == Code::kFailed);
+    return store->Transaction([&] { return store->CreateRun(MakeRun("second")); });
+  });
+  REQUIRE(s.ok());
+  CHECK(store->GetRun("outer").ok());
+  CHECK(store->GetRun("inner").status().code() == Code::kNotFound);
+  CHECK(store->GetRun("second").ok());
+
+  s = store->Transaction([&]() -> Status {
+    REEL_RETURN_IF_ERROR(store->CreateRun(MakeRun("doomed")));
+    return store->CreateRun(MakeRun("outer"));  // duplicate: the whole transaction fails
+  });
+  CHECK(s.code() == Code::kAlreadyExists);
+  CHECK(store->GetRun("doomed").status().code() == Code::kNotFound);
+
+  CHECK_THROWS(store->Transaction([&]() -> Status {
+    REQUIRE(store->CreateRun(MakeRun("thrown")).ok());
+    throw std::runtime_error("bug");
+  }));
+  CHECK(store->GetRun("thrown").status().code() == Code::kNotFound);
+  CHECK(!store->db().in_transaction());
+  CHECK(store->CreateRun(MakeRun("after")).ok());
+}
+
+TEST_CASE("two connections write concurrently without errors reaching the caller") {
+  TempDir home;
+  auto store_a = OpenStore(home.path());
+  auto store_b = OpenStore(home.path());
+  constexpr int kThreadsPerStore = 2;
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::atomic<int> runs_done{0};
+  std::atomic<int> tasks_done{0};
+  std::mutex error_mu;
+  std::string first_error;
+  auto record_error = [&](const Status& s) {
+    if (s.ok()) return;
+    ++errors;
+    std::lock_guard<std::mutex> lock(error_mu);
+    if (first_error.empty()) first_error = s.ToString();
+  };
+  auto worker = [&](StateStore* store, int id) {
+    for (int n = 0; !stop.load(); ++n) {
+      std::string run_id = "w" + std::to_string(id) + "-" + std::to_string(n);
+      record_error(store->CreateRun(MakeRun(run_id)));
+      for (int t = 0; t < 5; ++t) {
+        Status s = store->Transaction([&]() -> Status {
+          TaskRecord task;
+          task.run_id = run_id;
+          task.step = "s" + std::to_string(t);
+          Result<int64_t> task_id = store->CreateTask(task);
+          if (!task_id.ok()) return task_id.status();
+          AttemptRecord attempt;
+          attempt.task_id = *task_id;
+          REEL_RETURN_IF_ERROR(store->StartAttempt(attempt));
+          REEL_RETURN_IF_ERROR(store->FinishAttempt(*task_id, 1, "succeeded"));
+          return store->UpdateTask(*task_id, "succeeded");
+        });
+        record_error(s);
+        if (s.ok()) ++tasks_done;
+      }
+      record_error(store->UpdateRunStatus(run_id, "succeeded"));
+      ++runs_done;
+    }
+  };
+  auto reader = [&](StateStore* store) {
+    while (!stop.load()) {
+      auto runs = store->ListRuns({});
+      record_error(runs.status());
+      if (runs.ok() && !runs->empty()) record_error(store->GetTasks(runs->front().run_id).status());
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreadsPerStore; ++i) {
+    threads.emplace_back(worker, store_a.get(), i);
+    threads.emplace_back(worker, store_b.get(), 100 + i);
+  }
+  threads.emplace_back(reader, store_a.get());
+  threads.emplace_back(reader, store_b.get());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  stop = true;
+  for (auto& t : threads) t.join();
+
+  CHECK_MESSAGE(errors.load() == 0, first_error);
+  CHECK(runs_done.load() > 0);
+  RunFilter all;
+  all.limit = 0;
+  all.status = "succeeded";
+  CHECK(static_cast<int>(store_b->ListRuns(all)->size()) == runs_done.load());
+  Result<Stmt> count = store_a->db().Prepare(
+      "SELECT count(*) FROM tasks t JOIN attempts a USING(task_id) WHERE t.status = 'succeeded'"
+      " AND t.attempts = 1 AND a.status = 'succeeded'");
+  REQUIRE(count.ok());
+  REQUIRE(*count->Step());
+  CHECK(count->Int(0) == tasks_done.load());
+}
+
+TEST_CASE("a writer waits out another connection's long transaction, up to lock_wait") {
+  TempDir home;
+  auto holder = OpenStore(home.path());
+  Database::Options patient;
+  patient.lock_wait = std::chrono::seconds(60);
+  auto waiter = StateStore::Open(home.path(), patient);
+  Database::Options impatient;
+  impatient.lock_wait = std::chrono::milliseconds(200);
+  auto hasty = StateStore::Open(home.path(), impatient);
+  REQUIRE((waiter.ok() && hasty.ok()));
+
+  std::atomic<bool> hasty_done{false};
+  Status hasty_status, waiter_status;
+  std::thread writer;
+  // Hold the write lock longer than SQLite's own busy handler waits (1 s) while the others
+  // try to write; release it only after the impatient one has given up.
+  Status held = holder->Transaction([&]() -> Status {
+    REEL_RETURN_IF_ERROR(holder->CreateRun(MakeRun("first")));
+    writer = std::thread([&] { waiter_status = (*waiter)->CreateRun(MakeRun("second")); });
+    hasty_status = (*hasty)->CreateRun(MakeRun("third"));
+    hasty_done = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return Status::Ok();
+  });
+  writer.join();
+  REQUIRE(held.ok());
+  CHECK(hasty_done.load());
+  CHECK(hasty_status.code() == Code::kTimeout);
+  CHECK(hasty_status.message().find("reel.db") != std::string::npos);
+  CHECK(hasty_status.message().find("locked by another process") != std::string::npos);
+  CHECK_MESSAGE(waiter_status.ok(), waiter_status.ToString());
+  CHECK(holder->GetRun("second").ok());
+  CHECK(holder->GetRun("third").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("state store reports a damaged database file clearly") {
+  TempDir home;
+  reel::testing::WriteFile(home / "reel.db", std::string(8192, 'z'));
+  auto store = StateStore::Open(home.path());
+  REQUIRE(!store.ok());
+  CHECK(store.status().message().find("reel.db") != std::string::npos);
+  CHECK(store.status().message().find("not a reel database") != std::string::npos);
+}
+
+TEST_CASE("state store keeps JSON with invalid UTF-8 instead of throwing") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  RunRecord run = MakeRun("r");
+  run.params = {{"name", std::string("bad \xff byte")}};
+  REQUIRE(store->CreateRun(run).ok());
+  CHECK(store->GetRun("r")->params["name"].get<std::string>().find("bad") == 0);
+}
+
+TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  const int64_t now = NowMillis();
+
+  RunRecord dead = MakeRun("dead");
+  dead.status = "running";
+  dead.pid = DeadPid();
+  RunRecord mine = MakeRun("mine");
+  mine.status = "running";
+  mine.heartbeat_at = now - 3'600'000;  // stale, but this process is plainly alive
+  RunRecord remote_stale = MakeRun("remote-stale");
+  remote_stale.host = "some-other-host.example";
+  remote_stale.pid = 1;
+  remote_stale.heartbeat_at = now - 600'000;
+  RunRecord remote_fresh = MakeRun("remote-fresh");
+  remote_fresh.host = "some-other-host.example";
+  remote_fresh.pid = 1;
+  RunRecord finished = MakeRun("finished");
+  finished.status = "succeeded";
+  finished.pid = dead.pid;
+  for (const RunRecord& r : {dead, mine, remote_stale, remote_fresh, finished}) {
+    REQUIRE(store->CreateRun(r).ok());
+  }
+  TaskRecord running_task;
+  running_task.run_id = "dead";
+  running_task.step = "train";
+  running_task.status = "running";
+  Result<int64_t> running_id = store->CreateTask(running_task);
+  TaskRecord queued_task = running_task;
+  queued_task.step = "eval";
+  queued_task.status = "queued";
+  Result<int64_t> queued_id = store->CreateTask(queued_task);
+  REQUIRE((running_id.ok() && queued_id.ok()));
+  AttemptRecord attempt;
+  attempt.task_id = *running_id;
+  REQUIRE(store->StartAttempt(attempt).ok());
+
+  auto reaped = store->ReapOrphanedRuns(std::chrono::minutes(5));
+  REQUIRE(reaped.ok());
+  CHECK(std::set<std::string>(reaped->begin(), reaped->end()) ==
+        std::set<std::string>{"dead", "remote-stale"});
+
+  Result<RunRecord> run = store->GetRun("dead");
+  CHECK(run->status == "failed");
+  CHECK(run->ended_at.has_value());
+  CHECK(run->error.find("exited") != std::string::npos);
+  CHECK(run->error.find("reel resume dead") != std::string::npos);
+  CHECK(store->GetRun("remote-stale")->error.find("no heartbeat for 10 min") != std::string::npos);
+  CHECK(store->GetRun("mine")->status == "running");
+  CHECK(store->GetRun("remote-fresh")->status == "queued");
+  CHECK(store->GetRun("finished")->status == "succeeded");
+  CHECK(store->GetTask(*running_id)->status == "failed");
+  CHECK(store->GetTask(*queued_id)->status == "cancelled");
+  CHECK(store->GetAttempts(*running_id)->front().status == "failed");
+  auto events = store->GetEvents("dead");
+  REQUIRE(events->size() == 1);
+  CHECK(events->front().kind == "run.reaped");
+
+  // Reaping again finds nothing new.
+  CHECK(store->ReapOrphanedRuns(std::chrono::minutes(5))->empty());
+}
+
+TEST_CASE("cancel requests are recorded for the executing process to see") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  auto other = OpenStore(home.path());  // as `reel cancel` in another process
+  RunRecord run = MakeRun("20261128T030000-abcdef");
+  run.status = "running";
+  REQUIRE(store->CreateRun(run).ok());
+  CHECK(!store->CancelRequested(run.run_id));
+  REQUIRE(other->RequestCancel("20261128T030000-abc").ok());  // a prefix will do
+  CHECK(store->CancelRequested(run.run_id));
+  CHECK(store->GetRun(run.run_id)->status == "running");  // the executor decides when to stop
+  CHECK(other->RequestCancel("nope").code() == Code::kNotFound);
+  CHECK(!store->CancelRequested("nope"));
+
+  REQUIRE(store->UpdateRunStatus(run.run_id, "cancelled").ok());
+  Status late = other->RequestCancel(run.run_id);
+  CHECK(late.code() == Code::kConflict);
+  CHECK(late.message().find("already finished") != std::string::npos);
+
+  // A run whose process is gone is cancelled on the spot.
+  RunRecord abandoned = MakeRun("abandoned");
+  abandoned.status = "running";
+  abandoned.pid = DeadPid();
+  REQUIRE(store->CreateRun(abandoned).ok());
+  TaskRecord task;
+  task.run_id = "abandoned";
+  task.step = "s";
+  task.status = "running";
+  Result<int64_t> task_id = store->CreateTask(task);
+  REQUIRE(task_id.ok());
+  REQUIRE(other->RequestCancel("abandoned").ok());
+  CHECK(store->GetRun("abandoned")->status == "cancelled");
+  CHECK(store->GetTask(*task_id)->status == "cancelled");
+}
+
+TEST_CASE("run ids sort by time and do not collide; times render as ISO-8601") {
+  // YYYYMMDDTHHMMSS-xxxxxx
+  auto shape_ok = [](const std::string& id) {
+    if (id.size() != 22 || id[8] != 'T' || id[15] != '-') return false;
+    for (size_t i = 0; i < id.size(); ++i) {
+      if (i == 8 || i == 15) continue;
+      bool digit = id[i] >= '0' && id[i] <= '9';
+      if (i < 15 ? !digit : !(digit || (id[i] >= 'a' && id[i] <= 'f'))) return false;
+    }
+    return true;
+  };
+  std::set<std::string> ids;
+  std::string previous;
+  for (int i = 0; i < 20000; ++i) {
+    std::string id = NewRunId();
+    REQUIRE(shape_ok(id));
+    REQUIRE(id > previous);
+    previous = id;
+    ids.insert(id);
+  }
+  CHECK(ids.size() == 20000);
+
+  CHECK(FormatMillisIso(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(FormatMillisIso(1795921500123) == "2026-11-29T03:05:00.123Z");
+  CHECK(FormatMillisIso(1795921500123, false) == "2026-11-29T03:05:00Z");
+  CHECK(FormatMillisIso(-1) == "1969-12-31T23:59:59.999Z");
+}
