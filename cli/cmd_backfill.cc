@@ -139,7 +139,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     // Writes nothing: no home is created, no orphaned run is reaped.
     std::vector<BackfillItem> items;
     if (std::filesystem::exists(std::filesystem::path(home_dir) / "reel.db")) {
-      auto store = StateStore::Open(home_dir);
+      auto store = OpenStateStore(home_dir);
       if (!store.ok()) {
         PrintError("cannot open the state store in '" + home_dir + "': " +
                    store.status().message());
@@ -168,7 +168,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     stop.store(true);
   });
   Home home;
-  if (!OpenHome(home_dir, home)) return kExitInternal;
+  if (!OpenHomeOrReport(home_dir, home)) return kExitInternal;
   auto items = DecideBackfill(*home.store, workflow->name, *dates, *reprocess);
   if (!items.ok()) {
     PrintError(items.status().message());

@@ -221,7 +221,7 @@ void AddCompareCommand(CLI::App& app, GlobalOptions& options) {
   compare->callback([&options, id_a, id_b, json] {
     options.action = [&options, id_a, id_b, json]() -> int {
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       return Compare(home, *id_a, *id_b, *json);
     };
   });

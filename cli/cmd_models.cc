@@ -204,7 +204,7 @@ template <typename F>
 std::function<int()> WithRegistry(GlobalOptions& options, F body) {
   return [&options, body]() -> int {
     Home home;
-    if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+    if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
     ModelRegistry registry(*home.store);
     return body(home, registry);
   };

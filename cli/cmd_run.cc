@@ -91,7 +91,7 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto request = PrepareRun(*home.store, workflow, overrides, flags->date, "manual");
       if (!request.ok()) {
         PrintError(request.status().message());
@@ -119,7 +119,7 @@ void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto request = PrepareResume(*home.store, registry.Catalog(), *run_id, *from);
       if (!request.ok()) {
         PrintError(request.status().message());

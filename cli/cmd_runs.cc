@@ -244,7 +244,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
     if (options.action) return;  // a subcommand of `runs` already chose the action
     options.action = [&options, filter, workflow, status, json]() -> int {
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       if (!workflow->empty()) filter->workflow = *workflow;
       if (!status->empty()) filter->status = *status;
       auto list = home.store->ListRuns(*filter);
@@ -283,7 +283,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   show->callback([&options, show_id, show_json] {
     options.action = [&options, show_id, show_json]() -> int {
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       return ShowRun(home, *show_id, *show_json);
     };
   });
@@ -300,7 +300,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   logs->callback([&options, logs_id, logs_step, attempt, follow] {
     options.action = [&options, logs_id, logs_step, attempt, follow]() -> int {
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       return ShowLogs(home, *logs_id, *logs_step, *attempt, *follow);
     };
   });
@@ -311,7 +311,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   cancel->callback([&options, cancel_id] {
     options.action = [&options, cancel_id]() -> int {
       Home home;
-      if (!OpenHome(ResolveHome(options), home)) return kExitInternal;
+      if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto run = home.store->GetRun(*cancel_id);
       if (!run.ok()) {
         PrintError(run.status().message());

@@ -89,7 +89,7 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
     clock.Interrupt();
   });
   Home home;
-  if (!OpenHome(home_dir, home)) return kExitInternal;
+  if (!OpenHomeOrReport(home_dir, home)) return kExitInternal;
 
   DaemonOptions daemon_options;
   daemon_options.workflows_dir = flags.workflows;

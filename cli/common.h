@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "engine/workflow/workflow.h"
-#include "engine/exec/operator_registry.h"
+#include "operators/builtin_operators.h"
 
 namespace reel::cli {
 

@@ -10,19 +10,13 @@
 
 namespace reel::cli {
 
-bool OpenHome(const std::string& home, Home& out) {
-  auto store = StateStore::Open(home);
-  if (!store.ok()) {
-    PrintError("cannot open the state store in '" + home + "': " + store.status().message());
+bool OpenHomeOrReport(const std::string& home, Home& out) {
+  auto opened = OpenHome(home);
+  if (!opened.ok()) {
+    PrintError(opened.status().message());
     return false;
   }
-  auto artifacts = ArtifactStore::Open(home);
-  if (!artifacts.ok()) {
-    PrintError("cannot open the artifact store in '" + home + "': " + artifacts.status().message());
-    return false;
-  }
-  out.store = std::move(*store);
-  out.artifacts = std::move(*artifacts);
+  out = std::move(*opened);
   auto reaped = out.store->ReapOrphanedRuns(std::chrono::minutes(2));
   if (reaped.ok()) {
     for (const auto& run : *reaped) {

@@ -4,20 +4,14 @@
 #include <memory>
 #include <string>
 
-#include "engine/store/artifact_store.h"
 #include "engine/exec/scheduler.h"
-#include "engine/store/state_store.h"
+#include "home/home.h"
 
 namespace reel::cli {
 
-struct Home {
-  std::unique_ptr<StateStore> store;
-  std::unique_ptr<ArtifactStore> artifacts;
-};
-
-// Opens the state and artifact stores under the home, and marks runs whose reel process died
-// as failed (telling the user). Prints the error and returns false on failure.
-bool OpenHome(const std::string& home, Home& out);
+// Opens the home's stores, and marks runs whose reel process died as failed (telling the user).
+// Prints the error and returns false on failure.
+bool OpenHomeOrReport(const std::string& home, Home& out);
 
 // Live progress on a terminal (one updating line), plain lines otherwise.
 class ProgressPrinter : public RunObserver {

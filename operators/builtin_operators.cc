@@ -1,5 +1,7 @@
 // The one list of built-in operators. A static link keeps every operator named here; nothing
 // registers itself behind the linker's back.
+#include "operators/builtin_operators.h"
+
 #include "operators/data_quality.h"
 #include "operators/evaluate.h"
 #include "operators/fact_snapshot.h"
@@ -7,7 +9,6 @@
 #include "operators/metric_gate.h"
 #include "operators/noop.h"
 #include "operators/promote.h"
-#include "engine/exec/operator_registry.h"
 #include "operators/shell.h"
 #include "operators/sleep.h"
 #include "operators/torch_train.h"

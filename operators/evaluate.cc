@@ -1,3 +1,4 @@
+#include "home/home.h"
 #include "operators/evaluate.h"
 
 #include <algorithm>
@@ -224,7 +225,7 @@ void LogMetrics(Context& ctx, const std::string& who, const RankingMetrics& m, s
 Result<std::optional<std::pair<std::int64_t, RecModel>>> LoadProduction(Context& ctx,
                                                                        const std::string& name) {
   using Out = std::optional<std::pair<std::int64_t, RecModel>>;
-  auto store = StateStore::Open(ctx.home());
+  auto store = OpenStateStore(ctx.home());
   if (!store.ok()) return store.status();
   ModelRegistry registry(**store);
   auto alias = registry.GetAlias(name, kProductionAlias);

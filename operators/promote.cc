@@ -1,3 +1,4 @@
+#include "home/home.h"
 #include "operators/promote.h"
 
 #include "models/model_file.h"
@@ -108,7 +109,7 @@ Status PromoteOperator::Execute(Context& ctx) {
   if (!trained_on.ok()) return trained_on.status();
   version.trained_on = *trained_on;
 
-  auto store = StateStore::Open(ctx.home());
+  auto store = OpenStateStore(ctx.home());
   if (!store.ok()) return store.status();
   ModelRegistry registry(**store);
   std::string actor = "workflow:" + ctx.workflow_name();

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "reel/status.h"
-#include "reel/operator.h"
+#include "reel/cancellation.h"
 
 namespace reel {
 

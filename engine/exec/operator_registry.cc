@@ -76,7 +76,7 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
     return Status::InvalidArgument("cannot load plugin '" + path.string() + "': " + dlerror());
   }
   using VersionFn = int (*)();
-  using RegisterFn = void (*)(OperatorRegistry*);
+  using RegisterFn = void (*)(OperatorRegistrar*);
   auto version = reinterpret_cast<VersionFn>(dlsym(handle, "reel_operator_api_version"));
   auto do_register = reinterpret_cast<RegisterFn>(dlsym(handle, "reel_register_operators"));
   if (!version || !do_register) {

@@ -15,21 +15,20 @@
 #include <vector>
 
 #include "reel/status.h"
-#include "engine/workflow/loader.h"
+#include "engine/workflow/operator_catalog.h"
 #include "reel/operator.h"
 
 namespace reel {
 
-class OperatorRegistry {
+class OperatorRegistry : public OperatorRegistrar {
  public:
   OperatorRegistry() = default;
   OperatorRegistry(const OperatorRegistry&) = delete;
   OperatorRegistry& operator=(const OperatorRegistry&) = delete;
   virtual ~OperatorRegistry();
 
-  // Virtual so that a plugin reaches it through the vtable, without linking against reel.
   // Fails with AlreadyExists when the name is taken.
-  virtual Status Register(OperatorDef def);
+  Status Register(OperatorDef def) override;
 
   const OperatorDef* Find(std::string_view name) const;
   std::vector<std::string> Names() const;  // sorted
@@ -48,9 +47,6 @@ class OperatorRegistry {
   std::mutex load_mu_;  // one plugin load at a time; guards loaded_plugins_
   std::vector<std::string> loaded_plugins_;
 };
-
-// Registers every built-in operator; the one list of them lives in builtin_operators.cc.
-void RegisterBuiltinOperators(OperatorRegistry& registry);
 
 // Plugins named by REEL_PLUGIN_PATH (colon-separated paths of .so files).
 std::vector<std::filesystem::path> PluginPathsFromEnvironment();

@@ -1,4 +1,5 @@
 #include "engine/exec/runner.h"
+#include "engine/workflow/loader.h"
 
 #include <date/date.h>
 

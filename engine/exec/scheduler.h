@@ -24,7 +24,7 @@
 #include "engine/store/artifact_store.h"
 #include "engine/store/state_store.h"
 #include "engine/workflow/workflow.h"
-#include "engine/workflow/loader.h"
+#include "engine/workflow/operator_catalog.h"
 
 namespace reel {
 

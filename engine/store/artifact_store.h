@@ -22,7 +22,7 @@
 
 #include "engine/base/fsutil.h"
 #include "reel/status.h"
-#include "reel/operator.h"
+#include "reel/artifact.h"
 
 namespace reel {
 

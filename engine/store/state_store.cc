@@ -62,11 +62,12 @@ bool IsTerminalStatus(const std::string& status) {
 }
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::filesystem::path& home,
+                                                     std::span<const Migration> schema,
                                                      Database::Options options) {
   REEL_RETURN_IF_ERROR(MakeDirs(home));
   Result<std::unique_ptr<Database>> db = Database::Open(home / "reel.db", options);
   if (!db.ok()) return db.status();
-  REEL_RETURN_IF_ERROR((*db)->Migrate(StateStoreMigrations()));
+  REEL_RETURN_IF_ERROR((*db)->Migrate(schema));
   return std::unique_ptr<StateStore>(new StateStore(home, std::move(*db)));
 }
 

@@ -1,7 +1,7 @@
 // The durable record of everything reel runs: <home>/reel.db (SQLite, WAL).
 //
-// Core schema (migration 1; engine/store/migrations.cc holds the SQL, the later migrations and how to
-// add one):
+// Core schema (kStateStoreSchema in state_store_schema.h, migration 1; home/schema.cc lists every migration and says
+// how to add one):
 //
 //   workflows(name, version_hash, yaml, created_at)        PK(name, version_hash)
 //       One row per distinct YAML text of a workflow; version_hash = SHA-256 of the text.
@@ -35,9 +35,9 @@
 // reaches a caller unless another process holds the lock for minutes. A StateStore object is
 // thread-safe; its calls are serialized on one connection.
 //
-// Later features add tables by appending a migration in engine/store/migrations.cc and reach them
-// through db(): the model registry (models/registry.h) and the daemon's schedule state
-// (engine/schedule/schedule_store.h) do so.
+// Modules above the store own tables of their own: each keeps its migration's SQL, home/schema.cc
+// numbers them in one list, and they reach their tables through db(): the model registry
+// (models/registry.h) and the daemon's schedule state (engine/schedule/schedule_store.h) do so.
 #pragma once
 
 #include <chrono>
@@ -153,13 +153,13 @@ inline constexpr const char* kRunTriggers[] = {"manual", "resume", "backfill", "
 // succeeded, failed, cancelled (and for tasks skipped, upstream_failed; for attempts timed_out).
 bool IsTerminalStatus(const std::string& status);
 
-// The ordered schema migrations of reel.db (engine/store/migrations.cc).
-std::span<const Migration> StateStoreMigrations();
-
 class StateStore {
  public:
-  // Creates `home` and reel.db if missing, applies pending migrations.
+  // Creates `home` and reel.db if missing, applies the pending migrations of `schema` (the
+  // whole list of reel.db's migrations, as home/schema.cc assembles it: OpenStateStore there
+  // passes it).
   static Result<std::unique_ptr<StateStore>> Open(const std::filesystem::path& home,
+                                                  std::span<const Migration> schema,
                                                   Database::Options options = {});
 
   // Runs `body` as one durable transaction. Store calls inside it join it; a nested

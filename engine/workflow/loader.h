@@ -7,18 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/workflow/operator_catalog.h"
 #include "engine/workflow/workflow.h"
-#include "reel/operator.h"
 
 namespace reel {
-
-// What the engine knows of operators: how to find one's metadata, every known name, and how
-// to make an instance for one attempt (nullptr for an unknown name).
-struct OperatorCatalog {
-  std::function<const OperatorInfo*(const std::string&)> find;
-  std::vector<std::string> names;
-  std::function<std::unique_ptr<Operator>(const std::string&)> create;
-};
 
 struct LoadOptions {
   YamlLimits limits;

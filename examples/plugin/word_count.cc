@@ -13,7 +13,6 @@
 #include <sstream>
 
 #include "reel/operator.h"
-#include "engine/exec/operator_registry.h"
 
 namespace {
 
@@ -63,6 +62,6 @@ class WordCountOperator : public reel::Operator {
 
 }  // namespace
 
-REEL_PLUGIN_ENTRY_POINTS(registry) {
-  (void)registry->Register(reel::MakeOperatorDef<WordCountOperator>());
+REEL_PLUGIN_ENTRY_POINTS(registrar) {
+  (void)registrar->Register(reel::MakeOperatorDef<WordCountOperator>());
 }

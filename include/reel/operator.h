@@ -11,14 +11,10 @@
 // thread running Execute and from threads it starts, until Execute returns.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +22,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "reel/artifact.h"
+#include "reel/cancellation.h"
 #include "reel/status.h"
 
 namespace reel {
@@ -34,32 +32,7 @@ using Json = nlohmann::json;
 
 // The ABI version a plugin must have been compiled against. Bumped on any change to this
 // header that changes layout or virtual tables.
-inline constexpr int kOperatorApiVersion = 3;
-
-// Set once when the attempt must stop (timeout, cancel, engine shutdown). Operators poll
-// cancelled() in their loops, or sleep with WaitFor so that a cancel wakes them at once.
-class CancellationToken {
- public:
-  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
-  void Cancel() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancelled_.store(true, std::memory_order_release);
-    }
-    cv_.notify_all();
-  }
-  // Sleeps up to `d`; returns true if cancelled meanwhile (or before).
-  template <typename Rep, typename Period>
-  bool WaitFor(std::chrono::duration<Rep, Period> d) const {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, d, [this] { return cancelled(); });
-  }
-
- private:
-  std::atomic<bool> cancelled_{false};
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-};
+inline constexpr int kOperatorApiVersion = 4;
 
 // The type of one `with:` key, checked by validation before a run starts. A value that is a
 // template (`{{ ... }}`) is checked after rendering.
@@ -98,16 +71,7 @@ struct OperatorInfo {
   bool runs_inline = false;
 };
 
-// A file stored in the content-addressed artifact store.
-struct ArtifactRef {
-  std::string name;  // a relative name chosen by the operator: "model", "train.csv"
-  std::string uri;  // "sha256:<hex>", what outputs and templates pass around
-  std::uint64_t size = 0;
-};
-
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
-
-class FactStore;  // facts/fact_store.h
 
 class Context {
  public:
@@ -190,21 +154,30 @@ OperatorDef MakeOperatorDef() {
   return OperatorDef{T::Info(), [] { return std::unique_ptr<Operator>(new T()); }};
 }
 
-class OperatorRegistry;  // engine/exec/operator_registry.h
+// Where a plugin registers its operators: reel passes one to reel_register_operators. Register
+// fails with AlreadyExists when the name is taken. Virtual, so that a plugin reaches reel
+// through the vtable without linking against it.
+class OperatorRegistrar {
+ public:
+  virtual Status Register(OperatorDef def) = 0;
+
+ protected:
+  ~OperatorRegistrar() = default;
+};
 
 }  // namespace reel
 
 // A plugin is a shared library exporting these two C symbols:
 //
 //   extern "C" int reel_operator_api_version(void) { return reel::kOperatorApiVersion; }
-//   extern "C" void reel_register_operators(reel::OperatorRegistry* registry) {
-//     registry->Register(reel::MakeOperatorDef<MyOperator>());
+//   extern "C" void reel_register_operators(reel::OperatorRegistrar* registrar) {
+//     registrar->Register(reel::MakeOperatorDef<MyOperator>());
 //   }
 //
-// REEL_PLUGIN(...) writes both.
-#define REEL_PLUGIN_ENTRY_POINTS(registry_var)                                       \
+// REEL_PLUGIN_ENTRY_POINTS(registrar) writes both; the body that follows it registers.
+#define REEL_PLUGIN_ENTRY_POINTS(registrar_var)                                       \
   extern "C" __attribute__((visibility("default"))) int reel_operator_api_version() { \
-    return ::reel::kOperatorApiVersion;                                              \
-  }                                                                                  \
-  extern "C" __attribute__((visibility("default"))) void reel_register_operators(    \
-      ::reel::OperatorRegistry* registry_var)
+    return ::reel::kOperatorApiVersion;                                               \
+  }                                                                                   \
+  extern "C" __attribute__((visibility("default"))) void reel_register_operators(     \
+      ::reel::OperatorRegistrar* registrar_var)

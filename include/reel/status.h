@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -39,6 +40,10 @@ class Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The same failure with `context` put before its message; OK stays OK.
+  Status WithContext(std::string_view context) const {
+    return ok() ? *this : Status(code_, std::string(context) + message_);
+  }
   // "not found: no run 42" style text for logs and the command line.
   std::string ToString() const;
   static const char* CodeName(Code code);

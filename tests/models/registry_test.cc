@@ -1,3 +1,4 @@
+#include "home/home.h"
 #include "models/registry.h"
 
 #include <doctest/doctest.h>
@@ -13,7 +14,7 @@ using Code = Status::Code;
 namespace {
 
 std::unique_ptr<StateStore> OpenRegistryStore(const std::filesystem::path& home) {
-  auto store = StateStore::Open(home);
+  auto store = OpenStateStore(home);
   REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   return std::move(*store);
 }
@@ -206,7 +207,7 @@ TEST_CASE("model registry: concurrent promotes of one run from two connections m
   std::atomic<int> fresh{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      auto store = StateStore::Open(home.path());
+      auto store = OpenStateStore(home.path());
       if (!store.ok()) return;
       ModelRegistry registry(**store);
       auto r = registry.Promote("recs", 1, "run-x", "wf");

@@ -1,3 +1,4 @@
+#include "home/home.h"
 #include "operators/evaluate.h"
 
 #include <doctest/doctest.h>
@@ -111,7 +112,7 @@ TEST_CASE("evaluate: compares with the registry's production model") {
   auto ref = f.ctx.PutArtifact("model", f.dir / "wrong.reelmdl");
   REQUIRE(ref.ok());
   {
-    auto store = StateStore::Open(f.ctx.home());
+    auto store = OpenStateStore(f.ctx.home());
     REQUIRE(store.ok());
     ModelRegistry registry(**store);
     ModelVersion v;

@@ -1,3 +1,4 @@
+#include "home/home.h"
 #include "operators/promote.h"
 
 #include <doctest/doctest.h>
@@ -26,7 +27,7 @@ void SaveTinyModel(const std::filesystem::path& path, float scale) {
 }
 
 int PromotedEvents(const std::filesystem::path& home) {
-  auto store = StateStore::Open(home);
+  auto store = OpenStateStore(home);
   REQUIRE(store.ok());
   ModelRegistry registry(**store);
   auto history = registry.History("recs");
@@ -83,7 +84,7 @@ TEST_CASE("promote registers a model file and moves production exactly once per 
   CHECK(next.outputs["promoted"] == true);
   CHECK(PromotedEvents(ctx.home()) == 2);
 
-  auto store = StateStore::Open(ctx.home());
+  auto store = OpenStateStore(ctx.home());
   REQUIRE(store.ok());
   ModelRegistry registry(**store);
   CHECK(**registry.GetAlias("recs", "production") == 2);
@@ -106,7 +107,7 @@ TEST_CASE("promote takes an artifact uri, a model name and an alias") {
   CHECK(ctx.outputs["model_name"] == "ranker");
   CHECK(ctx.outputs["alias"] == "staging");
   CHECK(ctx.outputs["model"] == ref->uri);
-  auto store = StateStore::Open(ctx.home());
+  auto store = OpenStateStore(ctx.home());
   REQUIRE(store.ok());
   ModelRegistry registry(**store);
   CHECK(**registry.GetAlias("ranker", "staging") == 1);

@@ -11,10 +11,12 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/workflow/loader.h"
+#include "home/home.h"
 #include "engine/base/process.h"
 #include "engine/exec/runner.h"
 #include "engine/exec/scheduler.h"
-#include "engine/exec/operator_registry.h"
+#include "operators/builtin_operators.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;
@@ -143,7 +145,7 @@ struct Harness {
 
   Harness() {
     RegisterTestOperators(registry, journal);
-    store = StateStore::Open(dir.path()).value();
+    store = OpenStateStore(dir.path()).value();
     artifacts = ArtifactStore::Open(dir.path()).value();
   }
 
@@ -427,7 +429,7 @@ TEST_CASE("scheduler: `reel cancel` from another connection is noticed") {
   Harness h;
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    auto other = StateStore::Open(h.dir.path());
+    auto other = OpenStateStore(h.dir.path());
     auto runs = *(*other)->ListRuns({});
     REQUIRE(!runs.empty());
     CHECK((*other)->RequestCancel(runs[0].run_id).ok());

@@ -5,9 +5,11 @@
 #include <mutex>
 #include <set>
 
+#include "engine/workflow/loader.h"
+#include "home/home.h"
 #include "engine/schedule/backfill.h"
 #include "engine/exec/runner.h"
-#include "engine/exec/operator_registry.h"
+#include "operators/builtin_operators.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;
@@ -82,7 +84,7 @@ struct Harness {
     };
     REQUIRE(registry.Register(std::move(def)).ok());
     script.stop = &stop;
-    store = StateStore::Open(dir.path()).value();
+    store = OpenStateStore(dir.path()).value();
     artifacts = ArtifactStore::Open(dir.path()).value();
     Diagnostics diags;
     workflow = LoadWorkflowText("daily_job.yaml", kWorkflow, registry.Catalog(), diags);

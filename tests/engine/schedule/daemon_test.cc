@@ -7,10 +7,12 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "engine/workflow/loader.h"
+#include "home/home.h"
 #include "engine/schedule/daemon.h"
 #include "engine/schedule/daemon_lock.h"
 #include "engine/schedule/schedule_store.h"
-#include "engine/exec/operator_registry.h"
+#include "operators/builtin_operators.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;
@@ -87,7 +89,7 @@ struct Harness {
   void Open() {
     daemon.reset();
     store.reset();
-    store = StateStore::Open(dir / "home").value();
+    store = OpenStateStore(dir / "home").value();
     artifacts = ArtifactStore::Open(dir / "home").value();
     DaemonOptions options;
     options.workflows_dir = dir / "workflows";

@@ -1,3 +1,4 @@
+#include "home/home.h"
 #include "engine/store/state_store.h"
 
 #include <doctest/doctest.h>
@@ -28,7 +29,7 @@ RunRecord MakeRun(const std::string& id, const std::string& workflow = "wf") {
 }
 
 std::unique_ptr<StateStore> OpenStore(const std::filesystem::path& home) {
-  auto store = StateStore::Open(home);
+  auto store = OpenStateStore(home);
   REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   return std::move(*store);
 }
@@ -49,7 +50,7 @@ TEST_CASE("state store creates its schema once and refuses a newer one") {
   {
     auto store = OpenStore(home.path() / "nested/home");
     CHECK(std::filesystem::exists(home.path() / "nested/home/reel.db"));
-    CHECK(*store->db().UserVersion() == static_cast<int>(StateStoreMigrations().size()));
+    CHECK(*store->db().UserVersion() == static_cast<int>(HomeSchema().size()));
     REQUIRE(store->CreateRun(MakeRun("r1")).ok());
   }
   {
@@ -57,7 +58,7 @@ TEST_CASE("state store creates its schema once and refuses a newer one") {
     CHECK(store->GetRun("r1").ok());
     REQUIRE(store->db().Exec("PRAGMA user_version = 999").ok());
   }
-  auto newer = StateStore::Open(home.path() / "nested/home");
+  auto newer = OpenStateStore(home.path() / "nested/home");
   REQUIRE(!newer.ok());
   CHECK(newer.status().message().find("newer than this reel") != std::string::npos);
 }
@@ -384,10 +385,10 @@ TEST_CASE("a writer waits out another connection's long transaction, up to lock_
   auto holder = OpenStore(home.path());
   Database::Options patient;
   patient.lock_wait = std::chrono::seconds(60);
-  auto waiter = StateStore::Open(home.path(), patient);
+  auto waiter = OpenStateStore(home.path(), patient);
   Database::Options impatient;
   impatient.lock_wait = std::chrono::milliseconds(200);
-  auto hasty = StateStore::Open(home.path(), impatient);
+  auto hasty = OpenStateStore(home.path(), impatient);
   REQUIRE((waiter.ok() && hasty.ok()));
 
   std::atomic<bool> hasty_done{false};
@@ -417,7 +418,7 @@ TEST_CASE("a writer waits out another connection's long transaction, up to lock_
 TEST_CASE("state store reports a damaged database file clearly") {
   TempDir home;
   reel::testing::WriteFile(home / "reel.db", std::string(8192, 'z'));
-  auto store = StateStore::Open(home.path());
+  auto store = OpenStateStore(home.path());
   REQUIRE(!store.ok());
   CHECK(store.status().message().find("reel.db") != std::string::npos);
   CHECK(store.status().message().find("not a reel database") != std::string::npos);

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "engine/workflow/loader.h"
-#include "engine/exec/operator_registry.h"
+#include "operators/builtin_operators.h"
 
 using namespace reel;
 

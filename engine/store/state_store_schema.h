@@ -1,18 +1,12 @@
-// The schema history of <home>/reel.db, oldest first.
-//
-// To change the schema, append a Migration with the next version number to kMigrations (keep
-// a large one's SQL in the feature's own file as a `constexpr std::string_view` and refer to
-// it here). Never edit, remove or reorder a migration that has shipped: databases in the
-// field have already applied it. StateStore::Open applies the pending ones in order, each in
-// its own transaction.
-#include "models/registry.h"
-#include "engine/schedule/schedule_store.h"
-#include "engine/store/state_store.h"
+// The SQL of the state store's own tables (migration 1 of reel.db; home/schema.cc numbers the
+// list). engine/store/state_store.h describes them.
+#pragma once
+
+#include <string_view>
 
 namespace reel {
-namespace {
 
-constexpr std::string_view kInitialSchema = R"sql(
+inline constexpr std::string_view kStateStoreSchema = R"sql(
 CREATE TABLE workflows(
   name         TEXT NOT NULL,
   version_hash TEXT NOT NULL,
@@ -112,16 +106,5 @@ CREATE TABLE events(
 CREATE INDEX events_by_run ON events(run_id, id);
 CREATE INDEX events_by_kind ON events(kind, id);
 )sql";
-
-constexpr Migration kMigrations[] = {
-    {1, "runs, tasks, attempts, artifacts, metrics, events, workflows", kInitialSchema},
-    {2, "model registry: models, model_versions, model_aliases, model_events",
-     kModelRegistrySchema},
-    {3, "schedules: the daemon's latest decided interval per workflow", kScheduleStoreSchema},
-};
-
-}  // namespace
-
-std::span<const Migration> StateStoreMigrations() { return kMigrations; }
 
 }  // namespace reel

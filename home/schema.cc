@@ -1,0 +1,27 @@
+// The schema history of <home>/reel.db, oldest first.
+//
+// Each module owns its tables' SQL; this list gives each migration its number. To change the
+// schema, put the new SQL beside the code that uses the tables (a `constexpr std::string_view`)
+// and append a Migration with the next number here. Never edit, remove or reorder a migration
+// that has shipped: databases in the field have already applied it. StateStore::Open applies
+// the pending ones in order, each in its own transaction.
+#include "engine/schedule/schedule_store.h"
+#include "engine/store/state_store_schema.h"
+#include "home/home.h"
+#include "models/registry.h"
+
+namespace reel {
+namespace {
+
+constexpr Migration kSchema[] = {
+    {1, "runs, tasks, attempts, artifacts, metrics, events, workflows", kStateStoreSchema},
+    {2, "model registry: models, model_versions, model_aliases, model_events",
+     kModelRegistrySchema},
+    {3, "schedules: the daemon's latest decided interval per workflow", kScheduleStoreSchema},
+};
+
+}  // namespace
+
+std::span<const Migration> HomeSchema() { return kSchema; }
+
+}  // namespace reel
