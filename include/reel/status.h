@@ -78,10 +78,24 @@ class Result {
   std::variant<T, Status> v_;
 };
 
-#define REEL_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::reel::Status reel_status_ = (expr);   \
+#define REEL_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::reel::Status reel_status_ = (expr);        \
     if (!reel_status_.ok()) return reel_status_; \
   } while (0)
+
+// Evaluates a Result<T> expression: on failure, returns its Status from the enclosing function;
+// on success, moves the value into `lhs`, which may declare a variable.
+//
+//   REEL_ASSIGN_OR_RETURN(auto rows, ReadRows(path));
+//   REEL_ASSIGN_OR_RETURN(task.task_id, store_.CreateTask(record));
+#define REEL_ASSIGN_OR_RETURN(lhs, ...) \
+  REEL_ASSIGN_OR_RETURN_IMPL_(REEL_STATUS_CONCAT_(reel_result_, __LINE__), lhs, __VA_ARGS__)
+#define REEL_ASSIGN_OR_RETURN_IMPL_(result, lhs, ...) \
+  auto result = (__VA_ARGS__);                        \
+  if (!result.ok()) return result.status();           \
+  lhs = std::move(result).value()
+#define REEL_STATUS_CONCAT_(a, b) REEL_STATUS_CONCAT_INNER_(a, b)
+#define REEL_STATUS_CONCAT_INNER_(a, b) a##b
 
 }  // namespace reel
