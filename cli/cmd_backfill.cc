@@ -34,12 +34,13 @@ class BackfillProgress : public BackfillObserver {
     Draw();
   }
   void OnDateFinished(const BackfillItem& item, const std::string& run_id,
-                      const std::string& status, const std::string& error) override {
+                      RunStatus status, const std::string& error) override {
     if (!run_id.empty() && running_ > 0) --running_;
     ++done_;
-    if (status != "succeeded") {
+    if (status != RunStatus::kSucceeded) {
       ++failed_;
-      failures_.push_back(item.date.ds + " " + status + (run_id.empty() ? "" : " run=" + run_id) +
+      failures_.push_back(item.date.ds + " " + std::string(ToString(status)) +
+                          (run_id.empty() ? "" : " run=" + run_id) +
                           (error.empty() ? "" : ": " + error));
     }
     if (terminal_) {
@@ -47,9 +48,11 @@ class BackfillProgress : public BackfillObserver {
       return;
     }
     std::fprintf(stderr, "%s %s %s%s (%zu/%zu)\n", FormatMillisIso(NowMillis(), false).c_str(),
-                 item.date.ds.c_str(), status.c_str(),
+                 item.date.ds.c_str(), ToString(status).data(),
                  run_id.empty() ? "" : (" run=" + run_id).c_str(), done_, total_);
-    if (!error.empty() && status != "succeeded") std::fprintf(stderr, "  %s\n", error.c_str());
+    if (!error.empty() && status != RunStatus::kSucceeded) {
+      std::fprintf(stderr, "  %s\n", error.c_str());
+    }
   }
   void Finish() {
     if (terminal_ && total_ > 0) std::fprintf(stderr, "\n");

@@ -137,12 +137,13 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
   std::vector<Row> rows;
   OJson out;
   out["runs"] = {{{"run_id", a->run.run_id}, {"workflow", a->run.workflow},
-                  {"status", a->run.status}, {"logical_date", a->run.logical_date}},
+                  {"status", ToString(a->run.status)}, {"logical_date", a->run.logical_date}},
                  {{"run_id", b->run.run_id}, {"workflow", b->run.workflow},
-                  {"status", b->run.status}, {"logical_date", b->run.logical_date}}};
+                  {"status", ToString(b->run.status)}, {"logical_date", b->run.logical_date}}};
   rows.push_back({"run", "workflow", a->run.workflow, b->run.workflow,
                   a->run.workflow != b->run.workflow});
-  rows.push_back({"run", "status", a->run.status, b->run.status, a->run.status != b->run.status});
+  rows.push_back({"run", "status", std::string(ToString(a->run.status)),
+                  std::string(ToString(b->run.status)), a->run.status != b->run.status});
   rows.push_back({"run", "date", a->run.logical_date, b->run.logical_date,
                   a->run.logical_date != b->run.logical_date});
 

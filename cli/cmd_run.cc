@@ -92,7 +92,8 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       if (!MakeOptions(*flags, sched)) return kExitUsage;
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
-      auto request = PrepareRun(*home.store, workflow, overrides, flags->date, "manual");
+      auto request = PrepareRun(*home.store, workflow, overrides, flags->date,
+                                RunTrigger::kManual);
       if (!request.ok()) {
         PrintError(request.status().message());
         return request.status().code() == Status::Code::kInvalidArgument ? kExitUsage

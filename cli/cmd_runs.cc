@@ -24,12 +24,12 @@ OJson RunJson(const RunRecord& r) {
   OJson j;
   j["run_id"] = r.run_id;
   j["workflow"] = r.workflow;
-  j["status"] = r.status;
+  j["status"] = ToString(r.status);
   j["logical_date"] = r.logical_date.empty() ? OJson(nullptr) : OJson(r.logical_date);
   j["started_at"] = TimeJson(r.started_at);
   j["ended_at"] = TimeJson(r.ended_at);
   j["created_at"] = FormatMillisIso(r.created_at, false);
-  j["trigger"] = r.trigger;
+  j["trigger"] = ToString(r.trigger);
   j["origin_run_id"] = r.origin_run_id.empty() ? OJson(nullptr) : OJson(r.origin_run_id);
   j["version"] = r.version_hash.substr(0, 12);
   j["params"] = OJson::parse(r.params.dump());
@@ -64,7 +64,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
       tj["step"] = t.step;
       tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(t.item.dump());
       tj["item_index"] = t.item_index;
-      tj["status"] = t.status;
+      tj["status"] = ToString(t.status);
       tj["started_at"] = TimeJson(t.started_at);
       tj["ended_at"] = TimeJson(t.ended_at);
       tj["reused_from"] = t.reused_from ? OJson(*t.reused_from) : OJson(nullptr);
@@ -75,7 +75,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
         if (a.task_id != t.task_id) continue;
         OJson aj;
         aj["attempt"] = a.attempt;
-        aj["status"] = a.status;
+        aj["status"] = ToString(a.status);
         aj["started_at"] = FormatMillisIso(a.started_at, false);
         aj["ended_at"] = TimeJson(a.ended_at);
         aj["exit_code"] = a.exit_code ? OJson(*a.exit_code) : OJson(nullptr);
@@ -122,12 +122,12 @@ int ShowRun(Home& home, const std::string& id, bool json) {
   for (const auto& t : *tasks) width = std::max(width, Label(t).size());
   for (const auto& t : *tasks) {
     std::printf("  %-*s  %-15s %2d attempt(s)  %8s%s\n", static_cast<int>(width), Label(t).c_str(),
-                t.status.c_str(), t.attempts, FormatElapsed(t.started_at, t.ended_at).c_str(),
+                ToString(t.status).data(), t.attempts, FormatElapsed(t.started_at, t.ended_at).c_str(),
                 t.reused_from ? "  (reused)" : "");
     for (const auto& a : *attempts) {
-      if (a.task_id != t.task_id || a.status == "succeeded") continue;
+      if (a.task_id != t.task_id || a.status == AttemptStatus::kSucceeded) continue;
       std::printf("  %*s    attempt %d %s%s%s\n", static_cast<int>(width), "", a.attempt,
-                  a.status.c_str(), a.error.empty() ? "" : ": ", a.error.substr(0, 300).c_str());
+                  ToString(a.status).data(), a.error.empty() ? "" : ": ", a.error.substr(0, 300).c_str());
     }
     if (!t.outputs.empty() && t.outputs != Json::object()) {
       std::string out = t.outputs.dump();
@@ -203,7 +203,7 @@ int ShowLogs(Home& home, const std::string& id, const std::string& step, int att
         offsets[a.log_path] = PrintFrom(a.log_path, offsets[a.log_path]);
         // A log file exists once the attempt wrote something: a step that ran silently has
         // none, and says so once it has ended.
-        if (a.status != "running" && offsets[a.log_path] == 0 && !noted.count(a.log_path) &&
+        if (a.status != AttemptStatus::kRunning && offsets[a.log_path] == 0 && !noted.count(a.log_path) &&
             !std::filesystem::exists(a.log_path)) {
           noted.insert(a.log_path);
           if (headed) {
@@ -221,7 +221,7 @@ int ShowLogs(Home& home, const std::string& id, const std::string& step, int att
     }
     if (!follow) break;
     auto now = home.store->GetRun(run->run_id);
-    if (!now.ok() || IsTerminalStatus(now->status)) break;
+    if (!now.ok() || IsTerminal(now->status)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return kExitOk;
@@ -237,7 +237,10 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   auto json = std::make_shared<bool>(false);
   runs->add_option("--workflow", *workflow, "only runs of this workflow");
   runs->add_option("--status", *status, "only runs with this status")
-      ->check(CLI::IsMember({"queued", "running", "succeeded", "failed", "cancelled"}));
+      ->check([](const std::string& text) -> std::string {
+        if (ParseEnum<RunStatus>(text)) return "";
+        return "--status expects " + EnumChoices<RunStatus>() + ", got '" + text + "'";
+      });
   runs->add_option("--limit", filter->limit, "at most N runs (default 50)");
   runs->add_flag("--json", *json, "print a JSON array");
   runs->callback([&options, filter, workflow, status, json] {
@@ -246,7 +249,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       if (!workflow->empty()) filter->workflow = *workflow;
-      if (!status->empty()) filter->status = *status;
+      if (!status->empty()) filter->status = ParseEnum<RunStatus>(*status);
       auto list = home.store->ListRuns(*filter);
       if (!list.ok()) {
         PrintError(list.status().message());
@@ -266,10 +269,10 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
                   "STARTED", "DURATION", "TRIGGER");
       for (const auto& r : *list) {
         std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", r.run_id.c_str(),
-                    r.workflow.c_str(), r.status.c_str(),
+                    r.workflow.c_str(), ToString(r.status).data(),
                     r.logical_date.empty() ? "-" : r.logical_date.c_str(),
                     r.started_at ? FormatMillisIso(*r.started_at, false).c_str() : "-",
-                    FormatElapsed(r.started_at, r.ended_at).c_str(), r.trigger.c_str());
+                    FormatElapsed(r.started_at, r.ended_at).c_str(), ToString(r.trigger).data());
       }
       return kExitOk;
     };

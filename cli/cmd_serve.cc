@@ -126,7 +126,7 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
       if (d.kind == DaemonDecision::Kind::kError) rc = kExitRunFailed;
       if (d.kind != DaemonDecision::Kind::kFired) continue;
       Result<RunRecord> run = home.store->GetRun(d.run_id);
-      if (!run.ok() || run->status != "succeeded") rc = kExitRunFailed;
+      if (!run.ok() || run->status != RunStatus::kSucceeded) rc = kExitRunFailed;
     }
     return rc;
   }

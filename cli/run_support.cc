@@ -47,17 +47,17 @@ void ProgressPrinter::OnRunStarted(const std::string& run_id, size_t steps) {
   std::fprintf(stderr, "run %s started (%zu steps)\n", run_id.c_str(), steps);
 }
 
-void ProgressPrinter::OnTaskChanged(const std::string& label, const std::string& status,
-                                    int attempt, const std::string& detail) {
-  if (status == "running") {
+void ProgressPrinter::OnTaskChanged(const std::string& label, TaskStatus status, int attempt,
+                                    const std::string& detail) {
+  if (status == TaskStatus::kRunning) {
     ++running_;
-  } else if (status != "queued" && status != "running") {
-    if (attempt > 0 && running_ > 0 && status != "upstream_failed" && status != "skipped" &&
-        detail.rfind("reused", 0) != 0) {
+  } else if (IsTerminal(status)) {
+    if (attempt > 0 && running_ > 0 && status != TaskStatus::kUpstreamFailed &&
+        status != TaskStatus::kSkipped && detail.rfind("reused", 0) != 0) {
       --running_;
     }
     ++done_;
-    if (status == "failed" || status == "upstream_failed") ++failed_;
+    if (status == TaskStatus::kFailed || status == TaskStatus::kUpstreamFailed) ++failed_;
   } else if (running_ > 0) {
     --running_;  // back to queued for a retry
   }
@@ -66,13 +66,17 @@ void ProgressPrinter::OnTaskChanged(const std::string& label, const std::string&
     // get lines of their own.
     status_line_ = "[" + std::to_string(done_) + " done, " + std::to_string(running_) +
                    " running" + (failed_ ? ", " + std::to_string(failed_) + " failed" : "") +
-                   "] " + label + " " + status;
-    if (status == "failed" && !detail.empty()) pending_ += "  " + label + ": " + detail + "\n";
+                   "] " + label + " " + std::string(ToString(status));
+    if (status == TaskStatus::kFailed && !detail.empty()) {
+      pending_ += "  " + label + ": " + detail + "\n";
+    }
     return;
   }
-  pending_ += FormatMillisIso(NowMillis(), false) + " " + label + " " + status;
-  if (status == "running" && attempt > 1) pending_ += " (attempt " + std::to_string(attempt) + ")";
-  if (!detail.empty() && status != "running") pending_ += ": " + detail;
+  pending_ += FormatMillisIso(NowMillis(), false) + " " + label + " " + std::string(ToString(status));
+  if (status == TaskStatus::kRunning && attempt > 1) {
+    pending_ += " (attempt " + std::to_string(attempt) + ")";
+  }
+  if (!detail.empty() && status != TaskStatus::kRunning) pending_ += ": " + detail;
   pending_ += '\n';
 }
 
@@ -108,7 +112,7 @@ int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunReques
   }
   auto run = home.store->GetRun(request.run_id);
   auto tasks = home.store->GetTasks(request.run_id);
-  std::printf("run %s %s", request.run_id.c_str(), outcome->status.c_str());
+  std::printf("run %s %s", request.run_id.c_str(), ToString(outcome->status).data());
   if (run.ok()) std::printf(" in %s", FormatElapsed(run->started_at, run->ended_at).c_str());
   std::printf("\n");
   if (tasks.ok()) {
@@ -117,12 +121,15 @@ int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunReques
     for (const auto& t : *tasks) {
       std::string label = t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]";
       std::string note = t.reused_from ? " (reused)" : "";
-      if (!t.error.empty() && t.status != "succeeded") note += "  " + t.error.substr(0, 200);
-      std::printf("  %-*s %-16s %s%s\n", static_cast<int>(width), label.c_str(), t.status.c_str(),
+      if (!t.error.empty() && t.status != TaskStatus::kSucceeded) {
+        note += "  " + t.error.substr(0, 200);
+      }
+      std::printf("  %-*s %-16s %s%s\n", static_cast<int>(width), label.c_str(),
+                  ToString(t.status).data(),
                   FormatElapsed(t.started_at, t.ended_at).c_str(), note.c_str());
     }
   }
-  if (outcome->status != "succeeded") {
+  if (outcome->status != RunStatus::kSucceeded) {
     if (!outcome->error.empty()) std::fprintf(stderr, "reel: %s\n", outcome->error.c_str());
     std::fprintf(stderr, "reel: see `reel show %s` and `reel logs %s`; resume with `reel resume %s`\n",
                  request.run_id.c_str(), request.run_id.c_str(), request.run_id.c_str());

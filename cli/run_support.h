@@ -18,7 +18,7 @@ class ProgressPrinter : public RunObserver {
  public:
   explicit ProgressPrinter(bool terminal) : terminal_(terminal) {}
   void OnRunStarted(const std::string& run_id, size_t steps) override;
-  void OnTaskChanged(const std::string& label, const std::string& status, int attempt,
+  void OnTaskChanged(const std::string& label, TaskStatus status, int attempt,
                      const std::string& detail) override;
   void Flush() override;
   void Finish();

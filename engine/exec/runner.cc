@@ -68,7 +68,7 @@ Result<Json> ResolveParams(const Workflow& workflow,
 
 Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
                               const std::map<std::string, std::string>& overrides,
-                              const std::string& logical_date, const std::string& trigger) {
+                              const std::string& logical_date, RunTrigger trigger) {
   RunRequest request;
   request.run_id = NewRunId();
   request.logical_date = logical_date.empty() ? TodayUtc() : logical_date;
@@ -88,8 +88,9 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
                                  const std::string& origin_run_id, const std::string& from_step) {
   auto origin = store.GetRun(origin_run_id);
   if (!origin.ok()) return origin.status();
-  if (origin->status == "running" || origin->status == "queued") {
-    return Status::Conflict("run " + origin->run_id + " is still " + origin->status +
+  if (!IsTerminal(origin->status)) {
+    return Status::Conflict("run " + origin->run_id + " is still " +
+                            std::string(ToString(origin->status)) +
                             "; wait for it or `reel cancel " + origin->run_id + "` first");
   }
   auto yaml = store.GetWorkflowYaml(origin->workflow, origin->version_hash);
@@ -127,7 +128,7 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   request.version_hash = origin->version_hash;
   request.params = origin->params;
   request.logical_date = origin->logical_date;
-  request.trigger = "resume";
+  request.trigger = RunTrigger::kResume;
   request.origin_run_id = origin->run_id;
   request.secrets = SecretsResolver(store.home());
   auto tasks = store.GetTasks(origin->run_id);
@@ -135,7 +136,7 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   auto artifacts = store.GetArtifacts(origin->run_id);
   if (!artifacts.ok()) return artifacts.status();
   for (const auto& task : *tasks) {
-    if (task.status != "succeeded") continue;
+    if (task.status != TaskStatus::kSucceeded) continue;
     int step = workflow->StepIndex(task.step);
     if (step < 0 || rerun[static_cast<size_t>(step)]) continue;
     ReusedTask reused{task.reused_from.value_or(task.task_id), task.item, task.outputs, {}};

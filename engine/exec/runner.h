@@ -19,7 +19,7 @@ Result<Json> ResolveParams(const Workflow& workflow,
 // A new run of `workflow` (recorded as a workflow version in the store).
 Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
                               const std::map<std::string, std::string>& overrides,
-                              const std::string& logical_date, const std::string& trigger);
+                              const std::string& logical_date, RunTrigger trigger);
 
 // A new run that resumes `origin_run_id`: same workflow version, params and logical date;
 // succeeded tasks are reused, except `from_step` and everything downstream of it.

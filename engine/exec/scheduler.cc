@@ -130,10 +130,10 @@ Result<RunOutcome> RunLoop::Run() {
       run.logical_date = request_.logical_date;
       run.trigger = request_.trigger;
       run.origin_run_id = request_.origin_run_id;
-      run.status = "queued";
+      run.status = RunStatus::kQueued;
       REEL_RETURN_IF_ERROR(store_.CreateRun(run));
     }
-    return store_.UpdateRunStatus(request_.run_id, "running");
+    return store_.UpdateRunStatus(request_.run_id, RunStatus::kRunning);
   });
   if (!created.ok()) return created;
   if (options_.observer) options_.observer->OnRunStarted(request_.run_id, wf_.steps.size());
@@ -142,7 +142,7 @@ Result<RunOutcome> RunLoop::Run() {
   pool_ = std::make_unique<asio::thread_pool>(static_cast<size_t>(max_parallel_));
   // Tasks of steps without foreach exist from the start, so `reel show` lists them queued.
   for (size_t s = 0; s < wf_.steps.size(); ++s) {
-    if (!wf_.steps[s].foreach) AddTask(static_cast<int>(s), -1, nullptr, "queued");
+    if (!wf_.steps[s].foreach) AddTask(static_cast<int>(s), -1, nullptr, TaskStatus::kQueued);
   }
   for (int root : tracker_.Roots()) StepReady(root);
   if (wf_.steps.empty()) FinishRun();
@@ -344,16 +344,16 @@ void RunLoop::Cancel(const std::string& reason) {
       uint64_t generation = t.generation;
       t.timer->async_wait([this, i, generation](const boost::system::error_code& ec) {
         if (ec || tasks_[i].generation != generation || !tasks_[i].running) return;
-        Abandon(i, "cancelled", "cancelled: " + cancel_reason_ +
+        Abandon(i, AttemptStatus::kCancelled, "cancelled: " + cancel_reason_ +
                                     " (the operator did not stop within the grace period)");
         Pump();
         Commit();
       });
-    } else if (t.status == "queued" && t.timer) {
+    } else if (t.status == TaskStatus::kQueued && t.timer) {
       // Waiting for a retry.
       t.timer->cancel();
       t.timer.reset();
-      SetTaskStatus(i, "cancelled", reason);
+      SetTaskStatus(i, TaskStatus::kCancelled, reason);
       FinishTask(i);
     }
   }
@@ -361,7 +361,7 @@ void RunLoop::Cancel(const std::string& reason) {
   auto pending = std::move(pending_);
   pending_.clear();
   for (size_t i : pending) {
-    SetTaskStatus(i, "cancelled", reason);
+    SetTaskStatus(i, TaskStatus::kCancelled, reason);
     FinishTask(i);
   }
 }

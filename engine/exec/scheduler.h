@@ -33,8 +33,8 @@ class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void OnRunStarted(const std::string& /*run_id*/, size_t /*steps*/) {}
-  // `label` is "step" or "step[i]"; `status` a task status; `detail` an error or note.
-  virtual void OnTaskChanged(const std::string& /*label*/, const std::string& /*status*/,
+  // `label` is "step" or "step[i]"; `detail` an error or note.
+  virtual void OnTaskChanged(const std::string& /*label*/, TaskStatus /*status*/,
                              int /*attempt*/, const std::string& /*detail*/) {}
   // Called once per batch of transitions, after it was committed or, when its commit is
   // deferred to share a transaction, before: a good moment to write out what OnTaskChanged
@@ -68,7 +68,7 @@ struct RunRequest {
   std::string run_id;
   Json params = Json::object();  // resolved and typed
   std::string logical_date;  // YYYY-MM-DD
-  std::string trigger = "manual";
+  RunTrigger trigger = RunTrigger::kManual;
   std::string origin_run_id;
   // (step, item_index) -> result to reuse instead of executing.
   std::map<std::pair<std::string, int64_t>, ReusedTask> reuse;
@@ -79,7 +79,7 @@ struct RunRequest {
 
 struct RunOutcome {
   std::string run_id;
-  std::string status;  // succeeded | failed | cancelled
+  RunStatus status = RunStatus::kSucceeded;  // succeeded, failed or cancelled
   std::string error;
 };
 

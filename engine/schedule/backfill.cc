@@ -31,7 +31,7 @@ namespace {
 
 struct LatestRun {
   std::string run_id;
-  std::string status;
+  RunStatus status = RunStatus::kQueued;
   bool reaped = false;
 };
 
@@ -51,19 +51,22 @@ Result<std::map<std::string, LatestRun>> LatestRuns(StateStore& store, const std
     Result<bool> row = st->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    latest[st->Text(0)] = LatestRun{st->Text(1), st->Text(2), st->Int(3) != 0};
+    latest[st->Text(0)] = LatestRun{
+        .run_id = st->Text(1),
+        .status = ParseEnum<RunStatus>(st->Text(2)).value_or(RunStatus::kFailed),
+        .reaped = st->Int(3) != 0};
   }
   return latest;
 }
 
 BackfillAction Decide(const LatestRun* run, Reprocess reprocess) {
   if (run == nullptr) return BackfillAction::kRun;
-  if (run->status == "queued" || run->status == "running") return BackfillAction::kSkipActive;
+  if (!IsTerminal(run->status)) return BackfillAction::kSkipActive;
   // Interrupted: cancelled (a stopped backfill, `reel cancel`) or reaped after its process died.
-  if (run->status == "cancelled" || (run->status == "failed" && run->reaped)) {
+  if (run->status == RunStatus::kCancelled || (run->status == RunStatus::kFailed && run->reaped)) {
     return reprocess == Reprocess::kNone ? BackfillAction::kRun : BackfillAction::kRerun;
   }
-  if (run->status == "succeeded") {
+  if (run->status == RunStatus::kSucceeded) {
     return reprocess == Reprocess::kAll ? BackfillAction::kRerun : BackfillAction::kSkipSucceeded;
   }
   return reprocess == Reprocess::kNone ? BackfillAction::kSkipFailed : BackfillAction::kRerun;
@@ -90,7 +93,7 @@ Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::s
     item.action = Decide(run, reprocess);
     if (run) {
       item.previous_run_id = run->run_id;
-      item.previous_status = run->reaped ? run->status + " (reaped)" : run->status;
+      item.previous_status = std::string(ToString(run->status)) + (run->reaped ? " (reaped)" : "");
     }
     items.push_back(std::move(item));
   }
@@ -127,12 +130,12 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
   std::atomic<size_t> next{0};
   size_t started = 0;  // guarded by mu
   auto stopped = [stop] { return stop != nullptr && stop->load(); };
-  auto finish = [&](const BackfillItem& item, const std::string& run_id, const std::string& status,
+  auto finish = [&](const BackfillItem& item, const std::string& run_id, RunStatus status,
                     const std::string& error) {
     std::lock_guard<std::mutex> lock(mu);
-    if (status == "succeeded") {
+    if (status == RunStatus::kSucceeded) {
       ++summary.succeeded;
-    } else if (status == "cancelled") {
+    } else if (status == RunStatus::kCancelled) {
       ++summary.cancelled;
     } else {
       ++summary.failed;
@@ -149,9 +152,10 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
         std::lock_guard<std::mutex> lock(mu);
         ++started;
       }
-      auto request = PrepareRun(store, workflow, options.overrides, item.date.ds, "backfill");
+      auto request = PrepareRun(store, workflow, options.overrides, item.date.ds,
+                                RunTrigger::kBackfill);
       if (!request.ok()) {
-        finish(item, "", "failed", request.status().message());
+        finish(item, "", RunStatus::kFailed, request.status().message());
         continue;
       }
       {
@@ -161,8 +165,9 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
       auto outcome = scheduler.Execute(*request, stop);
       if (!outcome.ok()) {
         // The run may have been recorded before the error: do not leave it looking active.
-        (void)store.UpdateRunStatus(request->run_id, "failed", outcome.status().message());
-        finish(item, request->run_id, "failed", outcome.status().message());
+        (void)store.UpdateRunStatus(request->run_id, RunStatus::kFailed,
+                                    outcome.status().message());
+        finish(item, request->run_id, RunStatus::kFailed, outcome.status().message());
         continue;
       }
       finish(item, request->run_id, outcome->status, outcome->error);

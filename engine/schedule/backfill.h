@@ -71,9 +71,9 @@ class BackfillObserver {
  public:
   virtual ~BackfillObserver() = default;
   virtual void OnDateStarted(const BackfillItem& /*item*/, const std::string& /*run_id*/) {}
-  // `status`: succeeded | failed | cancelled; `error` the run's error or why it could not run.
+  // `status`: succeeded, failed or cancelled; `error` the run's error or why it could not run.
   virtual void OnDateFinished(const BackfillItem& /*item*/, const std::string& /*run_id*/,
-                              const std::string& /*status*/, const std::string& /*error*/) {}
+                              RunStatus /*status*/, const std::string& /*error*/) {}
 };
 
 struct BackfillSummary {

@@ -121,8 +121,7 @@ void Daemon::ScanFiles(std::vector<DaemonDecision>& out) {
     // Keep scheduling what is loaded: a folder that vanishes for a moment (a deploy swapping
     // it) must not stop every schedule.
     if (!folder_error_logged_) {
-      Decide(out, {Kind::kError, "", "", "", {}, 1, "",
-                   fmt::format("cannot read the workflows folder '{}': {}; keeping the {} "
+      Decide(out, {.kind = Kind::kError, .message = fmt::format("cannot read the workflows folder '{}': {}; keeping the {} "
                                "workflow file(s) already loaded",
                                options_.workflows_dir.string(), ec.message(), files_.size())});
     }
@@ -137,8 +136,7 @@ void Daemon::ScanFiles(std::vector<DaemonDecision>& out) {
       continue;
     }
     if (it->second.workflow) {
-      Decide(out, {Kind::kRemoved, it->first, it->second.workflow->name, "", {}, 1, "",
-                   fmt::format("removed {}: workflow {} is no longer scheduled", it->first,
+      Decide(out, {.kind = Kind::kRemoved, .file = it->first, .workflow = it->second.workflow->name, .message = fmt::format("removed {}: workflow {} is no longer scheduled", it->first,
                                it->second.workflow->name)});
     }
     it = files_.erase(it);
@@ -153,8 +151,7 @@ void Daemon::ScanFiles(std::vector<DaemonDecision>& out) {
     if (known != files_.end() && known->second.text == content) continue;
     if (!text.ok()) {
       bool was_scheduled = known != files_.end() && known->second.workflow;
-      Decide(out, {Kind::kInvalid, name, was_scheduled ? known->second.workflow->name : "", "",
-                   {}, 1, "", fmt::format("cannot read {}; not scheduled:\n{}", name,
+      Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = was_scheduled ? known->second.workflow->name : "", .message = fmt::format("cannot read {}; not scheduled:\n{}", name,
                                           diags.Format())});
       files_[name] = WatchedFile{content, nullptr, std::nullopt, ""};
       continue;
@@ -180,22 +177,19 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
   if (!workflow) {
     std::string report = diags.Format();
     while (!report.empty() && report.back() == '\n') report.pop_back();
-    Decide(out, {Kind::kInvalid, name, before ? before->workflow->name : "", "", {}, 1, "",
-                 fmt::format("invalid {}{}:\n{}", name, stop_note, report)});
+    Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = before ? before->workflow->name : "", .message = fmt::format("invalid {}{}:\n{}", name, stop_note, report)});
     files_[name] = std::move(entry);
     return;
   }
   if (!workflow->schedule) {
-    Decide(out, {before ? Kind::kRemoved : Kind::kIgnored, name, workflow->name, "", {}, 1, "",
-                 fmt::format("{} {}: workflow {} has no schedule", before ? "removed" : "ignored",
+    Decide(out, {.kind = before ? Kind::kRemoved : Kind::kIgnored, .file = name, .workflow = workflow->name, .message = fmt::format("{} {}: workflow {} has no schedule", before ? "removed" : "ignored",
                              name, workflow->name)});
     files_[name] = std::move(entry);
     return;
   }
   for (const auto& [other, watched] : files_) {
     if (other != name && watched.workflow && watched.workflow->name == workflow->name) {
-      Decide(out, {Kind::kInvalid, name, workflow->name, "", {}, 1, "",
-                   fmt::format("invalid {}: workflow {} is already scheduled from {}; give one "
+      Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = workflow->name, .message = fmt::format("invalid {}: workflow {} is already scheduled from {}; give one "
                                "of them another name{}", name, workflow->name, other,
                                stop_note)});
       files_[name] = std::move(entry);
@@ -205,16 +199,14 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
   Result<CronSchedule> cron =
       CronSchedule::Parse(workflow->schedule->cron, workflow->schedule->timezone);
   if (!cron.ok()) {  // the loader validates schedules, so this is a safety net
-    Decide(out, {Kind::kInvalid, name, workflow->name, "", {}, 1, "",
-                 fmt::format("invalid {}: {}{}", name, cron.status().message(), stop_note)});
+    Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = workflow->name, .message = fmt::format("invalid {}: {}{}", name, cron.status().message(), stop_note)});
     files_[name] = std::move(entry);
     return;
   }
   Result<std::string> version = store_.PutWorkflowVersion(workflow->name, workflow->source);
   if (!version.ok()) {
     // Not remembered, so the next poll tries again.
-    Decide(out, {Kind::kError, name, workflow->name, "", {}, 1, "",
-                 fmt::format("cannot record workflow {} from {}: {}; retrying at the next poll",
+    Decide(out, {.kind = Kind::kError, .file = name, .workflow = workflow->name, .message = fmt::format("cannot record workflow {} from {}: {}; retrying at the next poll",
                              workflow->name, name, version.status().message())});
     return;
   }
@@ -230,11 +222,9 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
       change = fmt::format(": now {} (was '{}' in {})", schedule_text,
                            before->cron->expression(), before->cron->timezone());
     }
-    Decide(out, {Kind::kReloaded, name, workflow->name, "", {}, 1, "",
-                 fmt::format("reloaded {} (version {}){}", name, version->substr(0, 12), change)});
+    Decide(out, {.kind = Kind::kReloaded, .file = name, .workflow = workflow->name, .message = fmt::format("reloaded {} (version {}){}", name, version->substr(0, 12), change)});
   } else {
-    Decide(out, {Kind::kLoaded, name, workflow->name, "", {}, 1, "",
-                 fmt::format("loaded {}: workflow {}, {} (version {})", name, workflow->name,
+    Decide(out, {.kind = Kind::kLoaded, .file = name, .workflow = workflow->name, .message = fmt::format("loaded {}: workflow {}, {} (version {})", name, workflow->name,
                              schedule_text, version->substr(0, 12))});
   }
   files_[name] = std::move(entry);
@@ -252,66 +242,103 @@ Result<int> Daemon::CountActiveRuns(const std::string& workflow) {
 }
 
 Status Daemon::RecordSkipped(const WatchedFile& watched, sys_seconds start) {
-  ScheduleState state{watched.workflow->name, watched.cron->expression(),
-                      watched.cron->timezone(), start, IntervalDs(*watched.cron, start), "", 0};
+  ScheduleState state{.workflow = watched.workflow->name, .cron = watched.cron->expression(), .timezone = watched.cron->timezone(), .last_interval = start, .last_ds = IntervalDs(*watched.cron, start)};
   return PutScheduleState(store_, state);
 }
 
 void Daemon::ScheduleWorkflow(const std::string& file, const WatchedFile& watched,
                               sys_seconds now, std::vector<DaemonDecision>& out) {
   const Workflow& wf = *watched.workflow;
-  const Schedule& schedule = *wf.schedule;
   const CronSchedule& cron = *watched.cron;
-  auto error = [&](const std::string& what, const Status& s) {
-    Decide(out, {Kind::kError, file, wf.name, "", {}, 1, "",
-                 fmt::format("cannot {} for {}: {}; retrying at the next poll", what, wf.name,
-                             s.message())});
-  };
-  Result<std::optional<ScheduleState>> state = GetScheduleState(store_, wf.name);
-  if (!state.ok()) return error("read the schedule state", state.status());
-  std::optional<sys_seconds> last;
-  if (*state) last = (*state)->last_interval;
-  if (last && ((*state)->cron != cron.expression() || (*state)->timezone != cron.timezone())) {
-    // The cron changed since the last decision: the new one takes over where the last decided
-    // interval ends, so that no data is covered twice.
-    Result<CronSchedule> previous = CronSchedule::Parse((*state)->cron, (*state)->timezone);
-    if (previous.ok()) {
-      Result<sys_seconds> end = previous->NextAfter(*last);
-      if (end.ok()) last = *end - std::chrono::seconds(1);
-    }
-  }
-  Result<DueIntervals> due = FindDueIntervals(cron, schedule, last, now);
-  if (!due.ok()) return error("compute the due intervals", due.status());
+  Result<std::optional<sys_seconds>> last = LastDecidedInterval(wf.name, cron);
+  if (!last.ok()) return DecideError(out, file, wf, "read the schedule state", last.status());
+  Result<DueIntervals> due = FindDueIntervals(cron, *wf.schedule, *last, now);
+  if (!due.ok()) return DecideError(out, file, wf, "compute the due intervals", due.status());
   if (due->first_sight) {
-    ScheduleState baseline{wf.name, cron.expression(), cron.timezone(), due->decided_before,
-                           IntervalDs(cron, due->decided_before), "", 0};
+    ScheduleState baseline{.workflow = wf.name,
+                           .cron = cron.expression(),
+                           .timezone = cron.timezone(),
+                           .last_interval = due->decided_before,
+                           .last_ds = IntervalDs(cron, due->decided_before)};
     if (Status s = PutScheduleState(store_, baseline); !s.ok()) {
-      return error("record the schedule state", s);
+      return DecideError(out, file, wf, "record the schedule state", s);
     }
   }
   if (due->dropped > 0) {
-    if (Status s = RecordSkipped(watched, due->last_dropped); !s.ok()) {
-      return error("record skipped intervals", s);
+    if (Status s = SkipDropped(file, watched, *due, out); !s.ok()) {
+      return DecideError(out, file, wf, "record skipped intervals", s);
     }
-    std::string first = IntervalDs(cron, due->first_dropped);
-    std::string last_ds = IntervalDs(cron, due->last_dropped);
-    std::string why =
-        schedule.catchup
-            ? fmt::format("more than catchup_limit={} were missed; run them with `reel backfill "
-                          "{} --from {} --to {}`", schedule.catchup_limit,
-                          (options_.workflows_dir / file).string(), first, last_ds)
-            : std::string("catchup is off");
-    Decide(out, {Kind::kSkipped, file, wf.name, first, due->first_dropped, due->dropped, "",
-                 fmt::format("skipped {} interval(s) of {} (ds {}..{}): {}", due->dropped,
-                             wf.name, first, last_ds, why)});
   }
+  FireDue(file, watched, *due, out);
+}
+
+void Daemon::DecideError(std::vector<DaemonDecision>& out, const std::string& file,
+                         const Workflow& wf, const std::string& what, const Status& s) {
+  Decide(out, {.kind = Kind::kError,
+               .file = file,
+               .workflow = wf.name,
+               .message = fmt::format("cannot {} for {}: {}; retrying at the next poll", what,
+                                      wf.name, s.message())});
+}
+
+// The start of the latest interval decided (fired or skipped) for `workflow`; nullopt when it
+// was never scheduled. When the cron changed since, the new one takes over where the last
+// decided interval ends, so that no data is covered twice.
+Result<std::optional<sys_seconds>> Daemon::LastDecidedInterval(const std::string& workflow,
+                                                               const CronSchedule& cron) {
+  REEL_ASSIGN_OR_RETURN(std::optional<ScheduleState> state, GetScheduleState(store_, workflow));
+  if (!state || !state->last_interval) return std::optional<sys_seconds>();
+  sys_seconds last = *state->last_interval;
+  if (state->cron != cron.expression() || state->timezone != cron.timezone()) {
+    Result<CronSchedule> previous = CronSchedule::Parse(state->cron, state->timezone);
+    if (previous.ok()) {
+      Result<sys_seconds> end = previous->NextAfter(last);
+      if (end.ok()) last = *end - std::chrono::seconds(1);
+    }
+  }
+  return std::optional<sys_seconds>(last);
+}
+
+// Records the missed intervals that will not run (catchup off, or past catchup_limit) as
+// skipped, and says how to run them.
+Status Daemon::SkipDropped(const std::string& file, const WatchedFile& watched,
+                           const DueIntervals& due, std::vector<DaemonDecision>& out) {
+  const Workflow& wf = *watched.workflow;
+  const Schedule& schedule = *wf.schedule;
+  REEL_RETURN_IF_ERROR(RecordSkipped(watched, due.last_dropped));
+  std::string first = IntervalDs(*watched.cron, due.first_dropped);
+  std::string last = IntervalDs(*watched.cron, due.last_dropped);
+  std::string why =
+      schedule.catchup
+          ? fmt::format("more than catchup_limit={} were missed; run them with `reel backfill "
+                        "{} --from {} --to {}`",
+                        schedule.catchup_limit, (options_.workflows_dir / file).string(), first,
+                        last)
+          : std::string("catchup is off");
+  Decide(out, {.kind = Kind::kSkipped,
+               .file = file,
+               .workflow = wf.name,
+               .ds = first,
+               .interval = due.first_dropped,
+               .count = due.dropped,
+               .message = fmt::format("skipped {} interval(s) of {} (ds {}..{}): {}",
+                                      due.dropped, wf.name, first, last, why)});
+  return Status::Ok();
+}
+
+// Fires the due intervals, oldest first, while max_active_runs allows; past it, the overlap
+// policy skips them or leaves them due (waiting) for a later poll.
+void Daemon::FireDue(const std::string& file, const WatchedFile& watched,
+                     const DueIntervals& due, std::vector<DaemonDecision>& out) {
+  const Workflow& wf = *watched.workflow;
+  const Schedule& schedule = *wf.schedule;
   Result<int> active = CountActiveRuns(wf.name);
-  if (!active.ok()) return error("count the active runs", active.status());
+  if (!active.ok()) return DecideError(out, file, wf, "count the active runs", active.status());
   int slots = schedule.max_active_runs - *active;
   size_t fired = 0;
   std::string first_fired, last_fired;
-  for (sys_seconds start : due->to_run) {
-    std::string ds = IntervalDs(cron, start);
+  for (sys_seconds start : due.to_run) {
+    std::string ds = IntervalDs(*watched.cron, start);
     if (slots > 0) {
       if (!Fire(file, watched, start, out)) break;
       --slots;
@@ -320,26 +347,42 @@ void Daemon::ScheduleWorkflow(const std::string& file, const WatchedFile& watche
       continue;
     }
     if (schedule.overlap == OverlapPolicy::kSkip) {
-      if (Status s = RecordSkipped(watched, start); !s.ok()) return error("record a skip", s);
-      Decide(out, {Kind::kSkipped, file, wf.name, ds, start, 1, "",
-                   fmt::format("skipped {} ds={}: max_active_runs={} reached (overlap: skip)",
-                               wf.name, ds, schedule.max_active_runs)});
+      if (Status s = RecordSkipped(watched, start); !s.ok()) {
+        return DecideError(out, file, wf, "record a skip", s);
+      }
+      Decide(out, {.kind = Kind::kSkipped,
+                   .file = file,
+                   .workflow = wf.name,
+                   .ds = ds,
+                   .interval = start,
+                   .message = fmt::format("skipped {} ds={}: max_active_runs={} reached "
+                                          "(overlap: skip)",
+                                          wf.name, ds, schedule.max_active_runs)});
       continue;
     }
     auto logged = waiting_logged_.find(wf.name);
     if (logged == waiting_logged_.end() || logged->second != start) {
       waiting_logged_[wf.name] = start;
-      Decide(out, {Kind::kWaiting, file, wf.name, ds, start, 1, "",
-                   fmt::format("waiting {} ds={}: max_active_runs={} reached (overlap: queue); "
-                               "it fires when a run finishes", wf.name, ds,
-                               schedule.max_active_runs)});
+      Decide(out, {.kind = Kind::kWaiting,
+                   .file = file,
+                   .workflow = wf.name,
+                   .ds = ds,
+                   .interval = start,
+                   .message = fmt::format("waiting {} ds={}: max_active_runs={} reached "
+                                          "(overlap: queue); it fires when a run finishes",
+                                          wf.name, ds, schedule.max_active_runs)});
     }
     break;
   }
   if (fired > 1) {
-    Decide(out, {Kind::kCaughtUp, file, wf.name, first_fired, due->to_run.front(), fired, "",
-                 fmt::format("caught up {} intervals of {} (ds {}..{})", fired, wf.name,
-                             first_fired, last_fired)});
+    Decide(out, {.kind = Kind::kCaughtUp,
+                 .file = file,
+                 .workflow = wf.name,
+                 .ds = first_fired,
+                 .interval = due.to_run.front(),
+                 .count = fired,
+                 .message = fmt::format("caught up {} intervals of {} (ds {}..{})", fired,
+                                        wf.name, first_fired, last_fired)});
   }
 }
 
@@ -348,13 +391,12 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
   const Workflow& wf = *watched.workflow;
   const CronSchedule& cron = *watched.cron;
   const std::string ds = IntervalDs(cron, start);
-  Result<RunRequest> request = PrepareRun(store_, watched.workflow, {}, ds, "schedule");
+  Result<RunRequest> request = PrepareRun(store_, watched.workflow, {}, ds, RunTrigger::kSchedule);
   if (!request.ok()) {
     // Params that do not resolve fail for every interval alike: record the interval as
     // skipped, so that the log says it once per interval rather than once per poll.
     Status recorded = RecordSkipped(watched, start);
-    Decide(out, {Kind::kError, file, wf.name, ds, start, 1, "",
-                 fmt::format("cannot fire {} ds={}: {}; {}", wf.name, ds,
+    Decide(out, {.kind = Kind::kError, .file = file, .workflow = wf.name, .ds = ds, .interval = start, .message = fmt::format("cannot fire {} ds={}: {}; {}", wf.name, ds,
                              request.status().message(),
                              recorded.ok() ? "interval skipped" : "retrying at the next poll")});
     return false;
@@ -373,22 +415,19 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
     run.version_hash = request->version_hash;
     run.params = request->params;
     run.logical_date = ds;
-    run.status = "queued";
-    run.trigger = "schedule";
+    run.status = RunStatus::kQueued;
+    run.trigger = RunTrigger::kSchedule;
     REEL_RETURN_IF_ERROR(store_.CreateRun(run));
-    return PutScheduleState(store_, ScheduleState{wf.name, cron.expression(), cron.timezone(),
-                                                  start, ds, run.run_id, 0});
+    return PutScheduleState(store_, ScheduleState{.workflow = wf.name, .cron = cron.expression(), .timezone = cron.timezone(), .last_interval = start, .last_ds = ds, .last_run_id = run.run_id});
   });
   if (!s.ok()) {
-    Decide(out, {Kind::kError, file, wf.name, ds, start, 1, "",
-                 fmt::format("cannot fire {} ds={}: {}; retrying at the next poll", wf.name, ds,
+    Decide(out, {.kind = Kind::kError, .file = file, .workflow = wf.name, .ds = ds, .interval = start, .message = fmt::format("cannot fire {} ds={}: {}; retrying at the next poll", wf.name, ds,
                              s.message())});
     return false;
   }
   if (already_fired) return false;
   Result<sys_seconds> end = cron.NextAfter(start);
-  Decide(out, {Kind::kFired, file, wf.name, ds, start, 1, request->run_id,
-               fmt::format("fired {} ds={} run={} (interval {} - {})", wf.name, ds,
+  Decide(out, {.kind = Kind::kFired, .file = file, .workflow = wf.name, .ds = ds, .interval = start, .run_id = request->run_id, .message = fmt::format("fired {} ds={} run={} (interval {} - {})", wf.name, ds,
                            request->run_id, FormatIsoUtc(start),
                            end.ok() ? FormatIsoUtc(*end) : std::string("?"))});
   request->run_record_exists = true;

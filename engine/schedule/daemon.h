@@ -147,8 +147,17 @@ class Daemon {
   void ScanFiles(std::vector<DaemonDecision>& out);
   void LoadFile(const std::string& name, const std::string& text,
                 std::vector<DaemonDecision>& out);
+  // Decides what is due for one workflow at `now`: fires, skips or leaves it waiting.
   void ScheduleWorkflow(const std::string& file, const WatchedFile& watched,
                         std::chrono::sys_seconds now, std::vector<DaemonDecision>& out);
+  void DecideError(std::vector<DaemonDecision>& out, const std::string& file,
+                   const Workflow& wf, const std::string& what, const Status& s);
+  Result<std::optional<std::chrono::sys_seconds>> LastDecidedInterval(
+      const std::string& workflow, const CronSchedule& cron);
+  Status SkipDropped(const std::string& file, const WatchedFile& watched,
+                     const DueIntervals& due, std::vector<DaemonDecision>& out);
+  void FireDue(const std::string& file, const WatchedFile& watched, const DueIntervals& due,
+               std::vector<DaemonDecision>& out);
   // Creates the run and the schedules row in one transaction, then starts the run's thread.
   // Returns false (with a decision) when it could not.
   bool Fire(const std::string& file, const WatchedFile& watched, std::chrono::sys_seconds start,

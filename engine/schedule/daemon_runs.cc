@@ -15,17 +15,18 @@ void Daemon::StartRun(RunRequest request, std::string ds) {
     options.observer = nullptr;
     Scheduler scheduler(store_, artifacts_, operators_, options);
     Result<RunOutcome> outcome = scheduler.Execute(request, &cancel_runs_);
-    std::string status = "failed", error;
+    RunStatus status = RunStatus::kFailed;
+    std::string error;
     if (outcome.ok()) {
       status = outcome->status;
       error = outcome->error;
     } else {
       // The run row exists (queued); it must not stay that way and hold a slot.
       error = outcome.status().message();
-      (void)store_.UpdateRunStatus(request.run_id, "failed", error);
+      (void)store_.UpdateRunStatus(request.run_id, RunStatus::kFailed, error);
     }
     Log(fmt::format("finished {} ds={} run={} {}{}", request.workflow->name, ds, request.run_id,
-                    status, error.empty() ? "" : ": " + error));
+                    ToString(status), error.empty() ? "" : ": " + error));
     {
       std::lock_guard<std::mutex> done_lock(runs_mu_);
       slot->done = true;

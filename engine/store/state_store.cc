@@ -16,17 +16,6 @@ using namespace state_store_internal;
 
 namespace state_store_internal {
 
-Status CheckOneOf(const std::string& value, std::span<const char* const> allowed,
-                  const char* what) {
-  for (const char* a : allowed) {
-    if (value == a) return Status::Ok();
-  }
-  std::string list;
-  for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-  return Status::InvalidArgument(
-      fmt::format("unknown {} '{}'; expected one of: {}", what, value, list));
-}
-
 Json ParseJsonColumn(const Stmt& st, int col, Json fallback) {
   if (st.IsNull(col)) return fallback;
   Json parsed = Json::parse(st.Text(col), nullptr, /*allow_exceptions=*/false);
@@ -40,8 +29,8 @@ RunRecord ReadRun(const Stmt& st) {
   r.version_hash = st.Text(2);
   r.params = ParseJsonColumn(st, 3, Json::object());
   r.logical_date = st.Text(4);
-  r.status = st.Text(5);
-  r.trigger = st.Text(6);
+  r.status = EnumColumn<RunStatus>(st, 5);
+  r.trigger = EnumColumn<RunTrigger>(st, 6);
   r.origin_run_id = st.Text(7);
   r.created_at = st.Int(8);
   r.started_at = st.OptInt(9);
@@ -55,11 +44,6 @@ RunRecord ReadRun(const Stmt& st) {
 }
 
 }  // namespace state_store_internal
-
-bool IsTerminalStatus(const std::string& status) {
-  return status == "succeeded" || status == "failed" || status == "cancelled" ||
-         status == "skipped" || status == "upstream_failed" || status == "timed_out";
-}
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::filesystem::path& home,
                                                      std::span<const Migration> schema,
@@ -111,8 +95,6 @@ Result<std::string> StateStore::GetWorkflowYaml(const std::string& name,
 Status StateStore::CreateRun(const RunRecord& run) {
   if (run.run_id.empty()) return Status::InvalidArgument("a run needs a run_id (see NewRunId)");
   if (run.workflow.empty()) return Status::InvalidArgument("a run needs a workflow name");
-  REEL_RETURN_IF_ERROR(CheckOneOf(run.status, kRunStatuses, "run status"));
-  REEL_RETURN_IF_ERROR(CheckOneOf(run.trigger, kRunTriggers, "run trigger"));
   int64_t now = NowMillis();
   return Write([&]() -> Status {
     Result<Stmt> st = db_->Prepare(
@@ -121,7 +103,7 @@ Status StateStore::CreateRun(const RunRecord& run) {
         " cancel_requested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return st.status();
     st->BindAll(run.run_id, run.workflow, run.version_hash, DumpJson(run.params),
-                NullIfEmpty(run.logical_date), run.status, run.trigger,
+                NullIfEmpty(run.logical_date), ToString(run.status), ToString(run.trigger),
                 NullIfEmpty(run.origin_run_id), run.created_at != 0 ? run.created_at : now,
                 run.started_at, run.ended_at, run.host.empty() ? HostName() : run.host,
                 run.pid != 0 ? run.pid : static_cast<int64_t>(::getpid()),
@@ -139,11 +121,10 @@ Status StateStore::CreateRun(const RunRecord& run) {
   });
 }
 
-Status StateStore::UpdateRunStatus(const std::string& run_id, const std::string& status,
+Status StateStore::UpdateRunStatus(const std::string& run_id, RunStatus status,
                                    std::optional<std::string> error) {
-  REEL_RETURN_IF_ERROR(CheckOneOf(status, kRunStatuses, "run status"));
   int64_t now = NowMillis();
-  bool terminal = IsTerminalStatus(status);
+  bool terminal = IsTerminal(status);
   return Write([&]() -> Status {
     Result<Stmt> st = db_->Prepare(
         "UPDATE runs SET status = ?1,"
@@ -153,7 +134,7 @@ Status StateStore::UpdateRunStatus(const std::string& run_id, const std::string&
         " error = CASE WHEN ?4 THEN ?5 ELSE error END"
         " WHERE run_id = ?6");
     if (!st.ok()) return st.status();
-    st->BindAll(status, now, int64_t{terminal}, int64_t{error.has_value()},
+    st->BindAll(ToString(status), now, int64_t{terminal}, int64_t{error.has_value()},
                 error ? NullIfEmpty(*error) : std::nullopt, run_id);
     REEL_RETURN_IF_ERROR(st->Run());
     if (st->Changes() == 0) return Status::NotFound(fmt::format("no run '{}'", run_id));
@@ -182,10 +163,6 @@ Status StateStore::HeartbeatProcess() {
 }
 
 Result<std::vector<RunRecord>> StateStore::ListRuns(const RunFilter& filter) {
-  if (filter.status) REEL_RETURN_IF_ERROR(CheckOneOf(*filter.status, kRunStatuses, "run status"));
-  if (filter.trigger) {
-    REEL_RETURN_IF_ERROR(CheckOneOf(*filter.trigger, kRunTriggers, "run trigger"));
-  }
   // One SQL text per combination of filters, so each stays in the statement cache.
   std::string sql = fmt::format("SELECT {} FROM runs WHERE 1", kRunColumns);
   if (filter.workflow) sql += " AND workflow = :workflow";
@@ -198,9 +175,9 @@ Result<std::vector<RunRecord>> StateStore::ListRuns(const RunFilter& filter) {
   if (!st.ok()) return st.status();
   int index = 0;
   if (filter.workflow) st->Bind(++index, *filter.workflow);
-  if (filter.status) st->Bind(++index, *filter.status);
+  if (filter.status) st->Bind(++index, ToString(*filter.status));
   if (filter.logical_date) st->Bind(++index, *filter.logical_date);
-  if (filter.trigger) st->Bind(++index, *filter.trigger);
+  if (filter.trigger) st->Bind(++index, ToString(*filter.trigger));
   if (filter.limit > 0) st->Bind(++index, filter.limit);
   return Collect<RunRecord>(*st, ReadRun);
 }

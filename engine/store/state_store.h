@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "engine/store/sqlite.h"
+#include "engine/store/states.h"
 #include "reel/status.h"
 
 namespace reel {
@@ -65,8 +66,8 @@ struct RunRecord {
   std::string version_hash;
   Json params = Json::object();
   std::string logical_date;  // YYYY-MM-DD, empty when the run has none
-  std::string status = "queued";
-  std::string trigger = "manual";
+  RunStatus status = RunStatus::kQueued;
+  RunTrigger trigger = RunTrigger::kManual;
   std::string origin_run_id;
   int64_t created_at = 0;  // 0: CreateRun fills in now
   std::optional<int64_t> started_at;
@@ -84,7 +85,7 @@ struct TaskRecord {
   std::string step;
   int64_t item_index = -1;
   Json item;  // null outside foreach
-  std::string status = "queued";
+  TaskStatus status = TaskStatus::kQueued;
   int attempts = 0;
   Json outputs = Json::object();
   std::optional<int64_t> started_at;
@@ -96,7 +97,7 @@ struct TaskRecord {
 struct AttemptRecord {
   int64_t task_id = 0;
   int attempt = 1;
-  std::string status = "running";
+  AttemptStatus status = AttemptStatus::kRunning;
   int64_t started_at = 0;  // 0: StartAttempt fills in now
   std::optional<int64_t> ended_at;
   std::string error;
@@ -136,22 +137,11 @@ struct EventRecord {
 
 struct RunFilter {
   std::optional<std::string> workflow;
-  std::optional<std::string> status;
+  std::optional<RunStatus> status;
   std::optional<std::string> logical_date;
-  std::optional<std::string> trigger;
+  std::optional<RunTrigger> trigger;
   int limit = 50;  // <= 0: no limit
 };
-
-inline constexpr const char* kRunStatuses[] = {"queued", "running", "succeeded", "failed",
-                                               "cancelled"};
-inline constexpr const char* kTaskStatuses[] = {"queued",  "running",         "succeeded", "failed",
-                                                "skipped", "upstream_failed", "cancelled"};
-inline constexpr const char* kAttemptStatuses[] = {"running", "succeeded", "failed", "timed_out",
-                                                   "cancelled"};
-inline constexpr const char* kRunTriggers[] = {"manual", "resume", "backfill", "schedule"};
-
-// succeeded, failed, cancelled (and for tasks skipped, upstream_failed; for attempts timed_out).
-bool IsTerminalStatus(const std::string& status);
 
 class StateStore {
  public:
@@ -175,7 +165,7 @@ class StateStore {
   Status CreateRun(const RunRecord& run);
   // Sets the status; 'running' sets started_at (once), a terminal status sets ended_at.
   // `error` replaces the stored error when given.
-  Status UpdateRunStatus(const std::string& run_id, const std::string& status,
+  Status UpdateRunStatus(const std::string& run_id, RunStatus status,
                          std::optional<std::string> error = {});
   Status Heartbeat(const std::string& run_id);
   // Heartbeats every queued or running run this process (host, pid) executes.
@@ -185,12 +175,12 @@ class StateStore {
   Result<int64_t> CreateTask(const TaskRecord& task);
   // Sets the status; 'running' sets started_at (once), a terminal status sets ended_at.
   // Non-null `outputs` and given `error` replace the stored ones.
-  Status UpdateTask(int64_t task_id, const std::string& status, const Json* outputs = nullptr,
+  Status UpdateTask(int64_t task_id, TaskStatus status, const Json* outputs = nullptr,
                     std::optional<std::string> error = {});
 
   // Inserts an attempt and raises the task's `attempts` to attempt.attempt.
   Status StartAttempt(const AttemptRecord& attempt);
-  Status FinishAttempt(int64_t task_id, int attempt, const std::string& status,
+  Status FinishAttempt(int64_t task_id, int attempt, AttemptStatus status,
                        const std::string& error = "", std::optional<int> exit_code = {});
 
   Status AddArtifact(const ArtifactRecord& artifact);

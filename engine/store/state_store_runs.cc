@@ -104,9 +104,9 @@ Status StateStore::RequestCancel(const std::string& run_id_or_prefix) {
   return db_->Transaction([&]() -> Status {
     Result<RunRecord> run = GetRun(run_id_or_prefix);
     if (!run.ok()) return run.status();
-    if (IsTerminalStatus(run->status)) {
+    if (IsTerminal(run->status)) {
       return Status::Conflict(fmt::format("run '{}' has already finished ({}); nothing to cancel",
-                                          run->run_id, run->status));
+                                          run->run_id, ToString(run->status)));
     }
     int64_t now = NowMillis();
     Result<Stmt> st = db_->Prepare(
@@ -124,7 +124,7 @@ Status StateStore::RequestCancel(const std::string& run_id_or_prefix) {
     bool own = run->host == HostName() && run->pid == ::getpid();
     if (!own && run->host == HostName() && !ProcessAlive(run->pid)) {
       REEL_RETURN_IF_ERROR(UpdateRunStatus(
-          run->run_id, "cancelled",
+          run->run_id, RunStatus::kCancelled,
           fmt::format("cancelled; its reel process (pid {}) had already exited", run->pid)));
       Result<Stmt> tasks = db_->Prepare(
           "UPDATE tasks SET status = 'cancelled', ended_at = ?1"

@@ -26,7 +26,7 @@ TaskRecord ReadTask(const Stmt& st) {
   t.step = st.Text(2);
   t.item_index = st.Int(3);
   t.item = ParseJsonColumn(st, 4, Json());
-  t.status = st.Text(5);
+  t.status = EnumColumn<TaskStatus>(st, 5);
   t.attempts = static_cast<int>(st.Int(6));
   t.outputs = ParseJsonColumn(st, 7, Json::object());
   t.started_at = st.OptInt(8);
@@ -44,7 +44,7 @@ AttemptRecord ReadAttempt(const Stmt& st) {
   AttemptRecord a;
   a.task_id = st.Int(0);
   a.attempt = static_cast<int>(st.Int(1));
-  a.status = st.Text(2);
+  a.status = EnumColumn<AttemptStatus>(st, 2);
   a.started_at = st.Int(3);
   a.ended_at = st.OptInt(4);
   a.error = st.Text(5);
@@ -73,7 +73,6 @@ std::optional<std::string> JsonOrNull(const Json& j) {
 }  // namespace
 
 Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
-  REEL_RETURN_IF_ERROR(CheckOneOf(task.status, kTaskStatuses, "task status"));
   if (task.step.empty()) return Status::InvalidArgument("a task needs a step name");
   int64_t task_id = 0;
   Status s = Write([&]() -> Status {
@@ -81,7 +80,7 @@ Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
         "INSERT INTO tasks(run_id, step, item_index, item, status, attempts, outputs,"
         " started_at, ended_at, error, reused_from) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return st.status();
-    st->BindAll(task.run_id, task.step, task.item_index, JsonOrNull(task.item), task.status,
+    st->BindAll(task.run_id, task.step, task.item_index, JsonOrNull(task.item), ToString(task.status),
                 task.attempts, task.outputs.is_null() ? std::string("{}") : DumpJson(task.outputs),
                 task.started_at, task.ended_at, NullIfEmpty(task.error), task.reused_from);
     Status run = st->Run();
@@ -103,9 +102,8 @@ Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
   return task_id;
 }
 
-Status StateStore::UpdateTask(int64_t task_id, const std::string& status, const Json* outputs,
+Status StateStore::UpdateTask(int64_t task_id, TaskStatus status, const Json* outputs,
                               std::optional<std::string> error) {
-  REEL_RETURN_IF_ERROR(CheckOneOf(status, kTaskStatuses, "task status"));
   int64_t now = NowMillis();
   return Write([&]() -> Status {
     Result<Stmt> st = db_->Prepare(
@@ -118,7 +116,7 @@ Status StateStore::UpdateTask(int64_t task_id, const std::string& status, const 
     if (!st.ok()) return st.status();
     std::optional<std::string> out_text;
     if (outputs != nullptr) out_text = DumpJson(*outputs);
-    st->BindAll(status, now, int64_t{IsTerminalStatus(status)}, out_text,
+    st->BindAll(ToString(status), now, int64_t{IsTerminal(status)}, out_text,
                 int64_t{error.has_value()}, error ? NullIfEmpty(*error) : std::nullopt, task_id);
     REEL_RETURN_IF_ERROR(st->Run());
     if (st->Changes() == 0) return Status::NotFound(fmt::format("no task {}", task_id));
@@ -127,7 +125,6 @@ Status StateStore::UpdateTask(int64_t task_id, const std::string& status, const 
 }
 
 Status StateStore::StartAttempt(const AttemptRecord& a) {
-  REEL_RETURN_IF_ERROR(CheckOneOf(a.status, kAttemptStatuses, "attempt status"));
   if (a.attempt < 1) {
     return Status::InvalidArgument(fmt::format("attempt numbers start at 1, got {}", a.attempt));
   }
@@ -137,7 +134,7 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
         "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
         " log_path, host, pid) VALUES(?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return st.status();
-    st->BindAll(a.task_id, a.attempt, a.status, a.started_at != 0 ? a.started_at : NowMillis(),
+    st->BindAll(a.task_id, a.attempt, ToString(a.status), a.started_at != 0 ? a.started_at : NowMillis(),
                 a.ended_at, NullIfEmpty(a.error), a.exit_code, NullIfEmpty(a.log_path),
                 a.host.empty() ? HostName() : a.host,
                 a.pid != 0 ? a.pid : pid);
@@ -159,15 +156,14 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
   });
 }
 
-Status StateStore::FinishAttempt(int64_t task_id, int attempt, const std::string& status,
+Status StateStore::FinishAttempt(int64_t task_id, int attempt, AttemptStatus status,
                                  const std::string& error, std::optional<int> exit_code) {
-  REEL_RETURN_IF_ERROR(CheckOneOf(status, kAttemptStatuses, "attempt status"));
   return Write([&]() -> Status {
     Result<Stmt> st = db_->Prepare(
         "UPDATE attempts SET status = ?, ended_at = ?, error = ?, exit_code = ?"
         " WHERE task_id = ? AND attempt = ?");
     if (!st.ok()) return st.status();
-    st->BindAll(status, NowMillis(), NullIfEmpty(error), exit_code, task_id, attempt);
+    st->BindAll(ToString(status), NowMillis(), NullIfEmpty(error), exit_code, task_id, attempt);
     REEL_RETURN_IF_ERROR(st->Run());
     if (st->Changes() == 0) {
       return Status::NotFound(fmt::format("no attempt {} of task {}", attempt, task_id));

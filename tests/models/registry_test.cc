@@ -138,7 +138,7 @@ TEST_CASE("model registry treats a resumed run as the run it resumes") {
   REQUIRE(store->CreateRun(origin).ok());
   RunRecord resumed = origin;
   resumed.run_id = "run-2";
-  resumed.trigger = "resume";
+  resumed.trigger = RunTrigger::kResume;
   resumed.origin_run_id = "run-1";
   REQUIRE(store->CreateRun(resumed).ok());
 

@@ -72,7 +72,7 @@ struct Task {
   Json item;
   std::string label;  // "step" or "step[i]"
   int64_t task_id = 0;
-  std::string status = "queued";
+  TaskStatus status = TaskStatus::kQueued;
   int attempt = 0;  // attempts started
   Json outputs = Json::object();
   std::string error;
@@ -95,7 +95,7 @@ struct StepRun {
   std::vector<size_t> tasks;
   size_t unfinished = 0;
   bool finished = false;
-  std::string status;  // succeeded | failed | skipped | upstream_failed | cancelled
+  TaskStatus status = TaskStatus::kQueued;  // once finished: how the step as a whole ended
   std::set<std::string> referenced_steps;  // steps.NAME used by its templates
   bool runs_inline = false;  // its operator runs on the loop thread (OperatorInfo::runs_inline)
   bool templated = true;  // its `with:` contains template expressions
@@ -134,12 +134,18 @@ class RunLoop {
   // Step and task transitions.
   void StepReady(int step);
   void ExpandStep(int step, const Json& items);
-  void FinishStepWithoutRunning(int step, const std::string& status, const std::string& error);
-  void AddTask(int step, int64_t item_index, Json item, const std::string& status);
+  void FinishStepWithoutRunning(int step, TaskStatus status, const std::string& error);
+  void AddTask(int step, int64_t item_index, Json item, TaskStatus status);
   void EnqueueOrReuse(size_t task);
   void Enqueue(size_t task);
   void Pump();
+
+  // Attempts (engine/exec/scheduler_attempts.cc).
   void StartAttempt(size_t task);
+  Result<Json> RenderConfig(const Task& task, std::vector<std::string>* secrets) const;
+  void RecordAttemptStart(size_t task, std::string log_path);
+  void ArmTimeout(size_t task);
+  void LaunchOperator(size_t task);
   Status CreateOperator(const Step& step, std::shared_ptr<Operator>* op);
   static Status RunOperator(Operator& op, TaskContext& ctx);
   void ExecuteInline(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx);
@@ -147,7 +153,14 @@ class RunLoop {
   void PostCompletion(Completion completion);
   void Drain();
   void HandleCompletion(const Completion& completion);
-  void SetTaskStatus(size_t task, const std::string& status, const std::string& error = {},
+  struct AttemptEnd {
+    AttemptStatus status;
+    std::string error;
+  };
+  AttemptEnd ClassifyAttempt(const Task& task, const Status& status) const;
+  void RecordAttemptEnd(size_t task, const AttemptEnd& end, const Json& outputs,
+                        TaskContext* ctx);
+  void SetTaskStatus(size_t task, TaskStatus status, const std::string& error = {},
                      const Json* outputs = nullptr);
   void FinishTask(size_t task);
   void FinishStep(int step);
@@ -165,7 +178,7 @@ class RunLoop {
   void AwaitQuietOutput(const std::shared_ptr<ProcessAttempt>& p);
   void StopProcess(const std::shared_ptr<ProcessAttempt>& p);
   void FinishProcess(const std::shared_ptr<ProcessAttempt>& p);
-  void Abandon(size_t task, const std::string& status, const std::string& error);
+  void Abandon(size_t task, AttemptStatus status, const std::string& error);
   void ScheduleRetry(size_t task);
 
   // Resources.

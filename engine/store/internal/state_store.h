@@ -9,8 +9,12 @@
 
 namespace reel::state_store_internal {
 
-// InvalidArgument naming `what` and the allowed values unless `value` is one of them.
-Status CheckOneOf(const std::string& value, std::span<const char* const> allowed, const char* what);
+// An enum column. The schema's CHECK constraints admit only the names EnumNames lists; a value
+// outside them (a database edited by hand) reads as E's first value.
+template <typename E>
+E EnumColumn(const Stmt& st, int col) {
+  return ParseEnum<E>(st.Text(col)).value_or(EnumNames<E>::kNames[0].first);
+}
 
 // Parses a JSON column; a NULL or unparsable column yields `fallback`.
 Json ParseJsonColumn(const Stmt& st, int col, Json fallback);

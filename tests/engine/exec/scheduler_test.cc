@@ -162,7 +162,7 @@ struct Harness {
                  std::function<void(SchedulerOptions&)> tweak = {},
                  std::chrono::seconds deadline = std::chrono::seconds(20)) {
     auto wf = Load(yaml);
-    auto request = PrepareRun(*store, wf, {}, "2026-11-28", "manual");
+    auto request = PrepareRun(*store, wf, {}, "2026-11-28", RunTrigger::kManual);
     REQUIRE(request.ok());
     SchedulerOptions options;
     options.max_parallel = workers;
@@ -218,13 +218,13 @@ steps:
   never: {operator: record, needs: [join], when: "{{ steps.join.outputs.value > 100 }}"}
   after_never: {operator: record, needs: [never]}
 )", workers);
-    CHECK(outcome.status == "succeeded");
+    CHECK(ToString(outcome.status) == "succeeded");
     auto tasks = h.Tasks();
     CHECK(tasks["b"].outputs["value"] == 8);
     CHECK(tasks["fan[2]"].outputs["value"] == 30);
     CHECK(tasks["join"].outputs["value"] == 4);
-    CHECK(tasks["never"].status == "skipped");
-    CHECK(tasks["after_never"].status == "skipped");
+    CHECK(ToString(tasks["never"].status) == "skipped");
+    CHECK(ToString(tasks["after_never"].status) == "skipped");
     // Dependencies are respected.
     CHECK(h.journal.IndexOf("a") < h.journal.IndexOf("b"));
     CHECK(h.journal.IndexOf("b") < h.journal.IndexOf("join"));
@@ -250,26 +250,26 @@ steps:
   caught: {operator: throws, catch: true}
   after_caught: {operator: record, needs: [caught]}
 )", workers);
-    CHECK(outcome.status == "failed");
+    CHECK(ToString(outcome.status) == "failed");
     CHECK(outcome.error.find("fails") != std::string::npos);
     auto tasks = h.Tasks();
-    CHECK(tasks["recovers"].status == "succeeded");
+    CHECK(ToString(tasks["recovers"].status) == "succeeded");
     CHECK(tasks["recovers"].attempts == 3);
-    CHECK(tasks["fails"].status == "failed");
+    CHECK(ToString(tasks["fails"].status) == "failed");
     CHECK(tasks["fails"].attempts == 2);
-    CHECK(tasks["downstream"].status == "upstream_failed");
-    CHECK(tasks["further"].status == "upstream_failed");
-    CHECK(tasks["independent"].status == "succeeded");
-    CHECK(tasks["caught"].status == "failed");
+    CHECK(ToString(tasks["downstream"].status) == "upstream_failed");
+    CHECK(ToString(tasks["further"].status) == "upstream_failed");
+    CHECK(ToString(tasks["independent"].status) == "succeeded");
+    CHECK(ToString(tasks["caught"].status) == "failed");
     CHECK(tasks["caught"].error.find("boom") != std::string::npos);
-    CHECK(tasks["after_caught"].status == "succeeded");
+    CHECK(ToString(tasks["after_caught"].status) == "succeeded");
   }
 }
 
 TEST_CASE("scheduler: a run whose only failure is caught succeeds") {
   Harness h;
   auto outcome = h.Run("name: c\nsteps:\n  x: {operator: throws, catch: true}\n  y: {operator: noop, needs: [x]}\n", 2);
-  CHECK(outcome.status == "succeeded");
+  CHECK(ToString(outcome.status) == "succeeded");
 }
 
 TEST_CASE("scheduler: timeouts cancel cooperative operators and abandon stubborn ones") {
@@ -283,19 +283,19 @@ steps:
   stubborn: {operator: stubborn, timeout: 100ms, with: {ms: 1500}}
   fine: {operator: sleep, with: {seconds: 0.01}}
 )", workers);
-    CHECK(outcome.status == "failed");
+    CHECK(ToString(outcome.status) == "failed");
     auto tasks = h.Tasks();
-    CHECK(tasks["slow"].status == "failed");
-    CHECK(tasks["stubborn"].status == "failed");
-    CHECK(tasks["fine"].status == "succeeded");
+    CHECK(ToString(tasks["slow"].status) == "failed");
+    CHECK(ToString(tasks["stubborn"].status) == "failed");
+    CHECK(ToString(tasks["fine"].status) == "succeeded");
     auto attempts = *h.store->GetAttempts(tasks["slow"].task_id);
     REQUIRE(attempts.size() == 1);
-    CHECK(attempts[0].status == "timed_out");
+    CHECK(ToString(attempts[0].status) == "timed_out");
     CHECK(attempts[0].error.find("timed out after 100ms") != std::string::npos);
     // The stubborn operator ignored its token and was abandoned after the grace period.
     auto stubborn = *h.store->GetAttempts(tasks["stubborn"].task_id);
     REQUIRE(stubborn.size() == 1);
-    CHECK(stubborn[0].status == "timed_out");
+    CHECK(ToString(stubborn[0].status) == "timed_out");
     CHECK(stubborn[0].error.find("did not stop within the grace period") != std::string::npos);
   }
 }
@@ -316,13 +316,13 @@ steps:
   later: {operator: noop, needs: [long]}
 )", workers);
     canceller.join();
-    CHECK(outcome.status == "cancelled");
+    CHECK(ToString(outcome.status) == "cancelled");
     for (const auto& [label, task] : h.Tasks()) {
       CAPTURE(label);
-      CHECK(task.status == "cancelled");
+      CHECK(ToString(task.status) == "cancelled");
     }
     auto run = *h.store->GetRun(h.last_run);
-    CHECK(run.status == "cancelled");
+    CHECK(ToString(run.status) == "cancelled");
   }
 }
 
@@ -341,7 +341,7 @@ TEST_CASE("scheduler: shell steps run on the loop, within --max-parallel, output
     yaml += "  quiet: {operator: shell, with: {command: [\"true\"]}}\n";
     yaml += "  last: {operator: noop, needs: [s0, s11, quiet]}\n";
     auto outcome = h.Run(yaml, workers);
-    CHECK(outcome.status == "succeeded");
+    CHECK(ToString(outcome.status) == "succeeded");
     int running = 0, peak = 0;
     for (const auto& line : [&] {
            std::vector<std::string> lines;
@@ -354,7 +354,7 @@ TEST_CASE("scheduler: shell steps run on the loop, within --max-parallel, output
     }
     CHECK(peak <= workers);
     auto tasks = h.Tasks();
-    CHECK(tasks["last"].status == "succeeded");
+    CHECK(ToString(tasks["last"].status) == "succeeded");
     auto attempts = *h.store->GetAttempts(tasks["s7"].task_id);
     REQUIRE(attempts.size() == 1);
     CHECK(attempts[0].exit_code == 0);
@@ -364,7 +364,7 @@ TEST_CASE("scheduler: shell steps run on the loop, within --max-parallel, output
     // Started and ended within one group commit or not, an attempt is one complete record.
     auto quiet = *h.store->GetAttempts(tasks["quiet"].task_id);
     REQUIRE(quiet.size() == 1);
-    CHECK(quiet[0].status == "succeeded");
+    CHECK(ToString(quiet[0].status) == "succeeded");
     CHECK(quiet[0].exit_code == 0);
     CHECK(quiet[0].ended_at.has_value());
     CHECK(quiet[0].pid == ::getpid());
@@ -392,17 +392,17 @@ steps:
   fails: {operator: shell, with: {shell: true, command: "echo oops; exit 3"}}
 )", workers);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
-    CHECK(outcome.status == "failed");
+    CHECK(ToString(outcome.status) == "failed");
     auto tasks = h.Tasks();
     auto slow = *h.store->GetAttempts(tasks["slow"].task_id);
-    CHECK(slow[0].status == "timed_out");
+    CHECK(ToString(slow[0].status) == "timed_out");
     pid_t grandchild = std::stoi(reel::testing::ReadFile(pid_file));
     CHECK(ProcessGone(grandchild));
     auto deaf = *h.store->GetAttempts(tasks["deaf"].task_id);
-    CHECK(deaf[0].status == "timed_out");
+    CHECK(ToString(deaf[0].status) == "timed_out");
     CHECK(reel::testing::ReadFile(deaf[0].log_path).find("outlived SIGTERM") != std::string::npos);
     auto fails = *h.store->GetAttempts(tasks["fails"].task_id);
-    CHECK(fails[0].status == "failed");
+    CHECK(ToString(fails[0].status) == "failed");
     CHECK(fails[0].exit_code == 3);
     CHECK(fails[0].error.find("oops") != std::string::npos);
   }
@@ -417,10 +417,10 @@ steps:
       "  t: {operator: shell, foreach: [1, 2, 3], with: {command: [sleep, \"30\"]}}\n",
       2);
   canceller.join();
-  CHECK(outcome.status == "cancelled");
+  CHECK(ToString(outcome.status) == "cancelled");
   for (const auto& [label, task] : h.Tasks()) {
     CAPTURE(label);
-    CHECK(task.status == "cancelled");
+    CHECK(ToString(task.status) == "cancelled");
   }
   CHECK(LiveChildCount() == 0);
 }
@@ -436,7 +436,7 @@ TEST_CASE("scheduler: `reel cancel` from another connection is noticed") {
   });
   auto outcome = h.Run("name: c\nsteps:\n  s: {operator: sleep, with: {seconds: 30}}\n", 2);
   canceller.join();
-  CHECK(outcome.status == "cancelled");
+  CHECK(ToString(outcome.status) == "cancelled");
 }
 
 TEST_CASE("scheduler: named pools limit concurrency") {
@@ -462,37 +462,37 @@ steps:
   d: {operator: quick, needs: [c], catch: true, with: {throw: true}}
   e: {operator: quick, needs: [c]}
 )", 1);
-  CHECK(outcome.status == "succeeded");
+  CHECK(ToString(outcome.status) == "succeeded");
   auto tasks = h.Tasks();
   // With one worker busy on `slow`, the inline chain still ran to the end meanwhile.
   REQUIRE(tasks["e"].ended_at.has_value());
   REQUIRE(tasks["slow"].ended_at.has_value());
   CHECK(*tasks["e"].ended_at <= *tasks["slow"].ended_at);
   CHECK(tasks["b"].outputs["upstream"].contains("a"));
-  CHECK(tasks["c"].status == "succeeded");
+  CHECK(ToString(tasks["c"].status) == "succeeded");
   CHECK(tasks["c"].attempts == 2);
-  CHECK(tasks["d"].status == "failed");
+  CHECK(ToString(tasks["d"].status) == "failed");
   CHECK(tasks["d"].error.find("inline boom") != std::string::npos);
   for (const char* step : {"a", "b", "e"}) {
     CAPTURE(step);
     auto attempts = h.store->GetAttempts(tasks[step].task_id);
     REQUIRE(attempts.ok());
     REQUIRE(attempts->size() == 1);
-    CHECK(attempts->front().status == "succeeded");
+    CHECK(ToString(attempts->front().status) == "succeeded");
     CHECK(attempts->front().ended_at.has_value());
     CHECK(tasks[step].started_at.has_value());
   }
   auto retried = h.store->GetAttempts(tasks["c"].task_id);
   REQUIRE(retried.ok());
   REQUIRE(retried->size() == 2);
-  CHECK(retried->at(0).status == "failed");
-  CHECK(retried->at(1).status == "succeeded");
+  CHECK(ToString(retried->at(0).status) == "failed");
+  CHECK(ToString(retried->at(1).status) == "succeeded");
 }
 
 TEST_CASE("scheduler: a step asking for more gpus than the run has is refused before running") {
   Harness h;
   auto wf = h.Load("name: g\nsteps:\n  t: {operator: noop, resources: {gpus: 1}}\n");
-  auto request = PrepareRun(*h.store, wf, {}, "2026-11-28", "manual");
+  auto request = PrepareRun(*h.store, wf, {}, "2026-11-28", RunTrigger::kManual);
   Scheduler scheduler(*h.store, *h.artifacts, h.registry.Catalog(), SchedulerOptions{});
   auto outcome = scheduler.Execute(*request);
   REQUIRE_FALSE(outcome.ok());
@@ -511,7 +511,7 @@ steps:
   third: {operator: record, needs: [second]}
 )";
   auto outcome = h.Run(yaml, 2);
-  CHECK(outcome.status == "failed");
+  CHECK(ToString(outcome.status) == "failed");
   std::string failed_run = h.last_run;
   // Reuse is what is under test: let `second` succeed this time by changing the param.
   auto request = PrepareResume(*h.store, h.registry.Catalog(), failed_run, "");
@@ -522,7 +522,7 @@ steps:
   Scheduler scheduler(*h.store, *h.artifacts, h.registry.Catalog(), SchedulerOptions{});
   auto resumed = scheduler.Execute(*request);
   REQUIRE(resumed.ok());
-  CHECK(resumed->status == "succeeded");
+  CHECK(ToString(resumed->status) == "succeeded");
   CHECK(h.journal.calls["first"] == 1);  // reused, not executed again
   CHECK(h.journal.calls["third"] == 1);
   auto tasks = h.store->GetTasks(request->run_id);

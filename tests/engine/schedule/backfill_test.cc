@@ -152,7 +152,7 @@ TEST_CASE("backfill runs one run per date, then skips the dates that succeeded")
     std::sort(executed.begin(), executed.end());
     CHECK(executed == Ds({"2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"}));
     RunFilter filter;
-    filter.trigger = "backfill";
+    filter.trigger = RunTrigger::kBackfill;
     filter.limit = 0;
     CHECK(h.store->ListRuns(filter)->size() == 5);
 
@@ -218,7 +218,7 @@ TEST_CASE("backfill resumes after an interruption: only the missing dates run") 
   CHECK(h.Executed() == Ds({"2026-03-01", "2026-03-02", "2026-03-03"}));
   RunFilter filter;
   filter.logical_date = "2026-03-03";
-  CHECK(h.store->ListRuns(filter)->at(0).status == "cancelled");
+  CHECK(ToString(h.store->ListRuns(filter)->at(0).status) == "cancelled");
 
   // Restarted without --reprocess: the cancelled date counts as not done.
   h.stop = false;
@@ -238,8 +238,8 @@ TEST_CASE("backfill: a run reaped after its process died counts as not done") {
   orphan.run_id = NewRunId();
   orphan.workflow = "daily_job";
   orphan.logical_date = "2026-04-02";
-  orphan.status = "running";
-  orphan.trigger = "backfill";
+  orphan.status = RunStatus::kRunning;
+  orphan.trigger = RunTrigger::kBackfill;
   orphan.pid = 999999999;  // no such process
   REQUIRE(h.store->CreateRun(orphan).ok());
   auto reaped = h.store->ReapOrphanedRuns(std::chrono::minutes(2));

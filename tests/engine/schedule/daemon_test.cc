@@ -153,8 +153,8 @@ TEST_CASE("daemon fires each interval when it ends, with the interval start as l
   h.Wait();
   auto run = h.store->GetRun(fired->run_id);
   REQUIRE(run.ok());
-  CHECK(run->status == "succeeded");
-  CHECK(run->trigger == "schedule");
+  CHECK(ToString(run->status) == "succeeded");
+  CHECK(ToString(run->trigger) == "schedule");
   CHECK(run->logical_date == "2026-11-28");
 
   CHECK(FiredDs(h.Tick("2026-11-29T03:00:00Z")).empty());  // same instant: nothing new

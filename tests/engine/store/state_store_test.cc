@@ -84,26 +84,29 @@ TEST_CASE("state store records runs and finds them by filter and id prefix") {
   a.created_at = 1000;
   RunRecord b = MakeRun("20261128T030000-aabbbb", "train");
   b.created_at = 2000;
-  b.trigger = "backfill";
+  b.trigger = RunTrigger::kBackfill;
   RunRecord c = MakeRun("20261129T030000-cccccc", "etl");
   c.created_at = 3000;
   c.logical_date = "";
   for (const RunRecord& r : {a, b, c}) REQUIRE(store->CreateRun(r).ok());
   CHECK(store->CreateRun(a).code() == Code::kAlreadyExists);
 
-  RunRecord bad = MakeRun("x");
-  bad.status = "done";
-  Status s = store->CreateRun(bad);
-  CHECK(s.code() == Code::kInvalidArgument);
-  CHECK(s.message().find("queued, running, succeeded, failed, cancelled") != std::string::npos);
+  // States are typed; text becomes one only through the one mapping, which knows every word.
+  CHECK_FALSE(ParseEnum<RunStatus>("done").has_value());
+  CHECK(ParseEnum<TaskStatus>("upstream_failed") == TaskStatus::kUpstreamFailed);
+  CHECK(ToString(AttemptStatus::kTimedOut) == "timed_out");
+  CHECK(EnumChoices<RunStatus>() == "queued, running, succeeded, failed or cancelled");
+  for (const auto& [value, name] : EnumNames<TaskStatus>::kNames) {
+    CHECK(ParseEnum<TaskStatus>(name) == value);
+  }
 
   Result<RunRecord> got = store->GetRun(a.run_id);
   REQUIRE(got.ok());
   CHECK(got->workflow == "train");
   CHECK(got->params == Json{{"epochs", 3}});
   CHECK(got->logical_date == "2026-11-28");
-  CHECK(got->status == "queued");
-  CHECK(got->trigger == "manual");
+  CHECK(ToString(got->status) == "queued");
+  CHECK(ToString(got->trigger) == "manual");
   CHECK(got->pid == ::getpid());
   CHECK(!got->host.empty());
   CHECK(got->heartbeat_at.has_value());
@@ -111,16 +114,16 @@ TEST_CASE("state store records runs and finds them by filter and id prefix") {
   CHECK(store->GetRun(c.run_id)->logical_date.empty());
 
   // Status transitions set the times.
-  REQUIRE(store->UpdateRunStatus(a.run_id, "running").ok());
+  REQUIRE(store->UpdateRunStatus(a.run_id, RunStatus::kRunning).ok());
   got = store->GetRun(a.run_id);
   CHECK(got->started_at.has_value());
   CHECK(!got->ended_at.has_value());
-  REQUIRE(store->UpdateRunStatus(a.run_id, "failed", std::string("step x failed")).ok());
+  REQUIRE(store->UpdateRunStatus(a.run_id, RunStatus::kFailed, std::string("step x failed")).ok());
   got = store->GetRun(a.run_id);
-  CHECK(got->status == "failed");
+  CHECK(ToString(got->status) == "failed");
   CHECK(got->ended_at.has_value());
   CHECK(got->error == "step x failed");
-  CHECK(store->UpdateRunStatus("nope", "running").code() == Code::kNotFound);
+  CHECK(store->UpdateRunStatus("nope", RunStatus::kRunning).code() == Code::kNotFound);
 
   // Listing: newest first, filtered, limited.
   auto all = store->ListRuns({});
@@ -131,19 +134,16 @@ TEST_CASE("state store records runs and finds them by filter and id prefix") {
   RunFilter train;
   train.workflow = "train";
   CHECK(store->ListRuns(train)->size() == 2);
-  train.status = "failed";
+  train.status = RunStatus::kFailed;
   CHECK(store->ListRuns(train)->size() == 1);
   RunFilter backfills;
-  backfills.trigger = "backfill";
+  backfills.trigger = RunTrigger::kBackfill;
   backfills.logical_date = "2026-11-28";
   REQUIRE(store->ListRuns(backfills)->size() == 1);
   CHECK(store->ListRuns(backfills)->front().run_id == b.run_id);
   RunFilter limited;
   limited.limit = 1;
   CHECK(store->ListRuns(limited)->size() == 1);
-  RunFilter bad_status;
-  bad_status.status = "finished";
-  CHECK(store->ListRuns(bad_status).status().code() == Code::kInvalidArgument);
 
   // Prefixes: unique, ambiguous, unknown.
   CHECK(store->GetRun("20261129")->run_id == c.run_id);
@@ -179,23 +179,22 @@ TEST_CASE("state store records tasks, attempts, metrics, artifacts and events") 
   orphan.step = "x";
   CHECK(store->CreateTask(orphan).status().code() == Code::kInvalidArgument);
 
-  REQUIRE(store->UpdateTask(*id, "running").ok());
+  REQUIRE(store->UpdateTask(*id, TaskStatus::kRunning).ok());
   AttemptRecord a1;
   a1.task_id = *id;
   a1.attempt = 1;
   a1.log_path = "logs/r1/sweep/1.log";
   REQUIRE(store->StartAttempt(a1).ok());
   CHECK(store->StartAttempt(a1).code() == Code::kAlreadyExists);
-  REQUIRE(store->FinishAttempt(*id, 1, "failed", "boom", 3).ok());
+  REQUIRE(store->FinishAttempt(*id, 1, AttemptStatus::kFailed, "boom", 3).ok());
   AttemptRecord a2 = a1;
   a2.attempt = 2;
   REQUIRE(store->StartAttempt(a2).ok());
-  REQUIRE(store->FinishAttempt(*id, 2, "succeeded").ok());
-  CHECK(store->FinishAttempt(*id, 7, "succeeded").code() == Code::kNotFound);
-  CHECK(store->FinishAttempt(*id, 2, "ok").code() == Code::kInvalidArgument);
+  REQUIRE(store->FinishAttempt(*id, 2, AttemptStatus::kSucceeded).ok());
+  CHECK(store->FinishAttempt(*id, 7, AttemptStatus::kSucceeded).code() == Code::kNotFound);
   Json outputs = {{"model", "sha256:abc"}, {"loss", 0.5}};
-  REQUIRE(store->UpdateTask(*id, "succeeded", &outputs).ok());
-  REQUIRE(store->UpdateTask(*id2, "upstream_failed", nullptr, std::string("gate failed")).ok());
+  REQUIRE(store->UpdateTask(*id, TaskStatus::kSucceeded, &outputs).ok());
+  REQUIRE(store->UpdateTask(*id2, TaskStatus::kUpstreamFailed, nullptr, std::string("gate failed")).ok());
 
   auto tasks = store->GetTasks("r1");
   REQUIRE(tasks.ok());
@@ -203,7 +202,7 @@ TEST_CASE("state store records tasks, attempts, metrics, artifacts and events") 
   const TaskRecord& first = (*tasks)[0];
   CHECK(first.task_id == *id);
   CHECK(first.item == Json(0.01));
-  CHECK(first.status == "succeeded");
+  CHECK(ToString(first.status) == "succeeded");
   CHECK(first.attempts == 2);
   CHECK(first.outputs == outputs);
   CHECK(first.started_at.has_value());
@@ -214,12 +213,12 @@ TEST_CASE("state store records tasks, attempts, metrics, artifacts and events") 
   auto attempts = store->GetAttempts(*id);
   REQUIRE(attempts.ok());
   REQUIRE(attempts->size() == 2);
-  CHECK((*attempts)[0].status == "failed");
+  CHECK(ToString((*attempts)[0].status) == "failed");
   CHECK((*attempts)[0].error == "boom");
   CHECK((*attempts)[0].exit_code == 3);
   CHECK((*attempts)[0].log_path == "logs/r1/sweep/1.log");
   CHECK((*attempts)[0].ended_at.has_value());
-  CHECK((*attempts)[1].status == "succeeded");
+  CHECK(ToString((*attempts)[1].status) == "succeeded");
   CHECK(!(*attempts)[1].exit_code.has_value());
   CHECK(store->GetRunAttempts("r1")->size() == 2);
 
@@ -338,13 +337,13 @@ TEST_CASE("two connections write concurrently without errors reaching the caller
           AttemptRecord attempt;
           attempt.task_id = *task_id;
           REEL_RETURN_IF_ERROR(store->StartAttempt(attempt));
-          REEL_RETURN_IF_ERROR(store->FinishAttempt(*task_id, 1, "succeeded"));
-          return store->UpdateTask(*task_id, "succeeded");
+          REEL_RETURN_IF_ERROR(store->FinishAttempt(*task_id, 1, AttemptStatus::kSucceeded));
+          return store->UpdateTask(*task_id, TaskStatus::kSucceeded);
         });
         record_error(s);
         if (s.ok()) ++tasks_done;
       }
-      record_error(store->UpdateRunStatus(run_id, "succeeded"));
+      record_error(store->UpdateRunStatus(run_id, RunStatus::kSucceeded));
       ++runs_done;
     }
   };
@@ -370,7 +369,7 @@ TEST_CASE("two connections write concurrently without errors reaching the caller
   CHECK(runs_done.load() > 0);
   RunFilter all;
   all.limit = 0;
-  all.status = "succeeded";
+  all.status = RunStatus::kSucceeded;
   CHECK(static_cast<int>(store_b->ListRuns(all)->size()) == runs_done.load());
   Result<Stmt> count = store_a->db().Prepare(
       "SELECT count(*) FROM tasks t JOIN attempts a USING(task_id) WHERE t.status = 'succeeded'"
@@ -439,10 +438,10 @@ TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
   const int64_t now = NowMillis();
 
   RunRecord dead = MakeRun("dead");
-  dead.status = "running";
+  dead.status = RunStatus::kRunning;
   dead.pid = DeadPid();
   RunRecord mine = MakeRun("mine");
-  mine.status = "running";
+  mine.status = RunStatus::kRunning;
   mine.heartbeat_at = now - 3'600'000;  // stale, but this process is plainly alive
   RunRecord remote_stale = MakeRun("remote-stale");
   remote_stale.host = "some-other-host.example";
@@ -452,7 +451,7 @@ TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
   remote_fresh.host = "some-other-host.example";
   remote_fresh.pid = 1;
   RunRecord finished = MakeRun("finished");
-  finished.status = "succeeded";
+  finished.status = RunStatus::kSucceeded;
   finished.pid = dead.pid;
   for (const RunRecord& r : {dead, mine, remote_stale, remote_fresh, finished}) {
     REQUIRE(store->CreateRun(r).ok());
@@ -460,11 +459,11 @@ TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
   TaskRecord running_task;
   running_task.run_id = "dead";
   running_task.step = "train";
-  running_task.status = "running";
+  running_task.status = TaskStatus::kRunning;
   Result<int64_t> running_id = store->CreateTask(running_task);
   TaskRecord queued_task = running_task;
   queued_task.step = "eval";
-  queued_task.status = "queued";
+  queued_task.status = TaskStatus::kQueued;
   Result<int64_t> queued_id = store->CreateTask(queued_task);
   REQUIRE((running_id.ok() && queued_id.ok()));
   AttemptRecord attempt;
@@ -477,17 +476,17 @@ TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
         std::set<std::string>{"dead", "remote-stale"});
 
   Result<RunRecord> run = store->GetRun("dead");
-  CHECK(run->status == "failed");
+  CHECK(ToString(run->status) == "failed");
   CHECK(run->ended_at.has_value());
   CHECK(run->error.find("exited") != std::string::npos);
   CHECK(run->error.find("reel resume dead") != std::string::npos);
   CHECK(store->GetRun("remote-stale")->error.find("no heartbeat for 10 min") != std::string::npos);
-  CHECK(store->GetRun("mine")->status == "running");
-  CHECK(store->GetRun("remote-fresh")->status == "queued");
-  CHECK(store->GetRun("finished")->status == "succeeded");
-  CHECK(store->GetTask(*running_id)->status == "failed");
-  CHECK(store->GetTask(*queued_id)->status == "cancelled");
-  CHECK(store->GetAttempts(*running_id)->front().status == "failed");
+  CHECK(ToString(store->GetRun("mine")->status) == "running");
+  CHECK(ToString(store->GetRun("remote-fresh")->status) == "queued");
+  CHECK(ToString(store->GetRun("finished")->status) == "succeeded");
+  CHECK(ToString(store->GetTask(*running_id)->status) == "failed");
+  CHECK(ToString(store->GetTask(*queued_id)->status) == "cancelled");
+  CHECK(ToString(store->GetAttempts(*running_id)->front().status) == "failed");
   auto events = store->GetEvents("dead");
   REQUIRE(events->size() == 1);
   CHECK(events->front().kind == "run.reaped");
@@ -501,34 +500,34 @@ TEST_CASE("cancel requests are recorded for the executing process to see") {
   auto store = OpenStore(home.path());
   auto other = OpenStore(home.path());  // as `reel cancel` in another process
   RunRecord run = MakeRun("20261128T030000-abcdef");
-  run.status = "running";
+  run.status = RunStatus::kRunning;
   REQUIRE(store->CreateRun(run).ok());
   CHECK(!store->CancelRequested(run.run_id));
   REQUIRE(other->RequestCancel("20261128T030000-abc").ok());  // a prefix will do
   CHECK(store->CancelRequested(run.run_id));
-  CHECK(store->GetRun(run.run_id)->status == "running");  // the executor decides when to stop
+  CHECK(ToString(store->GetRun(run.run_id)->status) == "running");  // the executor decides when to stop
   CHECK(other->RequestCancel("nope").code() == Code::kNotFound);
   CHECK(!store->CancelRequested("nope"));
 
-  REQUIRE(store->UpdateRunStatus(run.run_id, "cancelled").ok());
+  REQUIRE(store->UpdateRunStatus(run.run_id, RunStatus::kCancelled).ok());
   Status late = other->RequestCancel(run.run_id);
   CHECK(late.code() == Code::kConflict);
   CHECK(late.message().find("already finished") != std::string::npos);
 
   // A run whose process is gone is cancelled on the spot.
   RunRecord abandoned = MakeRun("abandoned");
-  abandoned.status = "running";
+  abandoned.status = RunStatus::kRunning;
   abandoned.pid = DeadPid();
   REQUIRE(store->CreateRun(abandoned).ok());
   TaskRecord task;
   task.run_id = "abandoned";
   task.step = "s";
-  task.status = "running";
+  task.status = TaskStatus::kRunning;
   Result<int64_t> task_id = store->CreateTask(task);
   REQUIRE(task_id.ok());
   REQUIRE(other->RequestCancel("abandoned").ok());
-  CHECK(store->GetRun("abandoned")->status == "cancelled");
-  CHECK(store->GetTask(*task_id)->status == "cancelled");
+  CHECK(ToString(store->GetRun("abandoned")->status) == "cancelled");
+  CHECK(ToString(store->GetTask(*task_id)->status) == "cancelled");
 }
 
 TEST_CASE("run ids sort by time and do not collide; times render as ISO-8601") {
