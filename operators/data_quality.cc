@@ -5,6 +5,8 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -329,7 +331,6 @@ std::string Label(std::string_view kind, const std::vector<std::string>& column_
   return fmt::format("{}({})", kind, fmt::join(column_names, ","));
 }
 
-// `dataset` says whether the checks run on a CSV dataset (no event times, no partitions).
 Result<Check> ParseCheck(const Json& j, const std::vector<std::string>& header, bool dataset) {
   REEL_ASSIGN_OR_RETURN(const CheckKindEntry* kind, ParseKind(j));
   const std::string where = fmt::format("data_quality: check '{}'", kind->name);
@@ -387,6 +388,7 @@ void Observe(const AllowedValuesCheck& check, const RowView& row, Tally& tally) 
 
 // What the scan learned about the subject as a whole.
 struct SubjectStats {
+  std::string name;  // "table views partition 2024-03-02", "dataset <uri>"
   std::string ds;
   std::int64_t rows = 0;
   std::optional<std::int64_t> age_ms;                      // ds 00:00 minus the newest fact's time
@@ -465,6 +467,277 @@ Outcome Evaluate(const VolumeChangeCheck& check, const Tally&, const SubjectStat
                                 check.max_change * 100)};
 }
 
+enum class Scope { kPartition, kAsOf };
+
+// Scopes by name; the names appear nowhere else.
+constexpr std::array<std::pair<Scope, std::string_view>, 2> kScopes = {{
+    {Scope::kPartition, "partition"},
+    {Scope::kAsOf, "as_of"},
+}};
+
+// The step's settings. The engine has applied the schema's defaults.
+struct QualityConfig {
+  std::string table;    // exactly one of table and dataset
+  std::string dataset;  // an artifact uri or a path
+  std::string ds;       // tables: the logical date
+  std::int32_t day = 0;
+  Scope scope = Scope::kPartition;
+  std::filesystem::path db;
+  Json checks;  // a non-empty list, parsed once the subject's columns are known
+};
+
+std::string StringSetting(const Json& config, const char* key) {
+  auto it = config.find(key);
+  return it != config.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+Result<Scope> ParseScope(const std::string& scope) {
+  std::vector<std::string_view> names;
+  for (const auto& [value, name] : kScopes) {
+    if (scope == name) return value;
+    names.push_back(name);
+  }
+  return Status::InvalidArgument(
+      fmt::format("data_quality: scope is '{}', got '{}'", fmt::join(names, "' or '"), scope));
+}
+
+Result<QualityConfig> ParseConfig(const Context& ctx) {
+  const Json& cfg = ctx.config();
+  QualityConfig config;
+  config.table = StringSetting(cfg, "table");
+  config.dataset = StringSetting(cfg, "dataset");
+  config.ds = StringSetting(cfg, "ds");
+  if (config.table.empty() == config.dataset.empty()) {
+    return Status::InvalidArgument(
+        "data_quality: set exactly one of 'table' (a fact table) or 'dataset' (a CSV artifact)");
+  }
+  auto checks = cfg.find("checks");
+  if (checks == cfg.end() || !checks->is_array() || checks->empty()) {
+    return Status::InvalidArgument(
+        "data_quality: 'checks' must be a non-empty list of {check: KIND, ...}");
+  }
+  config.checks = *checks;
+  if (!config.dataset.empty()) return config;
+  if (config.ds.empty()) {
+    return Status::InvalidArgument("data_quality: checking a fact table needs 'ds' (YYYY-MM-DD)");
+  }
+  auto day = ParseDay(config.ds);
+  if (!day.ok()) return Status::InvalidArgument("data_quality: ds: " + day.status().message());
+  config.day = *day;
+  REEL_ASSIGN_OR_RETURN(config.scope, ParseScope(StringSetting(cfg, "scope")));
+  std::string db = StringSetting(cfg, "db");
+  config.db = db.empty() ? ctx.home() / "facts.db" : std::filesystem::path(db);
+  return config;
+}
+
+// `dataset` says whether the checks run on a CSV dataset (no event times, no partitions).
+Result<std::vector<Check>> ParseChecks(const Json& list, const std::vector<std::string>& columns,
+                                       bool dataset) {
+  std::vector<Check> checks;
+  for (const auto& j : list) {
+    REEL_ASSIGN_OR_RETURN(Check check, ParseCheck(j, columns, dataset));
+    checks.push_back(std::move(check));
+  }
+  return checks;
+}
+
+using RowVisitor = std::function<void(const RowView&)>;
+
+// The rows to check: a CSV dataset or a fact table. Opening one reads its columns; Scan feeds
+// every row to `visit` once and tells what it saw of the subject as a whole.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual const std::vector<std::string>& columns() const = 0;
+  virtual Result<SubjectStats> Scan(const RowVisitor& visit) = 0;
+};
+
+class DatasetSource final : public RowSource {
+ public:
+  static Result<std::unique_ptr<RowSource>> Open(const Context& ctx, const std::string& dataset) {
+    auto path = ctx.ArtifactPath(dataset);
+    if (!path.ok() && std::filesystem::is_regular_file(dataset)) {
+      path = std::filesystem::path(dataset);
+    }
+    if (!path.ok()) {
+      return Status::NotFound("data_quality: dataset '" + dataset +
+                              "' is neither an artifact nor a file: " + path.status().message());
+    }
+    REEL_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::Open(*path));
+    std::vector<std::string> columns;
+    CsvRecord header;
+    if (reader->Next(header)) {
+      for (auto field : header.fields) columns.emplace_back(field);
+    }
+    return std::unique_ptr<RowSource>(
+        new DatasetSource("dataset " + dataset, std::move(reader), std::move(columns)));
+  }
+
+  const std::vector<std::string>& columns() const override { return columns_; }
+
+  // A malformed line fails the scan with its line number.
+  Result<SubjectStats> Scan(const RowVisitor& visit) override {
+    SubjectStats stats;
+    stats.name = name_;
+    CsvRecord rec;
+    while (reader_->Next(rec)) {
+      if (!rec.error.empty() || rec.fields.size() != columns_.size()) {
+        return Status::Failed(fmt::format(
+            "data_quality: {}: line {}: {}", name_, rec.line,
+            rec.error.empty()
+                ? fmt::format("{} fields, the header has {}", rec.fields.size(), columns_.size())
+                : rec.error));
+      }
+      ++stats.rows;
+      visit(RowView{.csv = &rec});
+    }
+    REEL_RETURN_IF_ERROR(reader_->status());
+    return stats;
+  }
+
+ private:
+  DatasetSource(std::string name, std::unique_ptr<CsvReader> reader,
+                std::vector<std::string> columns)
+      : name_(std::move(name)), reader_(std::move(reader)), columns_(std::move(columns)) {}
+
+  std::string name_;                   // "dataset <uri or path>"
+  std::unique_ptr<CsvReader> reader_;  // past the header
+  std::vector<std::string> columns_;
+};
+
+class TableSource final : public RowSource {
+ public:
+  static Result<std::unique_ptr<RowSource>> Open(const QualityConfig& config) {
+    if (!std::filesystem::exists(config.db)) {
+      return Status::NotFound("data_quality: no fact store at " + config.db.string() +
+                              "; load facts with a fact_snapshot step first");
+    }
+    REEL_ASSIGN_OR_RETURN(std::unique_ptr<FactStore> store, FactStore::Open(config.db, false));
+    auto info = store->Table(config.table);
+    if (!info.ok()) return Status::NotFound("data_quality: " + info.status().message());
+    return std::unique_ptr<RowSource>(new TableSource(config, std::move(store), *info));
+  }
+
+  const std::vector<std::string>& columns() const override { return columns_; }
+
+  // Reads the latest partition before ds, or everything visible at ds; nothing at or after ds.
+  Result<SubjectStats> Scan(const RowVisitor& visit) override {
+    REEL_ASSIGN_OR_RETURN(std::vector<PartitionInfo> partitions, store_->Partitions(table_));
+    std::vector<PartitionInfo> before;
+    for (const auto& p : partitions) {
+      if (p.day < day_) before.push_back(p);
+    }
+    if (before.empty()) {
+      return Status::Failed("data_quality: fact table '" + table_ + "' has no partition before " +
+                            ds_ + "; snapshot it first");
+    }
+    const PartitionInfo& latest = before.back();
+    SubjectStats stats;
+    stats.ds = ds_;
+    stats.latest_rows = latest.rows;
+    if (before.size() >= 2) stats.previous_rows = before[before.size() - 2].rows;
+
+    std::optional<std::int64_t> newest_ms;
+    auto visit_fact = [&](const FactRow& row) {
+      ++stats.rows;
+      if (is_event_) newest_ms = std::max(newest_ms.value_or(INT64_MIN), row.TimeMs());
+      visit(RowView{.fact = &row, .text_columns = &text_columns_});
+      return true;
+    };
+    if (scope_ == Scope::kPartition) {
+      stats.name = "table " + table_ + " partition " + latest.ds;
+      REEL_RETURN_IF_ERROR(store_->ScanPartition(table_, latest.ds, visit_fact));
+    } else {
+      stats.name = "table " + table_ + " as of " + ds_;
+      REEL_RETURN_IF_ERROR(
+          store_->AsOf(table_, FactTime(std::chrono::milliseconds(DayStartMs(day_))), visit_fact));
+    }
+    // A state partition is as fresh as the end of its day.
+    if (!is_event_) newest_ms = DayStartMs(latest.day + 1);
+    if (newest_ms) stats.age_ms = DayStartMs(day_) - *newest_ms;
+    return stats;
+  }
+
+ private:
+  TableSource(const QualityConfig& config, std::unique_ptr<FactStore> store,
+              const FactTableInfo& info)
+      : table_(config.table),
+        ds_(config.ds),
+        day_(config.day),
+        scope_(config.scope),
+        store_(std::move(store)),
+        is_event_(info.kind == FactKind::kEvent) {
+    for (const auto& column : info.schema.columns) {
+      columns_.push_back(column.name);
+      text_columns_.push_back(column.type == ColumnType::kString);
+    }
+  }
+
+  std::string table_, ds_;
+  std::int32_t day_;
+  Scope scope_;
+  std::unique_ptr<FactStore> store_;
+  bool is_event_;  // event times say how fresh the facts are
+  std::vector<std::string> columns_;
+  std::vector<bool> text_columns_;
+};
+
+Result<std::unique_ptr<RowSource>> OpenSource(const Context& ctx, const QualityConfig& config) {
+  return config.dataset.empty() ? TableSource::Open(config)
+                                : DatasetSource::Open(ctx, config.dataset);
+}
+
+struct Report {
+  Json results = Json::array();                 // {check, value, passed, severity, detail}
+  std::vector<std::string> failures, warnings;  // "label: detail"
+};
+
+// Evaluates every check, recording its metrics and a log line.
+Report EvaluateChecks(Context& ctx, const std::vector<Check>& checks,
+                      const std::vector<Tally>& tallies, const SubjectStats& stats) {
+  Report report;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const Check& check = checks[i];
+    auto [value, passed, detail] =
+        std::visit([&](const auto& kind) { return Evaluate(kind, tallies[i], stats); }, check.kind);
+    ctx.LogMetric("dq." + check.label, value);
+    ctx.LogMetric("dq." + check.label + ".passed", passed ? 1 : 0);
+    report.results.push_back({{"check", check.label},
+                              {"value", value},
+                              {"passed", passed},
+                              {"severity", SeverityName(check.severity)},
+                              {"detail", detail}});
+    std::string line = check.label + ": " + detail;
+    if (passed) {
+      ctx.Info("ok   {}", line);
+    } else if (check.severity == Severity::kWarn) {
+      ctx.Warn("WARN {}", line);
+      report.warnings.push_back(line);
+    } else {
+      ctx.Error("FAIL {}", line);
+      report.failures.push_back(line);
+    }
+  }
+  return report;
+}
+
+// Sets the outputs; fails the step, with every failure and warning, when an error check failed.
+Status Publish(Context& ctx, const Report& report, const SubjectStats& stats,
+               std::size_t check_count) {
+  ctx.LogMetric("dq.rows", static_cast<double>(stats.rows));
+  ctx.SetOutput("results", report.results);
+  ctx.SetOutput("rows", stats.rows);
+  ctx.SetOutput("passed", report.failures.empty());
+  ctx.SetOutput("failures", report.failures);
+  ctx.SetOutput("warnings", report.warnings);
+  if (report.failures.empty()) return Status::Ok();
+  std::string message = fmt::format("data quality failed on {}: {} of {} checks failed", stats.name,
+                                    report.failures.size(), check_count);
+  for (const auto& f : report.failures) message += "\n  FAIL " + f;
+  for (const auto& w : report.warnings) message += "\n  WARN " + w;
+  return Status::Failed(message);
+}
+
 }  // namespace
 
 OperatorInfo DataQualityOperator::Info() {
@@ -495,173 +768,19 @@ OperatorInfo DataQualityOperator::Info() {
 }
 
 Status DataQualityOperator::Execute(Context& ctx) {
-  const Json& cfg = ctx.config();
-  auto get = [&](const char* key) -> std::string {
-    return cfg.contains(key) && cfg[key].is_string() ? cfg[key].get<std::string>() : "";
-  };
-  const std::string table = get("table"), dataset = get("dataset"), ds = get("ds");
-  if (table.empty() == dataset.empty()) {
-    return Status::InvalidArgument(
-        "data_quality: set exactly one of 'table' (a fact table) or 'dataset' (a CSV artifact)");
-  }
-  if (!cfg.contains("checks") || !cfg["checks"].is_array() || cfg["checks"].empty()) {
-    return Status::InvalidArgument(
-        "data_quality: 'checks' must be a non-empty list of {check: KIND, ...}");
-  }
-  std::vector<std::string> header;
-  std::int64_t rows = 0;
-  std::optional<std::int64_t> age_ms;                      // ds 00:00 minus the newest fact's time
-  std::optional<std::int64_t> latest_rows, previous_rows;  // partitions, for volume_change
-  std::string subject;
-  std::vector<Check> checks;
-  std::vector<Tally> tallies;
-  auto parse_checks = [&]() -> Status {
-    for (const auto& j : cfg["checks"]) {
-      REEL_ASSIGN_OR_RETURN(Check check, ParseCheck(j, header, !dataset.empty()));
-      checks.push_back(std::move(check));
-    }
-    tallies.resize(checks.size());
-    return Status::Ok();
-  };
-  auto observe = [&](const RowView& row) {
+  REEL_ASSIGN_OR_RETURN(QualityConfig config, ParseConfig(ctx));
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<RowSource> source, OpenSource(ctx, config));
+  // Mistakes in the checks are reported before any row is read.
+  REEL_ASSIGN_OR_RETURN(std::vector<Check> checks,
+                        ParseChecks(config.checks, source->columns(), !config.dataset.empty()));
+  std::vector<Tally> tallies(checks.size());
+  REEL_ASSIGN_OR_RETURN(SubjectStats stats, source->Scan([&](const RowView& row) {
     for (std::size_t i = 0; i < checks.size(); ++i) {
-      std::visit([&](const auto& check) { Observe(check, row, tallies[i]); }, checks[i].kind);
+      std::visit([&](const auto& kind) { Observe(kind, row, tallies[i]); }, checks[i].kind);
     }
-  };
-
-  if (!dataset.empty()) {
-    subject = "dataset " + dataset;
-    auto path = ctx.ArtifactPath(dataset);
-    if (!path.ok() && std::filesystem::is_regular_file(dataset)) {
-      path = std::filesystem::path(dataset);
-    }
-    if (!path.ok()) {
-      return Status::NotFound("data_quality: dataset '" + dataset +
-                              "' is neither an artifact nor a file: " + path.status().message());
-    }
-    auto reader = CsvReader::Open(*path);
-    if (!reader.ok()) return reader.status();
-    CsvRecord rec;
-    if ((*reader)->Next(rec)) {
-      for (auto f : rec.fields) header.emplace_back(f);
-    }
-    REEL_RETURN_IF_ERROR(parse_checks());
-    while ((*reader)->Next(rec)) {
-      if (!rec.error.empty() || rec.fields.size() != header.size()) {
-        return Status::Failed(fmt::format(
-            "data_quality: {}: line {}: {}", subject, rec.line,
-            rec.error.empty()
-                ? fmt::format("{} fields, the header has {}", rec.fields.size(), header.size())
-                : rec.error));
-      }
-      ++rows;
-      observe(RowView{nullptr, &rec, nullptr});
-    }
-    REEL_RETURN_IF_ERROR((*reader)->status());
-  } else {
-    if (ds.empty()) {
-      return Status::InvalidArgument("data_quality: checking a fact table needs 'ds' (YYYY-MM-DD)");
-    }
-    auto day = ParseDay(ds);
-    if (!day.ok()) return Status::InvalidArgument("data_quality: ds: " + day.status().message());
-    std::filesystem::path db = cfg.contains("db") && cfg["db"].is_string()
-                                   ? std::filesystem::path(cfg["db"].get<std::string>())
-                                   : ctx.home() / "facts.db";
-    if (!std::filesystem::exists(db)) {
-      return Status::NotFound("data_quality: no fact store at " + db.string() +
-                              "; load facts with a fact_snapshot step first");
-    }
-    auto store = FactStore::Open(db, false);
-    if (!store.ok()) return store.status();
-    auto info = (*store)->Table(table);
-    if (!info.ok()) return Status::NotFound("data_quality: " + info.status().message());
-    std::vector<bool> text_columns;
-    for (const auto& col : info->schema.columns) {
-      header.push_back(col.name);
-      text_columns.push_back(col.type == ColumnType::kString);
-    }
-    REEL_RETURN_IF_ERROR(parse_checks());
-    const bool is_event = info->kind == FactKind::kEvent;
-    std::optional<std::int64_t> newest_ms;
-    auto visit = [&](const FactRow& row) {
-      ++rows;
-      if (is_event) newest_ms = std::max(newest_ms.value_or(INT64_MIN), row.TimeMs());
-      observe(RowView{&row, nullptr, &text_columns});
-      return true;
-    };
-    const std::string scope = cfg.value("scope", std::string("partition"));
-    if (scope != "partition" && scope != "as_of") {
-      return Status::InvalidArgument("data_quality: scope is 'partition' or 'as_of', got '" +
-                                     scope + "'");
-    }
-    auto partitions = (*store)->Partitions(table);
-    if (!partitions.ok()) return partitions.status();
-    std::vector<PartitionInfo> before;
-    for (const auto& p : *partitions) {
-      if (p.day < *day) before.push_back(p);
-    }
-    if (before.empty()) {
-      return Status::Failed("data_quality: fact table '" + table + "' has no partition before " +
-                            ds + "; snapshot it first");
-    }
-    latest_rows = before.back().rows;
-    if (before.size() >= 2) previous_rows = before[before.size() - 2].rows;
-    if (scope == "partition") {
-      subject = "table " + table + " partition " + before.back().ds;
-      REEL_RETURN_IF_ERROR((*store)->ScanPartition(table, before.back().ds, visit));
-    } else {
-      subject = "table " + table + " as of " + ds;
-      REEL_RETURN_IF_ERROR(
-          (*store)->AsOf(table, FactTime(std::chrono::milliseconds(DayStartMs(*day))), visit));
-    }
-    // A state partition is as fresh as the end of its day.
-    if (!is_event) newest_ms = DayStartMs(before.back().day + 1);
-    if (newest_ms) age_ms = DayStartMs(*day) - *newest_ms;
-  }
-
-  std::vector<std::string> failures, warnings;
-  Json results = Json::array();
-  const SubjectStats stats{.ds = ds,
-                           .rows = rows,
-                           .age_ms = age_ms,
-                           .latest_rows = latest_rows,
-                           .previous_rows = previous_rows};
-  for (std::size_t i = 0; i < checks.size(); ++i) {
-    const Check& c = checks[i];
-    auto [value, passed, detail] =
-        std::visit([&](const auto& check) { return Evaluate(check, tallies[i], stats); }, c.kind);
-    ctx.LogMetric("dq." + c.label, value);
-    ctx.LogMetric("dq." + c.label + ".passed", passed ? 1 : 0);
-    results.push_back({{"check", c.label},
-                       {"value", value},
-                       {"passed", passed},
-                       {"severity", SeverityName(c.severity)},
-                       {"detail", detail}});
-    std::string line = c.label + ": " + detail;
-    if (passed) {
-      ctx.Info("ok   {}", line);
-    } else if (c.severity == Severity::kWarn) {
-      ctx.Warn("WARN {}", line);
-      warnings.push_back(line);
-    } else {
-      ctx.Error("FAIL {}", line);
-      failures.push_back(line);
-    }
-  }
-  ctx.LogMetric("dq.rows", static_cast<double>(rows));
-  ctx.SetOutput("results", results);
-  ctx.SetOutput("rows", rows);
-  ctx.SetOutput("passed", failures.empty());
-  ctx.SetOutput("failures", failures);
-  ctx.SetOutput("warnings", warnings);
-  if (!failures.empty()) {
-    std::string report = fmt::format("data quality failed on {}: {} of {} checks failed", subject,
-                                     failures.size(), checks.size());
-    for (const auto& f : failures) report += "\n  FAIL " + f;
-    for (const auto& w : warnings) report += "\n  WARN " + w;
-    return Status::Failed(report);
-  }
-  return Status::Ok();
+  }));
+  Report report = EvaluateChecks(ctx, checks, tallies, stats);
+  return Publish(ctx, report, stats, checks.size());
 }
 
 }  // namespace reel
