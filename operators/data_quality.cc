@@ -747,17 +747,28 @@ OperatorInfo DataQualityOperator::Info() {
       "Checks a fact table (as of ds) or a CSV dataset: row counts, null rates, uniqueness, "
       "ranges, allowed values, freshness and volume change; every result is a metric.";
   info.config = {
-      {"ds", ConfigType::kString, false, nullptr, "the logical date YYYY-MM-DD (fact tables)"},
-      {"table", ConfigType::kString, false, nullptr, "a fact table to check"},
-      {"dataset", ConfigType::kString, false, nullptr, "or: a CSV artifact uri (or path) to check"},
-      {"scope", ConfigType::kString, false, "partition",
-       "fact tables: 'partition' (the latest partition before ds) or 'as_of' (all rows visible "
-       "at ds)"},
-      {"checks", ConfigType::kList, true, nullptr,
-       fmt::format("[{{check: {}, column(s), min, max, values, max_violations, max_age, "
-                   "max_change, severity: {}}}]",
-                   fmt::join(CheckKindNames(), "|"), fmt::join(SeverityNames(), "|"))},
-      {"db", ConfigType::kString, false, nullptr, "fact store file (default <home>/facts.db)"},
+      {.name = "ds",
+       .type = ConfigType::kString,
+       .description = "the logical date YYYY-MM-DD (fact tables)"},
+      {.name = "table", .type = ConfigType::kString, .description = "a fact table to check"},
+      {.name = "dataset",
+       .type = ConfigType::kString,
+       .description = "or: a CSV artifact uri (or path) to check"},
+      {.name = "scope",
+       .type = ConfigType::kString,
+       .default_value = "partition",
+       .description = "fact tables: 'partition' (the latest partition before ds) or 'as_of' (all "
+                      "rows visible at ds)"},
+      {.name = "checks",
+       .type = ConfigType::kList,
+       .required = true,
+       .description = fmt::format(
+           "[{{check: {}, column(s), min, max, values, max_violations, max_age, max_change, "
+           "severity: {}}}]",
+           fmt::join(CheckKindNames(), "|"), fmt::join(SeverityNames(), "|"))},
+      {.name = "db",
+       .type = ConfigType::kString,
+       .description = "fact store file (default <home>/facts.db)"},
   };
   info.example =
       "quality:\n  operator: data_quality\n  with:\n    ds: \"{{ params.ds }}\"\n"

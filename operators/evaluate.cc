@@ -67,11 +67,10 @@ Result<fs::path> ResolveInput(Context& ctx, const std::string& key, const std::s
 // `counts`, when given, receives the number of rows of each item.
 Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dict, UserItems& out,
                      std::vector<std::int64_t>* counts) {
-  auto reader = CsvReader::Open(path);
-  if (!reader.ok()) return reader.status();
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::Open(path));
   CsvRecord rec;
   int user_col = -1, item_col = -1;
-  if ((*reader)->Next(rec)) {
+  if (reader->Next(rec)) {
     for (std::size_t i = 0; i < rec.fields.size(); ++i) {
       if (rec.fields[i] == "user_id") user_col = static_cast<int>(i);
       if (rec.fields[i] == "item_id") item_col = static_cast<int>(i);
@@ -84,7 +83,7 @@ Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dic
         key, path.string()));
   }
   std::size_t need = static_cast<std::size_t>(std::max(user_col, item_col)) + 1;
-  while ((*reader)->Next(rec)) {
+  while (reader->Next(rec)) {
     if (!rec.error.empty() || rec.fields.size() < need) {
       return Status::InvalidArgument(fmt::format(
           "evaluate: `{}` ({}:{}): {}", key, path.string(), rec.line,
@@ -97,7 +96,7 @@ Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dic
       ++(*counts)[static_cast<std::size_t>(item)];
     }
   }
-  REEL_RETURN_IF_ERROR((*reader)->status());
+  REEL_RETURN_IF_ERROR(reader->status());
   for (auto& [user, items] : out) {
     std::sort(items.begin(), items.end());
     items.erase(std::unique(items.begin(), items.end()), items.end());
@@ -229,25 +228,22 @@ struct ProductionModel {
 // The production model of `name`, if the registry has one. Errors when the registry says
 // there is one but its file cannot be read.
 Result<std::optional<ProductionModel>> LoadProduction(Context& ctx, const std::string& name) {
-  auto store = OpenStateStore(ctx.home());
-  if (!store.ok()) return store.status();
-  ModelRegistry registry(**store);
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenStateStore(ctx.home()));
+  ModelRegistry registry(*store);
   auto alias = registry.GetAlias(name, kProductionAlias);
   if (alias.status().code() == Status::Code::kNotFound) return std::optional<ProductionModel>();
   if (!alias.ok()) return alias.status();
   if (!*alias) return std::optional<ProductionModel>();
-  auto version = registry.GetVersion(name, **alias);
-  if (!version.ok()) return version.status();
-  auto path = ctx.ArtifactPath(version->artifact_uri);
+  REEL_ASSIGN_OR_RETURN(ModelVersion version, registry.GetVersion(name, **alias));
+  auto path = ctx.ArtifactPath(version.artifact_uri);
   if (!path.ok()) {
     return Status::NotFound(fmt::format(
         "evaluate: the production model {} v{} points at {}, which is not in the artifact "
         "store: {}",
-        name, version->version, version->artifact_uri, path.status().message()));
+        name, version.version, version.artifact_uri, path.status().message()));
   }
-  auto model = LoadRecModel(*path);
-  if (!model.ok()) return model.status();
-  return std::optional<ProductionModel>(ProductionModel{version->version, std::move(*model)});
+  REEL_ASSIGN_OR_RETURN(RecModel model, LoadRecModel(*path));
+  return std::optional<ProductionModel>({.version = version.version, .model = std::move(model)});
 }
 
 // The step's settings, read as the engine passes them: the schema's defaults applied.
@@ -375,7 +371,9 @@ Result<Rankings> RankUsers(const Context& ctx, const Rankers& rankers,
                            const std::vector<std::string>& users, const UserItems& train,
                            std::size_t item_count, std::size_t k, std::int64_t threads) {
   const std::size_t n = users.size();
-  Rankings r{UserRankings(n), UserRankings(rankers.production ? n : 0), UserRankings(n)};
+  Rankings r{.candidate = UserRankings(n),
+             .production = UserRankings(rankers.production ? n : 0),
+             .baseline = UserRankings(n)};
   std::atomic<bool> cancelled{false};
   auto rank = [&](std::size_t begin, std::size_t end) {
     Scratch s;
@@ -458,17 +456,35 @@ OperatorInfo EvaluateOperator::Info() {
       "interactions, next to the production model and a popularity baseline; seen items are "
       "excluded from every ranking.";
   info.config = {
-      {"model", ConfigType::kString, true, nullptr, "the candidate model: artifact uri or path"},
-      {"holdout", ConfigType::kString, true, nullptr,
-       "held-out interactions CSV (user_id,item_id,...): artifact uri or path"},
-      {"interactions", ConfigType::kString, true, nullptr,
-       "training interactions CSV: seen items to exclude and the popularity baseline"},
-      {"k", ConfigType::kInt, false, 10, "length of each ranking"},
-      {"model_name", ConfigType::kString, false, nullptr,
-       "registry model whose production version to compare with (default: the workflow name)"},
-      {"max_users", ConfigType::kInt, false, 0,
-       "evaluate at most this many users, a deterministic sample (0: all)"},
-      {"threads", ConfigType::kInt, false, 0, "scoring threads (0: one per core, at most 8)"},
+      {.name = "model",
+       .type = ConfigType::kString,
+       .required = true,
+       .description = "the candidate model: artifact uri or path"},
+      {.name = "holdout",
+       .type = ConfigType::kString,
+       .required = true,
+       .description = "held-out interactions CSV (user_id,item_id,...): artifact uri or path"},
+      {.name = "interactions",
+       .type = ConfigType::kString,
+       .required = true,
+       .description =
+           "training interactions CSV: seen items to exclude and the popularity baseline"},
+      {.name = "k",
+       .type = ConfigType::kInt,
+       .default_value = 10,
+       .description = "length of each ranking"},
+      {.name = "model_name",
+       .type = ConfigType::kString,
+       .description = "registry model whose production version to compare with (default: the "
+                      "workflow name)"},
+      {.name = "max_users",
+       .type = ConfigType::kInt,
+       .default_value = 0,
+       .description = "evaluate at most this many users, a deterministic sample (0: all)"},
+      {.name = "threads",
+       .type = ConfigType::kInt,
+       .default_value = 0,
+       .description = "scoring threads (0: one per core, at most 8)"},
   };
   info.example =
       "evaluate:\n  operator: evaluate\n  needs: [train, features]\n  with:\n"
