@@ -1,9 +1,9 @@
-#include "home/home.h"
 #include "operators/evaluate.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "engine/base/csv.h"
-#include "models/model_file.h"
-#include "models/registry.h"
-#include "models/ranking_metrics.h"
 #include "engine/store/state_store.h"
+#include "home/home.h"
+#include "models/model_file.h"
+#include "models/ranking_metrics.h"
+#include "models/registry.h"
 
 namespace reel {
 namespace {
@@ -56,21 +57,20 @@ Result<fs::path> ResolveInput(Context& ctx, const std::string& key, const std::s
   if (value.find(':') == std::string::npos && fs::is_regular_file(value, ec)) {
     return fs::absolute(value);
   }
-  return Status::NotFound(fmt::format(
-      "evaluate: `{}`: {} (pass the uri of an upstream output, e.g. "
-      "\"{{{{ steps.train.outputs.model }}}}\", or the path of a file)",
-      key, path.status().message()));
+  return Status::NotFound(
+      fmt::format("evaluate: `{}`: {} (pass the uri of an upstream output, e.g. "
+                  "\"{{{{ steps.train.outputs.model }}}}\", or the path of a file)",
+                  key, path.status().message()));
 }
 
 // Reads a CSV with a header naming `user_id` and `item_id` (other columns are ignored).
 // `counts`, when given, receives the number of rows of each item.
-Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dict,
-                     UserItems& out, std::vector<std::int64_t>* counts) {
-  auto reader = CsvReader::Open(path);
-  if (!reader.ok()) return reader.status();
+Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dict, UserItems& out,
+                     std::vector<std::int64_t>* counts) {
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::Open(path));
   CsvRecord rec;
   int user_col = -1, item_col = -1;
-  if ((*reader)->Next(rec)) {
+  if (reader->Next(rec)) {
     for (std::size_t i = 0; i < rec.fields.size(); ++i) {
       if (rec.fields[i] == "user_id") user_col = static_cast<int>(i);
       if (rec.fields[i] == "item_id") item_col = static_cast<int>(i);
@@ -83,7 +83,7 @@ Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dic
         key, path.string()));
   }
   std::size_t need = static_cast<std::size_t>(std::max(user_col, item_col)) + 1;
-  while ((*reader)->Next(rec)) {
+  while (reader->Next(rec)) {
     if (!rec.error.empty() || rec.fields.size() < need) {
       return Status::InvalidArgument(fmt::format(
           "evaluate: `{}` ({}:{}): {}", key, path.string(), rec.line,
@@ -96,7 +96,7 @@ Status LoadUserItems(const fs::path& path, const std::string& key, ItemDict& dic
       ++(*counts)[static_cast<std::size_t>(item)];
     }
   }
-  REEL_RETURN_IF_ERROR((*reader)->status());
+  REEL_RETURN_IF_ERROR(reader->status());
   for (auto& [user, items] : out) {
     std::sort(items.begin(), items.end());
     items.erase(std::unique(items.begin(), items.end()), items.end());
@@ -220,40 +220,230 @@ void LogMetrics(Context& ctx, const std::string& who, const RankingMetrics& m, s
            m.ndcg, k, m.coverage);
 }
 
+struct ProductionModel {
+  std::int64_t version = 0;
+  RecModel model;
+};
+
 // The production model of `name`, if the registry has one. Errors when the registry says
 // there is one but its file cannot be read.
-Result<std::optional<std::pair<std::int64_t, RecModel>>> LoadProduction(Context& ctx,
-                                                                       const std::string& name) {
-  using Out = std::optional<std::pair<std::int64_t, RecModel>>;
-  auto store = OpenStateStore(ctx.home());
-  if (!store.ok()) return store.status();
-  ModelRegistry registry(**store);
+Result<std::optional<ProductionModel>> LoadProduction(Context& ctx, const std::string& name) {
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenStateStore(ctx.home()));
+  ModelRegistry registry(*store);
   auto alias = registry.GetAlias(name, kProductionAlias);
-  if (alias.status().code() == Status::Code::kNotFound) return Out();
+  if (alias.status().code() == Status::Code::kNotFound) return std::optional<ProductionModel>();
   if (!alias.ok()) return alias.status();
-  if (!*alias) return Out();
-  auto version = registry.GetVersion(name, **alias);
-  if (!version.ok()) return version.status();
-  auto path = ctx.ArtifactPath(version->artifact_uri);
+  if (!*alias) return std::optional<ProductionModel>();
+  REEL_ASSIGN_OR_RETURN(ModelVersion version, registry.GetVersion(name, **alias));
+  auto path = ctx.ArtifactPath(version.artifact_uri);
   if (!path.ok()) {
     return Status::NotFound(fmt::format(
         "evaluate: the production model {} v{} points at {}, which is not in the artifact "
         "store: {}",
-        name, version->version, version->artifact_uri, path.status().message()));
+        name, version.version, version.artifact_uri, path.status().message()));
   }
-  auto model = LoadRecModel(*path);
-  if (!model.ok()) return model.status();
-  return Out(std::make_pair(version->version, std::move(*model)));
+  REEL_ASSIGN_OR_RETURN(RecModel model, LoadRecModel(*path));
+  return std::optional<ProductionModel>({.version = version.version, .model = std::move(model)});
 }
 
-std::int64_t IntSetting(const Json& config, const char* key, std::int64_t def) {
+// The step's settings, read as the engine passes them: the schema's defaults applied.
+struct EvaluateSettings {
+  std::size_t k = 0;
+  std::int64_t max_users = 0;  // 0: every user
+  std::int64_t threads = 0;    // 0 (or less): one per core, at most 8
+  std::string model_name;
+  fs::path model, holdout, interactions;
+};
+
+Result<std::int64_t> IntSetting(const Json& config, const char* key) {
   auto it = config.find(key);
-  return it != config.end() && it->is_number_integer() ? it->get<std::int64_t>() : def;
+  if (it == config.end() || !it->is_number_integer()) {
+    return Status::InvalidArgument(
+        fmt::format("evaluate: `{}` must be an integer, got {}", key,
+                    it == config.end() ? std::string("nothing") : it->dump()));
+  }
+  return it->get<std::int64_t>();
 }
 
 std::string StringSetting(const Json& config, const char* key) {
   auto it = config.find(key);
   return it != config.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+Result<EvaluateSettings> ReadSettings(Context& ctx) {
+  const Json& config = ctx.config();
+  EvaluateSettings settings;
+  REEL_ASSIGN_OR_RETURN(std::int64_t k, IntSetting(config, "k"));
+  if (k < 1 || k > kMaxK) {
+    return Status::InvalidArgument(
+        fmt::format("evaluate: `k` must be between 1 and {}, got {}", kMaxK, k));
+  }
+  settings.k = static_cast<std::size_t>(k);
+  REEL_ASSIGN_OR_RETURN(settings.max_users, IntSetting(config, "max_users"));
+  if (settings.max_users < 0) return Status::InvalidArgument("evaluate: `max_users` must be >= 0");
+  REEL_ASSIGN_OR_RETURN(settings.threads, IntSetting(config, "threads"));
+  settings.model_name = StringSetting(config, "model_name");
+  if (settings.model_name.empty()) settings.model_name = ctx.workflow_name();
+  REEL_ASSIGN_OR_RETURN(settings.model, ResolveInput(ctx, "model", StringSetting(config, "model")));
+  REEL_ASSIGN_OR_RETURN(settings.holdout,
+                        ResolveInput(ctx, "holdout", StringSetting(config, "holdout")));
+  REEL_ASSIGN_OR_RETURN(settings.interactions,
+                        ResolveInput(ctx, "interactions", StringSetting(config, "interactions")));
+  return settings;
+}
+
+// The training and held-out interactions over one dictionary of items. Every training item
+// is in the catalog.
+struct Interactions {
+  ItemDict dict;
+  UserItems train, holdout;
+  std::vector<std::int64_t> counts;  // training rows per item id
+};
+
+Result<Interactions> LoadInteractions(const EvaluateSettings& settings) {
+  Interactions data;
+  REEL_RETURN_IF_ERROR(
+      LoadUserItems(settings.interactions, "interactions", data.dict, data.train, &data.counts));
+  data.counts.resize(data.dict.names.size(), 0);
+  for (std::size_t i = 0; i < data.dict.names.size(); ++i) data.dict.rankable[i] = 1;
+  REEL_RETURN_IF_ERROR(
+      LoadUserItems(settings.holdout, "holdout", data.dict, data.holdout, nullptr));
+  return data;
+}
+
+// The baseline's ranking: training items by their number of interactions, ties by item id.
+std::vector<ItemId> PopularityOrder(const Interactions& data) {
+  const auto& counts = data.counts;
+  const auto& names = data.dict.names;
+  std::vector<ItemId> popular;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] > 0) popular.push_back(static_cast<ItemId>(i));
+  }
+  std::sort(popular.begin(), popular.end(), [&](ItemId a, ItemId b) {
+    auto ca = counts[static_cast<std::size_t>(a)], cb = counts[static_cast<std::size_t>(b)];
+    return ca != cb ? ca > cb
+                    : names[static_cast<std::size_t>(a)] < names[static_cast<std::size_t>(b)];
+  });
+  return popular;
+}
+
+// One ranker's top K for every evaluated user, in user order.
+struct UserRankings {
+  std::vector<std::vector<ItemId>> top;
+  std::vector<char> fallback;  // 1 where the model had no vector for the user
+
+  explicit UserRankings(std::size_t users) : top(users), fallback(users, 0) {}
+};
+
+struct Rankings {
+  UserRankings candidate, production, baseline;
+};
+
+// What every user is ranked with.
+struct Rankers {
+  const Ranker& candidate;
+  const Ranker* production;            // null without a production model
+  const std::vector<ItemId>& popular;  // the baseline
+};
+
+// Calls work(begin, end) on up to `threads` contiguous chunks of [0, n), the first on the
+// calling thread, and returns when all are done.
+void ForEachChunk(std::size_t n, std::size_t threads,
+                  const std::function<void(std::size_t, std::size_t)>& work) {
+  std::vector<std::thread> pool;
+  std::size_t chunk = (n + threads - 1) / threads;
+  for (std::size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(work, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+  }
+  work(0, std::min(n, chunk));
+  for (auto& thread : pool) thread.join();
+}
+
+std::size_t ScoringThreads(std::int64_t setting, std::size_t users) {
+  std::size_t threads =
+      setting > 0 ? static_cast<std::size_t>(setting)
+                  : std::min<std::size_t>(8, std::max(1u, std::thread::hardware_concurrency()));
+  return std::min(threads, std::max<std::size_t>(1, users / 64));
+}
+
+// Ranks every user with every ranker, in parallel; the result does not depend on `threads`.
+Result<Rankings> RankUsers(const Context& ctx, const Rankers& rankers,
+                           const std::vector<std::string>& users, const UserItems& train,
+                           std::size_t item_count, std::size_t k, std::int64_t threads) {
+  const std::size_t n = users.size();
+  Rankings r{.candidate = UserRankings(n),
+             .production = UserRankings(rankers.production ? n : 0),
+             .baseline = UserRankings(n)};
+  std::atomic<bool> cancelled{false};
+  auto rank = [&](std::size_t begin, std::size_t end) {
+    Scratch s;
+    s.seen.assign(item_count, 0);
+    for (std::size_t i = begin; i < end; ++i) {
+      if ((i & 255) == 0 && ctx.cancellation().cancelled()) {
+        cancelled = true;
+        return;
+      }
+      auto seen = train.find(users[i]);
+      if (seen != train.end()) {
+        for (ItemId item : seen->second) s.seen[static_cast<std::size_t>(item)] = 1;
+      }
+      PopularTopK(rankers.popular, s, k, r.baseline.top[i]);
+      r.candidate.fallback[i] =
+          !ModelTopK(rankers.candidate, users[i], rankers.popular, s, k, r.candidate.top[i]);
+      if (rankers.production) {
+        r.production.fallback[i] =
+            !ModelTopK(*rankers.production, users[i], rankers.popular, s, k, r.production.top[i]);
+      }
+      if (seen != train.end()) {
+        for (ItemId item : seen->second) s.seen[static_cast<std::size_t>(item)] = 0;
+      }
+    }
+  };
+  ForEachChunk(n, ScoringThreads(threads, n), rank);
+  if (cancelled) return Status::Cancelled("evaluate: cancelled");
+  return r;
+}
+
+ModelResult Summarize(const UserRankings& rankings, const std::vector<std::string>& users,
+                      const UserItems& relevant, std::size_t k, std::size_t catalog) {
+  RankingSummary summary(k, catalog);
+  ModelResult result;
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    summary.Add(rankings.top[i], relevant.at(users[i]));
+    result.users_without_vector += rankings.fallback[i] ? 1 : 0;
+  }
+  result.metrics = summary.Finish();
+  return result;
+}
+
+// The three rankers' results on the same users.
+struct Evaluation {
+  std::size_t users = 0;
+  ModelResult candidate;
+  std::optional<ModelResult> production = std::nullopt;  // with a production model
+  std::optional<std::int64_t> production_version = std::nullopt;
+  ModelResult baseline;
+};
+
+// Logs the metrics of the three rankers and sets the step's outputs.
+void Publish(Context& ctx, const EvaluateSettings& settings, const Evaluation& e) {
+  const std::size_t k = settings.k;
+  LogMetrics(ctx, "candidate", e.candidate.metrics, k);
+  if (e.candidate.users_without_vector > 0) {
+    ctx.Warn("candidate has no vector for {} of {} users; they got the popularity ranking",
+             e.candidate.users_without_vector, e.users);
+  }
+  if (e.production) LogMetrics(ctx, "production", e.production->metrics, k);
+  LogMetrics(ctx, "baseline", e.baseline.metrics, k);
+
+  ctx.SetOutput("candidate", MetricsJson(e.candidate.metrics, k, &e.candidate));
+  ctx.SetOutput("production",
+                e.production ? MetricsJson(e.production->metrics, k, &*e.production) : Json());
+  ctx.SetOutput("baseline", MetricsJson(e.baseline.metrics, k, nullptr));
+  ctx.SetOutput("k", k);
+  ctx.SetOutput("users", e.users);
+  ctx.SetOutput("model_name", settings.model_name);
+  ctx.SetOutput("production_version", e.production_version ? Json(*e.production_version) : Json());
 }
 
 }  // namespace
@@ -266,17 +456,35 @@ OperatorInfo EvaluateOperator::Info() {
       "interactions, next to the production model and a popularity baseline; seen items are "
       "excluded from every ranking.";
   info.config = {
-      {"model", ConfigType::kString, true, nullptr, "the candidate model: artifact uri or path"},
-      {"holdout", ConfigType::kString, true, nullptr,
-       "held-out interactions CSV (user_id,item_id,...): artifact uri or path"},
-      {"interactions", ConfigType::kString, true, nullptr,
-       "training interactions CSV: seen items to exclude and the popularity baseline"},
-      {"k", ConfigType::kInt, false, 10, "length of each ranking"},
-      {"model_name", ConfigType::kString, false, nullptr,
-       "registry model whose production version to compare with (default: the workflow name)"},
-      {"max_users", ConfigType::kInt, false, 0,
-       "evaluate at most this many users, a deterministic sample (0: all)"},
-      {"threads", ConfigType::kInt, false, 0, "scoring threads (0: one per core, at most 8)"},
+      {.name = "model",
+       .type = ConfigType::kString,
+       .required = true,
+       .description = "the candidate model: artifact uri or path"},
+      {.name = "holdout",
+       .type = ConfigType::kString,
+       .required = true,
+       .description = "held-out interactions CSV (user_id,item_id,...): artifact uri or path"},
+      {.name = "interactions",
+       .type = ConfigType::kString,
+       .required = true,
+       .description =
+           "training interactions CSV: seen items to exclude and the popularity baseline"},
+      {.name = "k",
+       .type = ConfigType::kInt,
+       .default_value = 10,
+       .description = "length of each ranking"},
+      {.name = "model_name",
+       .type = ConfigType::kString,
+       .description = "registry model whose production version to compare with (default: the "
+                      "workflow name)"},
+      {.name = "max_users",
+       .type = ConfigType::kInt,
+       .default_value = 0,
+       .description = "evaluate at most this many users, a deterministic sample (0: all)"},
+      {.name = "threads",
+       .type = ConfigType::kInt,
+       .default_value = 0,
+       .description = "scoring threads (0: one per core, at most 8)"},
   };
   info.example =
       "evaluate:\n  operator: evaluate\n  needs: [train, features]\n  with:\n"
@@ -287,141 +495,49 @@ OperatorInfo EvaluateOperator::Info() {
 }
 
 Status EvaluateOperator::Execute(Context& ctx) {
-  const Json& config = ctx.config();
-  std::int64_t k_setting = IntSetting(config, "k", 10);
-  if (k_setting < 1 || k_setting > kMaxK) {
-    return Status::InvalidArgument(
-        fmt::format("evaluate: `k` must be between 1 and {}, got {}", kMaxK, k_setting));
-  }
-  std::size_t k = static_cast<std::size_t>(k_setting);
-  std::int64_t max_users = IntSetting(config, "max_users", 0);
-  if (max_users < 0) return Status::InvalidArgument("evaluate: `max_users` must be >= 0");
-  std::string model_name = StringSetting(config, "model_name");
-  if (model_name.empty()) model_name = ctx.workflow_name();
+  REEL_ASSIGN_OR_RETURN(EvaluateSettings settings, ReadSettings(ctx));
+  REEL_ASSIGN_OR_RETURN(RecModel candidate, LoadRecModel(settings.model));
+  REEL_ASSIGN_OR_RETURN(std::optional<ProductionModel> production,
+                        LoadProduction(ctx, settings.model_name));
+  REEL_ASSIGN_OR_RETURN(Interactions data, LoadInteractions(settings));
+  // The models' items join the catalog.
+  Ranker candidate_ranker(candidate, data.dict);
+  std::optional<Ranker> production_ranker;
+  if (production) production_ranker.emplace(production->model, data.dict);
+  const std::vector<ItemId> popular = PopularityOrder(data);
 
-  fs::path model_path, holdout_path, train_path;
-  for (auto [key, out] : {std::pair{"model", &model_path}, std::pair{"holdout", &holdout_path},
-                          std::pair{"interactions", &train_path}}) {
-    auto p = ResolveInput(ctx, key, StringSetting(config, key));
-    if (!p.ok()) return p.status();
-    *out = *p;
-  }
-  auto candidate = LoadRecModel(model_path);
-  if (!candidate.ok()) return candidate.status();
-  auto production = LoadProduction(ctx, model_name);
-  if (!production.ok()) return production.status();
-
-  ItemDict dict;
-  UserItems train, holdout, relevant;
-  std::vector<std::int64_t> counts;
-  REEL_RETURN_IF_ERROR(LoadUserItems(train_path, "interactions", dict, train, &counts));
-  counts.resize(dict.names.size(), 0);
-  for (std::size_t i = 0; i < dict.names.size(); ++i) dict.rankable[i] = 1;
-  REEL_RETURN_IF_ERROR(LoadUserItems(holdout_path, "holdout", dict, holdout, nullptr));
-  Ranker cand_ranker(*candidate, dict);
-  std::optional<Ranker> prod_ranker;
-  if (*production) prod_ranker.emplace((*production)->second, dict);
-
-  std::vector<ItemId> popular;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    if (counts[i] > 0) popular.push_back(static_cast<ItemId>(i));
-  }
-  std::sort(popular.begin(), popular.end(), [&](ItemId a, ItemId b) {
-    auto ca = counts[static_cast<std::size_t>(a)], cb = counts[static_cast<std::size_t>(b)];
-    return ca != cb ? ca > cb : dict.names[static_cast<std::size_t>(a)] <
-                                    dict.names[static_cast<std::size_t>(b)];
-  });
-
-  std::vector<std::string> users = ChooseUsers(holdout, train, relevant, max_users);
+  UserItems relevant;
+  std::vector<std::string> users =
+      ChooseUsers(data.holdout, data.train, relevant, settings.max_users);
   if (users.empty()) {
     return Status::InvalidArgument(fmt::format(
         "evaluate: no user to evaluate: the holdout ({}) has no interaction with an item the "
         "user did not already see in training",
-        holdout_path.string()));
+        settings.holdout.string()));
   }
+  const std::size_t catalog = data.dict.CatalogSize();
   ctx.Info("evaluating {} users on {} items (catalog {}), k={}, model '{}'{}", users.size(),
-           dict.names.size(), dict.CatalogSize(), k, model_name,
-           *production ? fmt::format(", production v{}", (*production)->first)
-                       : ", no production version");
+           data.dict.names.size(), catalog, settings.k, settings.model_name,
+           production ? fmt::format(", production v{}", production->version)
+                      : ", no production version");
 
-  // Rankings per user, filled in parallel and summarized in user order (deterministic).
-  std::size_t n = users.size();
-  std::vector<std::vector<ItemId>> cand_top(n), prod_top(prod_ranker ? n : 0), base_top(n);
-  std::vector<char> cand_fallback(n, 0), prod_fallback(n, 0);
-  std::int64_t threads_setting = IntSetting(config, "threads", 0);
-  std::size_t threads =
-      threads_setting > 0
-          ? static_cast<std::size_t>(threads_setting)
-          : std::min<std::size_t>(8, std::max(1u, std::thread::hardware_concurrency()));
-  threads = std::min(threads, std::max<std::size_t>(1, n / 64));
-  std::atomic<bool> cancelled{false};
-  auto work = [&](std::size_t begin, std::size_t end) {
-    Scratch s;
-    s.seen.assign(dict.names.size(), 0);
-    for (std::size_t i = begin; i < end; ++i) {
-      if ((i & 255) == 0 && ctx.cancellation().cancelled()) {
-        cancelled = true;
-        return;
-      }
-      auto seen = train.find(users[i]);
-      if (seen != train.end()) {
-        for (ItemId item : seen->second) s.seen[static_cast<std::size_t>(item)] = 1;
-      }
-      PopularTopK(popular, s, k, base_top[i]);
-      cand_fallback[i] = !ModelTopK(cand_ranker, users[i], popular, s, k, cand_top[i]);
-      if (prod_ranker) {
-        prod_fallback[i] = !ModelTopK(*prod_ranker, users[i], popular, s, k, prod_top[i]);
-      }
-      if (seen != train.end()) {
-        for (ItemId item : seen->second) s.seen[static_cast<std::size_t>(item)] = 0;
-      }
-    }
+  const Rankers rankers{.candidate = candidate_ranker,
+                        .production = production_ranker ? &*production_ranker : nullptr,
+                        .popular = popular};
+  REEL_ASSIGN_OR_RETURN(Rankings rankings,
+                        RankUsers(ctx, rankers, users, data.train, data.dict.names.size(),
+                                  settings.k, settings.threads));
+  auto summarize = [&](const UserRankings& r) {
+    return Summarize(r, users, relevant, settings.k, catalog);
   };
-  std::vector<std::thread> pool;
-  std::size_t chunk = (n + threads - 1) / threads;
-  for (std::size_t t = 1; t < threads; ++t) {
-    pool.emplace_back(work, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+  Evaluation evaluation{.users = users.size(),
+                        .candidate = summarize(rankings.candidate),
+                        .baseline = summarize(rankings.baseline)};
+  if (production) {
+    evaluation.production = summarize(rankings.production);
+    evaluation.production_version = production->version;
   }
-  work(0, std::min(n, chunk));
-  for (auto& th : pool) th.join();
-  if (cancelled) return Status::Cancelled("evaluate: cancelled");
-
-  std::size_t catalog = dict.CatalogSize();
-  auto summarize = [&](const std::vector<std::vector<ItemId>>& tops,
-                       const std::vector<char>& fallback) {
-    RankingSummary summary(k, catalog);
-    ModelResult r;
-    for (std::size_t i = 0; i < n; ++i) {
-      summary.Add(tops[i], relevant[users[i]]);
-      r.users_without_vector += fallback[i] ? 1 : 0;
-    }
-    r.metrics = summary.Finish();
-    return r;
-  };
-  std::vector<char> no_fallback(n, 0);
-  ModelResult cand = summarize(cand_top, cand_fallback);
-  ModelResult base = summarize(base_top, no_fallback);
-  LogMetrics(ctx, "candidate", cand.metrics, k);
-  if (cand.users_without_vector > 0) {
-    ctx.Warn("candidate has no vector for {} of {} users; they got the popularity ranking",
-             cand.users_without_vector, n);
-  }
-  Json prod_json = nullptr;
-  if (prod_ranker) {
-    ModelResult prod = summarize(prod_top, prod_fallback);
-    LogMetrics(ctx, "production", prod.metrics, k);
-    prod_json = MetricsJson(prod.metrics, k, &prod);
-  }
-  LogMetrics(ctx, "baseline", base.metrics, k);
-
-  ctx.SetOutput("candidate", MetricsJson(cand.metrics, k, &cand));
-  ctx.SetOutput("production", prod_json);
-  ctx.SetOutput("baseline", MetricsJson(base.metrics, k, nullptr));
-  ctx.SetOutput("k", k);
-  ctx.SetOutput("users", n);
-  ctx.SetOutput("model_name", model_name);
-  ctx.SetOutput("production_version",
-                *production ? Json((*production)->first) : Json(nullptr));
+  Publish(ctx, settings, evaluation);
   return Status::Ok();
 }
 

@@ -69,8 +69,18 @@ Json AllChecks(const char* severity) {
   return checks;
 }
 
+// The engine applies the schema's defaults to a step's config before Execute; so do the tests.
+Json WithDefaults(Json config) {
+  for (const auto& field : DataQualityOperator::Info().config) {
+    if (!config.contains(field.name) && !field.default_value.is_null()) {
+      config[field.name] = field.default_value;
+    }
+  }
+  return config;
+}
+
 Status Run(FakeContext& ctx, Json config) {
-  ctx.config_ = std::move(config);
+  ctx.config_ = WithDefaults(std::move(config));
   DataQualityOperator op;
   return op.Execute(ctx);
 }

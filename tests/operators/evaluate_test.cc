@@ -40,6 +40,16 @@ RecModel ClusterModel(const RecTestData& d, int clusters, int users_per_cluster,
   return m;
 }
 
+// The engine applies the schema's defaults to a step's config before Execute; so do the tests.
+Json WithDefaults(Json config) {
+  for (const auto& field : EvaluateOperator::Info().config) {
+    if (!config.contains(field.name) && !field.default_value.is_null()) {
+      config[field.name] = field.default_value;
+    }
+  }
+  return config;
+}
+
 std::string HoldoutCsv(const RecTestData& d) {
   std::string csv = "user_id,item_id\n";
   for (const auto& [user, item] : d.holdout) csv += user + "," + item + "\n";
@@ -55,10 +65,9 @@ struct Fixture {
     WriteFile(dir / "train.csv", data.interactions_csv);
     WriteFile(dir / "holdout.csv", HoldoutCsv(data));
     ctx.workflow_ = "recs";
-    ctx.config_ = {{"model", (dir / "good.reelmdl").string()},
-                   {"holdout", (dir / "holdout.csv").string()},
-                   {"interactions", (dir / "train.csv").string()},
-                   {"k", 10}};
+    ctx.config_ = WithDefaults({{"model", (dir / "good.reelmdl").string()},
+                                {"holdout", (dir / "holdout.csv").string()},
+                                {"interactions", (dir / "train.csv").string()}});
   }
   void Save(const RecModel& m, const std::string& name) {
     REQUIRE(SaveRecModel(m, dir / name).ok());
@@ -151,10 +160,10 @@ TEST_CASE("evaluate: seen items are excluded from every ranking") {
   m.Reindex();
   REQUIRE(SaveRecModel(m, dir / "m.reelmdl").ok());
   FakeContext ctx(dir / "home");
-  ctx.config_ = {{"model", (dir / "m.reelmdl").string()},
-                 {"holdout", (dir / "holdout.csv").string()},
-                 {"interactions", (dir / "train.csv").string()},
-                 {"k", 1}};
+  ctx.config_ = WithDefaults({{"model", (dir / "m.reelmdl").string()},
+                              {"holdout", (dir / "holdout.csv").string()},
+                              {"interactions", (dir / "train.csv").string()},
+                              {"k", 1}});
   Status s = EvaluateOperator().Execute(ctx);
   REQUIRE_MESSAGE(s.ok(), s.ToString());
   const Json& out = ctx.outputs;
