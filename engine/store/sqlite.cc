@@ -73,6 +73,13 @@ Stmt& Stmt::Bind(int index, std::string_view value) {
   return *this;
 }
 
+Stmt& Stmt::BindStatic(int index, std::string_view value) {
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+  return *this;
+}
+
 Stmt& Stmt::Bind(int index, std::nullopt_t) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
@@ -108,6 +115,12 @@ Status Stmt::Run() {
     if (!row.ok()) return row.status();
     if (!*row) return Status::Ok();
   }
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(stmt_);
+  stepped_row_ = false;
+  bind_error_ = 0;
 }
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
