@@ -188,18 +188,4 @@ Status FactStore::Init() {
   )sql");
 }
 
-Status FactStore::CreateTable(const PartitionWrite& w) {
-  std::string sql = "CREATE TABLE " + QuoteIdent(FactDataTableName(w.table)) + "(";
-  for (std::size_t i = 0; i < w.schema.columns.size(); ++i) {
-    if (i) sql += ", ";
-    sql += QuoteIdent(w.schema.columns[i].name) + " " + SqlType(w.schema.columns[i].type);
-  }
-  sql += ")";
-  REEL_RETURN_IF_ERROR(db_->Exec(sql));
-  REEL_ASSIGN_OR_RETURN(
-      Stmt ins,
-      db_->Prepare("INSERT INTO fact_tables(name, kind, schema_json, created_at) VALUES(?,?,?,?)"));
-  return ins.BindAll(w.table, FactKindName(w.kind), w.schema.ToJson().dump(), NowIso()).Run();
-}
-
 }  // namespace reel

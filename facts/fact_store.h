@@ -190,7 +190,6 @@ class FactStore {
  private:
   FactStore(std::unique_ptr<Database> db, std::filesystem::path path);
   Status Init();
-  Status CreateTable(const PartitionWrite& w);
   Status ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, std::int64_t rowid_hi,
                    std::int64_t time_below, std::span<const int> columns, const FactVisitor& visit,
                    std::int64_t* count);
