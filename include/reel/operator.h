@@ -55,7 +55,7 @@ struct ConfigField {
   std::string name;
   ConfigType type = ConfigType::kAny;
   bool required = false;
-  Json default_value;  // null when none
+  Json default_value = nullptr;  // null when none
   std::string description;
 };
 
