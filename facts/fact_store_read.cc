@@ -172,66 +172,58 @@ Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, st
 
 Status FactStore::AsOf(std::string_view table, FactTime t, const FactVisitor& visit,
                        std::span<const int> columns) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
   const std::int64_t t_ms = t.time_since_epoch().count();
   const std::int32_t t_day = DayOfMs(t_ms);
   std::int64_t count = 0;
-  if (info->kind == FactKind::kEvent) {
+  if (info.kind == FactKind::kEvent) {
     // Partitions after date(T) only hold events at or after T; the rowid bound skips them.
-    return ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, columns, visit, &count);
+    return ScanRange(info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, columns, visit, &count);
   }
-  auto day = LatestStateDayBefore(table, t_day);
-  if (!day.ok()) return day.status();
-  if (*day == INT32_MIN) return Status::Ok();  // no state known before T
-  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, columns, visit,
-                   &count);
+  REEL_ASSIGN_OR_RETURN(const std::int32_t day, LatestStateDayBefore(table, t_day));
+  if (day == INT32_MIN) return Status::Ok();  // no state known before T
+  return ScanRange(info, RowidOf(day, 0), RowidOf(day + 1, 0), INT64_MAX, columns, visit, &count);
 }
 
 Result<std::int64_t> FactStore::CountAsOf(std::string_view table, FactTime t) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
   const std::int64_t t_ms = t.time_since_epoch().count();
   const std::int32_t t_day = DayOfMs(t_ms);
   std::int64_t count = 0;
-  if (info->kind == FactKind::kEvent) {
+  if (info.kind == FactKind::kEvent) {
     REEL_RETURN_IF_ERROR(
-        ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, {}, nullptr, &count));
+        ScanRange(info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, {}, nullptr, &count));
     return count;
   }
-  auto day = LatestStateDayBefore(table, t_day);
-  if (!day.ok()) return day.status();
-  if (*day == INT32_MIN) return std::int64_t{0};
+  REEL_ASSIGN_OR_RETURN(const std::int32_t day, LatestStateDayBefore(table, t_day));
+  if (day == INT32_MIN) return std::int64_t{0};
   REEL_RETURN_IF_ERROR(
-      ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, {}, nullptr, &count));
+      ScanRange(info, RowidOf(day, 0), RowidOf(day + 1, 0), INT64_MAX, {}, nullptr, &count));
   return count;
 }
 
 Status FactStore::ScanPartition(std::string_view table, std::string_view ds,
                                 const FactVisitor& visit) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
-  auto day = ParseDay(ds);
-  if (!day.ok()) return day.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
+  REEL_ASSIGN_OR_RETURN(const std::int32_t day, ParseDay(ds));
   {
     REEL_ASSIGN_OR_RETURN(
         Stmt q, db_->Prepare("SELECT 1 FROM fact_partitions WHERE table_name = ? AND day = ?"));
-    REEL_ASSIGN_OR_RETURN(bool found, q.BindAll(table, *day).Step());
+    REEL_ASSIGN_OR_RETURN(bool found, q.BindAll(table, day).Step());
     if (!found) {
       return Status::NotFound(fmt::format("fact table '{}' has no partition for {}", table, ds));
     }
   }
   std::int64_t count = 0;
-  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, {}, visit, &count);
+  return ScanRange(info, RowidOf(day, 0), RowidOf(day + 1, 0), INT64_MAX, {}, visit, &count);
 }
 
 Status FactStore::ScanDays(std::string_view table, std::int32_t first_day, std::int32_t end_day,
                            std::span<const int> columns, const FactVisitor& visit) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
   if (first_day >= end_day) return Status::Ok();
   std::int64_t count = 0;
-  return ScanRange(*info, RowidOf(first_day, 0), RowidOf(end_day, 0), INT64_MAX, columns, visit,
+  return ScanRange(info, RowidOf(first_day, 0), RowidOf(end_day, 0), INT64_MAX, columns, visit,
                    &count);
 }
 
