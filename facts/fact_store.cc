@@ -6,11 +6,12 @@
 #include <cctype>
 #include <chrono>
 
-#include "facts/internal/layout.h"
 #include "engine/base/sha256.h"
+#include "engine/store/sqlite.h"
+#include "facts/internal/layout.h"
 
 namespace reel {
-using namespace fact_sql;
+using namespace fact_layout;
 
 const char* FactKindName(FactKind kind) { return kind == FactKind::kEvent ? "event" : "state"; }
 
@@ -157,36 +158,22 @@ Result<std::unique_ptr<FactStore>> FactStore::Open(const std::filesystem::path& 
           fmt::format("cannot create {}: {}", db_path.parent_path().string(), ec.message()));
     }
   }
-  sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  if (sqlite3_open_v2(db_path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return Status::IoError(fmt::format("cannot open fact store {}: {}", db_path.string(), msg));
-  }
-  std::unique_ptr<FactStore> store(new FactStore(db, db_path));
+  // WAL with synchronous=NORMAL; a write waits up to 30 s for another process's write.
+  const Database::Options options{.lock_wait = std::chrono::seconds(30), .wal = true};
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(db_path, options));
+  std::unique_ptr<FactStore> store(new FactStore(std::move(db), db_path));
   REEL_RETURN_IF_ERROR(store->Init());
   return store;
 }
 
-FactStore::~FactStore() { sqlite3_close(db_); }
+FactStore::FactStore(std::unique_ptr<Database> db, std::filesystem::path path)
+    : db_(std::move(db)), path_(std::move(path)) {}
 
-Status FactStore::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errmsg(db_);
-    sqlite3_free(err);
-    return Status::IoError(fmt::format("fact store {}: {}", path_.string(), msg));
-  }
-  return Status::Ok();
-}
+FactStore::~FactStore() = default;
 
 Status FactStore::Init() {
-  sqlite3_busy_timeout(db_, 30000);
-  REEL_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-  REEL_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
-  REEL_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-16384"));
-  return Exec(R"sql(
+  REEL_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-16384"));
+  return db_->Exec(R"sql(
     CREATE TABLE IF NOT EXISTS fact_tables(
       name TEXT PRIMARY KEY, kind TEXT NOT NULL, schema_json TEXT NOT NULL,
       created_at TEXT NOT NULL);
@@ -199,25 +186,6 @@ Status FactStore::Init() {
       old_hash TEXT NOT NULL, new_hash TEXT NOT NULL, old_rows INTEGER NOT NULL,
       new_rows INTEGER NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL);
   )sql");
-}
-
-Status FactStore::CreateTable(const PartitionWrite& w) {
-  std::string sql = "CREATE TABLE " + QuoteIdent(FactDataTableName(w.table)) + "(";
-  for (std::size_t i = 0; i < w.schema.columns.size(); ++i) {
-    if (i) sql += ", ";
-    sql += QuoteIdent(w.schema.columns[i].name) + " " + SqlType(w.schema.columns[i].type);
-  }
-  sql += ")";
-  REEL_RETURN_IF_ERROR(Exec(sql.c_str()));
-  Stmt ins;
-  REEL_RETURN_IF_ERROR(ins.Prepare(
-      db_, "INSERT INTO fact_tables(name, kind, schema_json, created_at) VALUES(?,?,?,?)"));
-  ins.Text(1, w.table);
-  ins.Text(2, FactKindName(w.kind));
-  ins.Text(3, w.schema.ToJson().dump());
-  ins.Text(4, NowIso());
-  auto r = ins.Step(db_);
-  return r.status();
 }
 
 }  // namespace reel

@@ -23,7 +23,8 @@
 // Facts added later for days >= date(T) never change what as_of(T) returns.
 //
 // Threading: a FactStore owns one SQLite connection and is not thread-safe; open one per
-// thread or process. Several processes may share the file (WAL, busy timeout).
+// thread or process. Several processes may share the file (WAL; a write waits up to 30 s for
+// another process's write to finish).
 #pragma once
 
 #include <cstdint>
@@ -39,10 +40,11 @@
 #include "facts/time.h"
 #include "reel/status.h"
 
-struct sqlite3;
 struct sqlite3_stmt;
 
 namespace reel {
+
+class Database;
 
 enum class FactKind { kEvent, kState };
 const char* FactKindName(FactKind kind);  // "event", "state"
@@ -186,16 +188,14 @@ class FactStore {
                   std::span<const int> columns, const FactVisitor& visit);
 
  private:
-  FactStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  FactStore(std::unique_ptr<Database> db, std::filesystem::path path);
   Status Init();
-  Status Exec(const char* sql);
-  Status CreateTable(const PartitionWrite& w);
   Status ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, std::int64_t rowid_hi,
                    std::int64_t time_below, std::span<const int> columns, const FactVisitor& visit,
                    std::int64_t* count);
   Result<std::int32_t> LatestStateDayBefore(std::string_view table, std::int32_t day);
 
-  sqlite3* db_;
+  std::unique_ptr<Database> db_;
   std::filesystem::path path_;
 };
 

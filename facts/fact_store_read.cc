@@ -1,15 +1,15 @@
 // FactStore reads: table and partition listings, time travel (AsOf) and partition scans.
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <climits>
 
+#include "engine/store/sqlite.h"
 #include "facts/fact_store.h"
 #include "facts/internal/layout.h"
 
 namespace reel {
-using namespace fact_sql;
+using namespace fact_layout;
 
 namespace {
 
@@ -18,122 +18,105 @@ constexpr const char* kTablesSql =
     "COALESCE(MIN(p.ds), ''), COALESCE(MAX(p.ds), '') FROM fact_tables t "
     "LEFT JOIN fact_partitions p ON p.table_name = t.name ";
 
-Result<FactTableInfo> ReadTableRow(Stmt& q) {
+Result<FactTableInfo> ReadTableRow(const Stmt& q) {
   FactTableInfo info;
-  info.name = q.ColText(0);
-  auto kind = ParseFactKind(q.ColText(1));
-  if (!kind.ok()) return kind.status();
-  info.kind = *kind;
-  auto schema = FactSchema::FromJson(nlohmann::json::parse(q.ColText(2), nullptr, false));
-  if (!schema.ok()) return schema.status();
-  info.schema = std::move(*schema);
-  info.partitions = q.ColInt(3);
-  info.rows = q.ColInt(4);
-  info.first_ds = q.ColText(5);
-  info.last_ds = q.ColText(6);
+  info.name = q.Text(0);
+  REEL_ASSIGN_OR_RETURN(info.kind, ParseFactKind(q.Text(1)));
+  REEL_ASSIGN_OR_RETURN(info.schema,
+                        FactSchema::FromJson(nlohmann::json::parse(q.Text(2), nullptr, false)));
+  info.partitions = q.Int(3);
+  info.rows = q.Int(4);
+  info.first_ds = q.Text(5);
+  info.last_ds = q.Text(6);
   return info;
 }
 
 }  // namespace
 
 Result<std::vector<FactTableInfo>> FactStore::Tables() {
-  Stmt q;
-  REEL_RETURN_IF_ERROR(q.Prepare(db_, std::string(kTablesSql) + "GROUP BY t.name ORDER BY t.name"));
+  REEL_ASSIGN_OR_RETURN(Stmt q,
+                        db_->Prepare(std::string(kTablesSql) + "GROUP BY t.name ORDER BY t.name"));
   std::vector<FactTableInfo> out;
   while (true) {
-    auto row = q.Step(db_);
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    auto info = ReadTableRow(q);
-    if (!info.ok()) return info.status();
-    out.push_back(std::move(*info));
+    REEL_ASSIGN_OR_RETURN(bool more, q.Step());
+    if (!more) break;
+    REEL_ASSIGN_OR_RETURN(FactTableInfo info, ReadTableRow(q));
+    out.push_back(std::move(info));
   }
   return out;
 }
 
 Result<FactTableInfo> FactStore::Table(std::string_view table) {
-  Stmt q;
-  REEL_RETURN_IF_ERROR(
-      q.Prepare(db_, std::string(kTablesSql) + "WHERE t.name = ? GROUP BY t.name"));
-  q.Text(1, table);
-  auto row = q.Step(db_);
-  if (!row.ok()) return row.status();
-  if (*row) return ReadTableRow(q);
-  auto all = Tables();
-  if (!all.ok()) return all.status();
+  {
+    REEL_ASSIGN_OR_RETURN(
+        Stmt q, db_->Prepare(std::string(kTablesSql) + "WHERE t.name = ? GROUP BY t.name"));
+    REEL_ASSIGN_OR_RETURN(bool found, q.Bind(1, table).Step());
+    if (found) return ReadTableRow(q);
+  }
+  REEL_ASSIGN_OR_RETURN(std::vector<FactTableInfo> all, Tables());
   std::string known;
-  for (const auto& t : *all) known += (known.empty() ? "" : ", ") + t.name;
+  for (const auto& t : all) known += (known.empty() ? "" : ", ") + t.name;
   return Status::NotFound(
       fmt::format("no fact table '{}' in {}; {}", table, path_.string(),
                   known.empty() ? "the fact store has no tables yet" : "known tables: " + known));
 }
 
 Result<std::vector<PartitionInfo>> FactStore::Partitions(std::string_view table) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
-  Stmt q;
-  REEL_RETURN_IF_ERROR(q.Prepare(
-      db_,
-      "SELECT day, ds, kind, row_count, content_hash, written_at, run_id FROM fact_partitions "
-      "WHERE table_name = ? ORDER BY day"));
-  q.Text(1, table);
+  REEL_RETURN_IF_ERROR(Table(table).status());
+  REEL_ASSIGN_OR_RETURN(
+      Stmt q,
+      db_->Prepare(
+          "SELECT day, ds, kind, row_count, content_hash, written_at, run_id FROM fact_partitions "
+          "WHERE table_name = ? ORDER BY day"));
+  q.Bind(1, table);
   std::vector<PartitionInfo> out;
   while (true) {
-    auto row = q.Step(db_);
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    PartitionInfo p;
-    p.table = std::string(table);
-    p.day = static_cast<std::int32_t>(q.ColInt(0));
-    p.ds = q.ColText(1);
-    p.kind = q.ColText(2) == "state" ? FactKind::kState : FactKind::kEvent;
-    p.rows = q.ColInt(3);
-    p.content_hash = q.ColText(4);
-    p.written_at = q.ColText(5);
-    p.run_id = q.ColText(6);
-    out.push_back(std::move(p));
+    REEL_ASSIGN_OR_RETURN(bool more, q.Step());
+    if (!more) break;
+    out.push_back({.table = std::string(table),
+                   .ds = q.Text(1),
+                   .day = static_cast<std::int32_t>(q.Int(0)),
+                   .kind = q.Text(2) == "state" ? FactKind::kState : FactKind::kEvent,
+                   .rows = q.Int(3),
+                   .content_hash = q.Text(4),
+                   .written_at = q.Text(5),
+                   .run_id = q.Text(6)});
   }
   return out;
 }
 
 Result<std::vector<PartitionEvent>> FactStore::Events(std::string_view table) {
-  Stmt q;
-  REEL_RETURN_IF_ERROR(q.Prepare(
-      db_,
-      "SELECT id, table_name, ds, action, old_hash, new_hash, old_rows, new_rows, run_id, at "
-      "FROM partition_events WHERE table_name = ? ORDER BY id"));
-  q.Text(1, table);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt q,
+      db_->Prepare(
+          "SELECT id, table_name, ds, action, old_hash, new_hash, old_rows, new_rows, run_id, at "
+          "FROM partition_events WHERE table_name = ? ORDER BY id"));
+  q.Bind(1, table);
   std::vector<PartitionEvent> out;
   while (true) {
-    auto row = q.Step(db_);
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    PartitionEvent e;
-    e.id = q.ColInt(0);
-    e.table = q.ColText(1);
-    e.ds = q.ColText(2);
-    e.action = q.ColText(3);
-    e.old_hash = q.ColText(4);
-    e.new_hash = q.ColText(5);
-    e.old_rows = q.ColInt(6);
-    e.new_rows = q.ColInt(7);
-    e.run_id = q.ColText(8);
-    e.at = q.ColText(9);
-    out.push_back(std::move(e));
+    REEL_ASSIGN_OR_RETURN(bool more, q.Step());
+    if (!more) break;
+    out.push_back({.id = q.Int(0),
+                   .table = q.Text(1),
+                   .ds = q.Text(2),
+                   .action = q.Text(3),
+                   .old_hash = q.Text(4),
+                   .new_hash = q.Text(5),
+                   .old_rows = q.Int(6),
+                   .new_rows = q.Int(7),
+                   .run_id = q.Text(8),
+                   .at = q.Text(9)});
   }
   return out;
 }
 
 Result<std::int32_t> FactStore::LatestStateDayBefore(std::string_view table, std::int32_t day) {
-  Stmt q;
-  REEL_RETURN_IF_ERROR(
-      q.Prepare(db_, "SELECT MAX(day) FROM fact_partitions WHERE table_name = ? AND day < ?"));
-  q.Text(1, table);
-  q.Int(2, day);
-  auto row = q.Step(db_);
-  if (!row.ok()) return row.status();
-  if (sqlite3_column_type(q.get(), 0) == SQLITE_NULL) return INT32_MIN;
-  return static_cast<std::int32_t>(q.ColInt(0));
+  REEL_ASSIGN_OR_RETURN(
+      Stmt q,
+      db_->Prepare("SELECT MAX(day) FROM fact_partitions WHERE table_name = ? AND day < ?"));
+  REEL_RETURN_IF_ERROR(q.BindAll(table, day).Step().status());
+  if (q.IsNull(0)) return INT32_MIN;
+  return static_cast<std::int32_t>(q.Int(0));
 }
 
 Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, std::int64_t rowid_hi,
@@ -169,18 +152,15 @@ Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, st
   sql += " FROM " + QuoteIdent(FactDataTableName(info.name)) + " WHERE rowid >= ? AND rowid < ?";
   if (filter_time) sql += " AND " + QuoteIdent(info.schema.time_column) + " < ?";
   if (visit) sql += " ORDER BY rowid";
-  Stmt q;
-  REEL_RETURN_IF_ERROR(q.Prepare(db_, sql));
-  q.Int(1, rowid_lo);
-  q.Int(2, rowid_hi);
-  if (filter_time) q.Int(3, time_below);
-  row.stmt_ = q.get();
+  REEL_ASSIGN_OR_RETURN(Stmt q, db_->Prepare(sql));
+  q.Bind(1, rowid_lo).Bind(2, rowid_hi);
+  if (filter_time) q.Bind(3, time_below);
+  row.stmt_ = q.handle();
   while (true) {
-    auto more = q.Step(db_);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    REEL_ASSIGN_OR_RETURN(bool more, q.Step());
+    if (!more) break;
     if (!visit) {
-      *count += q.ColInt(0);
+      *count += q.Int(0);
       break;
     }
     ++*count;
@@ -192,68 +172,58 @@ Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, st
 
 Status FactStore::AsOf(std::string_view table, FactTime t, const FactVisitor& visit,
                        std::span<const int> columns) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
   const std::int64_t t_ms = t.time_since_epoch().count();
   const std::int32_t t_day = DayOfMs(t_ms);
   std::int64_t count = 0;
-  if (info->kind == FactKind::kEvent) {
+  if (info.kind == FactKind::kEvent) {
     // Partitions after date(T) only hold events at or after T; the rowid bound skips them.
-    return ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, columns, visit, &count);
+    return ScanRange(info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, columns, visit, &count);
   }
-  auto day = LatestStateDayBefore(table, t_day);
-  if (!day.ok()) return day.status();
-  if (*day == INT32_MIN) return Status::Ok();  // no state known before T
-  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, columns, visit,
-                   &count);
+  REEL_ASSIGN_OR_RETURN(const std::int32_t day, LatestStateDayBefore(table, t_day));
+  if (day == INT32_MIN) return Status::Ok();  // no state known before T
+  return ScanRange(info, RowidOf(day, 0), RowidOf(day + 1, 0), INT64_MAX, columns, visit, &count);
 }
 
 Result<std::int64_t> FactStore::CountAsOf(std::string_view table, FactTime t) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
   const std::int64_t t_ms = t.time_since_epoch().count();
   const std::int32_t t_day = DayOfMs(t_ms);
   std::int64_t count = 0;
-  if (info->kind == FactKind::kEvent) {
+  if (info.kind == FactKind::kEvent) {
     REEL_RETURN_IF_ERROR(
-        ScanRange(*info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, {}, nullptr, &count));
+        ScanRange(info, INT64_MIN, RowidOf(t_day + 1, 0), t_ms, {}, nullptr, &count));
     return count;
   }
-  auto day = LatestStateDayBefore(table, t_day);
-  if (!day.ok()) return day.status();
-  if (*day == INT32_MIN) return std::int64_t{0};
+  REEL_ASSIGN_OR_RETURN(const std::int32_t day, LatestStateDayBefore(table, t_day));
+  if (day == INT32_MIN) return std::int64_t{0};
   REEL_RETURN_IF_ERROR(
-      ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, {}, nullptr, &count));
+      ScanRange(info, RowidOf(day, 0), RowidOf(day + 1, 0), INT64_MAX, {}, nullptr, &count));
   return count;
 }
 
 Status FactStore::ScanPartition(std::string_view table, std::string_view ds,
                                 const FactVisitor& visit) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
-  auto day = ParseDay(ds);
-  if (!day.ok()) return day.status();
-  Stmt q;
-  REEL_RETURN_IF_ERROR(
-      q.Prepare(db_, "SELECT 1 FROM fact_partitions WHERE table_name = ? AND day = ?"));
-  q.Text(1, table);
-  q.Int(2, *day);
-  auto row = q.Step(db_);
-  if (!row.ok()) return row.status();
-  if (!*row) {
-    return Status::NotFound(fmt::format("fact table '{}' has no partition for {}", table, ds));
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
+  REEL_ASSIGN_OR_RETURN(const std::int32_t day, ParseDay(ds));
+  {
+    REEL_ASSIGN_OR_RETURN(
+        Stmt q, db_->Prepare("SELECT 1 FROM fact_partitions WHERE table_name = ? AND day = ?"));
+    REEL_ASSIGN_OR_RETURN(bool found, q.BindAll(table, day).Step());
+    if (!found) {
+      return Status::NotFound(fmt::format("fact table '{}' has no partition for {}", table, ds));
+    }
   }
   std::int64_t count = 0;
-  return ScanRange(*info, RowidOf(*day, 0), RowidOf(*day + 1, 0), INT64_MAX, {}, visit, &count);
+  return ScanRange(info, RowidOf(day, 0), RowidOf(day + 1, 0), INT64_MAX, {}, visit, &count);
 }
 
 Status FactStore::ScanDays(std::string_view table, std::int32_t first_day, std::int32_t end_day,
                            std::span<const int> columns, const FactVisitor& visit) {
-  auto info = Table(table);
-  if (!info.ok()) return info.status();
+  REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
   if (first_day >= end_day) return Status::Ok();
   std::int64_t count = 0;
-  return ScanRange(*info, RowidOf(first_day, 0), RowidOf(end_day, 0), INT64_MAX, columns, visit,
+  return ScanRange(info, RowidOf(first_day, 0), RowidOf(end_day, 0), INT64_MAX, columns, visit,
                    &count);
 }
 

@@ -73,6 +73,13 @@ Stmt& Stmt::Bind(int index, std::string_view value) {
   return *this;
 }
 
+Stmt& Stmt::BindStatic(int index, std::string_view value) {
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+  return *this;
+}
+
 Stmt& Stmt::Bind(int index, std::nullopt_t) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
@@ -81,7 +88,12 @@ Stmt& Stmt::Bind(int index, std::nullopt_t) {
 
 Result<bool> Stmt::Step() {
   if (bind_error_ != 0) return db_->Error(bind_error_, "binding statement parameters");
-  Clock::time_point deadline = Clock::now() + db_->options_.lock_wait;
+  // Only a step that may be retried reads the clock: a loop that steps through a query's rows
+  // or runs a statement per row in a transaction would otherwise pay for it on every row.
+  std::optional<Clock::time_point> deadline;
+  if (!stepped_row_ && sqlite3_get_autocommit(db_->db_)) {
+    deadline = Clock::now() + db_->options_.lock_wait;
+  }
   for (int attempt = 0;; ++attempt) {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) {
@@ -91,8 +103,9 @@ Result<bool> Stmt::Step() {
     if (rc == SQLITE_DONE) return false;
     // A busy statement may be retried only in autocommit mode and before it returned rows;
     // inside BEGIN IMMEDIATE this connection already holds the write lock.
-    if (IsBusy(rc) && !stepped_row_ && sqlite3_get_autocommit(db_->db_) &&
-        BackoffUntil(deadline, attempt)) {
+    const bool may_retry = IsBusy(rc) && !stepped_row_ && sqlite3_get_autocommit(db_->db_);
+    if (may_retry && !deadline) deadline = Clock::now() + db_->options_.lock_wait;
+    if (may_retry && BackoffUntil(*deadline, attempt)) {
       sqlite3_reset(stmt_);
       continue;
     }
@@ -108,6 +121,12 @@ Status Stmt::Run() {
     if (!row.ok()) return row.status();
     if (!*row) return Status::Ok();
   }
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(stmt_);
+  stepped_row_ = false;
+  bind_error_ = 0;
 }
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }

@@ -63,6 +63,9 @@ class Stmt {
   Stmt& Bind(int index, const std::string& value) { return Bind(index, std::string_view(value)); }
   Stmt& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
   Stmt& Bind(int index, std::nullopt_t);
+  // Binds text without copying it, for loops that bind many values: `value` must stay valid
+  // and unchanged until it is rebound or this Stmt is destroyed.
+  Stmt& BindStatic(int index, std::string_view value);
   template <typename T>
   Stmt& Bind(int index, const std::optional<T>& value) {
     return value ? Bind(index, *value) : Bind(index, std::nullopt);
@@ -80,6 +83,10 @@ class Stmt {
   Result<bool> Step();
   // Steps to completion, for statements that return no rows.
   Status Run();
+  // Makes the statement ready to run again, for a loop that executes it once per row: the
+  // lease (and with it the connection's lock) is kept, and so are the bindings, which the
+  // next row binds anew.
+  void Reset();
 
   bool IsNull(int col) const;
   int64_t Int(int col) const;
@@ -91,6 +98,10 @@ class Stmt {
   // Of the last completed write on this connection.
   int64_t LastInsertRowId() const;
   int Changes() const;
+
+  // The raw statement, for reads this wrapper lacks (a row cursor's sqlite3_column_value).
+  // Valid while this Stmt lives; never reset, finalize or bind it behind the wrapper's back.
+  sqlite3_stmt* handle() const { return stmt_; }
 
  private:
   friend class Database;

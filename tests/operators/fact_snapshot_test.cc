@@ -69,7 +69,7 @@ bool LogMentions(const FakeContext& ctx, const std::string& needle) {
 TEST_CASE("fact_snapshot: one day of events from a CSV holding several days") {
   TempDir dir;
   WriteFile(dir / "views.csv", EventsCsv(3, 50, 1));
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", FactSnapshotOperator::Info());
   ctx.config_ = EventConfig(dir / "views.csv");
   ctx.config_["ds"] = "2024-03-02";
   FactSnapshotOperator op;
@@ -101,7 +101,7 @@ TEST_CASE("fact_snapshot: one day of events from a CSV holding several days") {
   CHECK(*(*store)->CountAsOf("viewing_history", *ParseInstant("2024-03-03")) == 50);
 
   // Running the same step again changes nothing.
-  FakeContext again(dir / "home");
+  FakeContext again(dir / "home", FactSnapshotOperator::Info());
   again.config_ = ctx.config_;
   REQUIRE(op.Execute(again).ok());
   CHECK(again.outputs["partitions_unchanged"] == 1);
@@ -112,20 +112,20 @@ TEST_CASE("fact_snapshot: a range load equals day-by-day loads, spilled or not")
   TempDir dir;
   WriteFile(dir / "views.csv", EventsCsv(5, 9000, 2));  // ~45k rows, > 1 MiB staged
   FactSnapshotOperator op;
-  FakeContext range(dir / "range");
+  FakeContext range(dir / "range", FactSnapshotOperator::Info());
   range.config_ = EventConfig(dir / "views.csv");
   range.config_["from"] = "2024-03-01";
   range.config_["to"] = "2024-03-05";
   REQUIRE(op.Execute(range).ok());
   CHECK(range.outputs["partitions_written"] == 5);
 
-  FakeContext spill(dir / "spill");
+  FakeContext spill(dir / "spill", FactSnapshotOperator::Info());
   spill.config_ = range.config_;
   spill.config_["staging_memory_mb"] = 1;
   REQUIRE(op.Execute(spill).ok());
 
   for (int d = 1; d <= 5; ++d) {
-    FakeContext day(dir / "daily");
+    FakeContext day(dir / "daily", FactSnapshotOperator::Info());
     day.config_ = EventConfig(dir / "views.csv");
     day.config_["ds"] = fmt::format("2024-03-{:02d}", d);
     REQUIRE(op.Execute(day).ok());
@@ -154,7 +154,7 @@ TEST_CASE("fact_snapshot: bad rows are counted with line numbers and fail past t
                     "8,1,1,2024-03-01T13:00:00Z,100,web\n";     // line 9
   WriteFile(dir / "views.csv", csv);
   FactSnapshotOperator op;
-  FakeContext strict(dir / "home");
+  FakeContext strict(dir / "home", FactSnapshotOperator::Info());
   strict.config_ = EventConfig(dir / "views.csv");
   strict.config_["ds"] = "2024-03-01";
   Status s = op.Execute(strict);
@@ -170,14 +170,14 @@ TEST_CASE("fact_snapshot: bad rows are counted with line numbers and fail past t
   CHECK(LogMentions(strict, "'x1' is not an integer"));
   CHECK(!std::filesystem::exists(dir / "home" / "facts.db"));  // nothing written
 
-  FakeContext lenient(dir / "home");
+  FakeContext lenient(dir / "home", FactSnapshotOperator::Info());
   lenient.config_ = strict.config_;
   lenient.config_["max_bad_rows"] = 5;
   REQUIRE(op.Execute(lenient).ok());
   CHECK(lenient.outputs["rows_written"] == 3);
   CHECK(lenient.outputs["bad_rows"] == 5);
 
-  FakeContext four(dir / "home4");
+  FakeContext four(dir / "home4", FactSnapshotOperator::Info());
   four.config_ = strict.config_;
   four.config_["max_bad_rows"] = 4;
   CHECK(!op.Execute(four).ok());
@@ -191,7 +191,7 @@ TEST_CASE("fact_snapshot: JSON Lines with renamed columns and epoch milliseconds
             "\n"
             "{\"uid\": 3, \"item\": 9, \"ts\": 1709377200000}\n"
             "{\"uid\": 4, \"item\": 9, \"ts\": 1709290800000, \"extra\": true}\n");
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", FactSnapshotOperator::Info());
   ctx.config_ = Json{{"source", (dir / "thumbs.jsonl").string()},
                      {"table", "thumbs"},
                      {"columns", {{"uid", "user_id"}, {"item", "item_id"}, {"ts", "event_time"}}},
@@ -225,20 +225,20 @@ TEST_CASE("fact_snapshot: changed content conflicts unless overwrite is set") {
   TempDir dir;
   WriteFile(dir / "v.csv", std::string(kHeader) + "1,1,1,2024-03-01T10:00:00Z,100,tv\n");
   FactSnapshotOperator op;
-  FakeContext first(dir / "home");
+  FakeContext first(dir / "home", FactSnapshotOperator::Info());
   first.config_ = EventConfig(dir / "v.csv");
   first.config_["ds"] = "2024-03-01";
   REQUIRE(op.Execute(first).ok());
 
   WriteFile(dir / "v.csv", std::string(kHeader) + "1,1,1,2024-03-01T10:00:00Z,200,tv\n");
-  FakeContext second(dir / "home");
+  FakeContext second(dir / "home", FactSnapshotOperator::Info());
   second.config_ = first.config_;
   Status s = op.Execute(second);
   REQUIRE(!s.ok());
   CHECK(s.code() == Status::Code::kConflict);
   CHECK(s.message().find("overwrite: true") != std::string::npos);
 
-  FakeContext third(dir / "home");
+  FakeContext third(dir / "home", FactSnapshotOperator::Info());
   third.config_ = first.config_;
   third.config_["overwrite"] = true;
   REQUIRE(op.Execute(third).ok());
@@ -257,7 +257,7 @@ TEST_CASE("fact_snapshot: a state table takes the whole file as the state of `ds
   TempDir dir;
   WriteFile(dir / "users.csv",
             "user_id,signup_date,plan\n1,2023-01-01,basic\n2,2024-03-09,premium\n");
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", FactSnapshotOperator::Info());
   ctx.config_ = Json{{"source", (dir / "users.csv").string()},
                      {"table", "users"},
                      {"kind", "state"},
@@ -275,7 +275,7 @@ TEST_CASE("fact_snapshot: configuration errors say what to fix") {
   WriteFile(dir / "v.csv", std::string(kHeader) + "1,1,1,2024-03-01T10:00:00Z,100,tv\n");
   FactSnapshotOperator op;
   auto run = [&](Json config) {
-    FakeContext ctx(dir / "home");
+    FakeContext ctx(dir / "home", FactSnapshotOperator::Info());
     ctx.config_ = std::move(config);
     return op.Execute(ctx);
   };

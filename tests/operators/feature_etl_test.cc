@@ -357,13 +357,13 @@ TEST_CASE("feature_etl: features match a brute-force computation; later facts ch
   const auto db = dir / "home" / "facts.db";
   WriteDays(db, w, *ParseDay("2024-03-01"), *ParseDay("2024-03-19"));  // up to ds - 1
 
-  FakeContext before(dir / "home");
+  FakeContext before(dir / "home", FeatureEtlOperator::Info());
   Status s = RunEtl(before, Config());
   REQUIRE_MESSAGE(s.ok(), s.message());
 
   // Facts for ds and later arrive; the run for ds gives byte-identical artifacts.
   WriteDays(db, w, *ParseDay("2024-03-20"), *ParseDay("2024-03-25"));
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", FeatureEtlOperator::Info());
   s = RunEtl(ctx, Config());
   REQUIRE_MESSAGE(s.ok(), s.message());
   for (const char* name : {"interactions", "holdout", "user_features", "item_features"}) {
@@ -423,7 +423,7 @@ TEST_CASE("feature_etl: features of numbers only match a brute-force computation
   config["item_features"] = Json::array();
   for (std::size_t i : user_features) config["user_features"].push_back(all[i].def);
   for (std::size_t i : item_features) config["item_features"].push_back(all[i].def);
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", FeatureEtlOperator::Info());
   Status s = RunEtl(ctx, config);
   REQUIRE_MESSAGE(s.ok(), s.message());
   CHECK(Artifact(ctx, "interactions") == ExpectedInteractions(w, kFrom, kC));
@@ -443,7 +443,7 @@ TEST_CASE("feature_etl: errors name the problem and the fix") {
   TempDir dir;
   const World w = MakeWorld(3);
   auto error = [&](const std::function<void(Json&)>& edit) {
-    FakeContext ctx(dir / "home");
+    FakeContext ctx(dir / "home", FeatureEtlOperator::Info());
     Json config = Config();
     edit(config);
     Status s = RunEtl(ctx, config);
@@ -497,7 +497,7 @@ TEST_CASE("feature_etl: a full-history feature and the default windows") {
   TempDir dir;
   const World w = MakeWorld(11);
   WriteDays(dir / "home" / "facts.db", w, *ParseDay("2024-03-01"), *ParseDay("2024-03-25"));
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", FeatureEtlOperator::Info());
   // Defaults: train_days 28, holdout_days 7; no weight column (weights are 1), no features.
   Status s = RunEtl(ctx, {{"ds", "2024-03-24"}, {"interactions", {{"fact", "views"}}}});
   REQUIRE_MESSAGE(s.ok(), s.message());

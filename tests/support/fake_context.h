@@ -1,11 +1,13 @@
 // A Context for operator unit tests: config, params and upstream outputs set by the test,
 // artifacts kept as plain files in a temporary folder, metrics, events and log lines recorded
-// for assertions.
+// for assertions. Built with the operator's OperatorInfo, it hands out the config as the engine
+// does, with the schema's defaults applied.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -59,6 +61,13 @@ class FakeContext : public Context {
     std::filesystem::create_directories(home_ / "artifacts");
     std::filesystem::create_directories(home_ / "work");
   }
+  // config() then returns config_ as the engine hands a rendered `with:` block to Execute: each
+  // key of `info.config` that is missing or null takes the key's default_value, if it has one
+  // (as ApplySchema in engine/exec/scheduler_steps.cc does before checking types).
+  FakeContext(std::filesystem::path home, const OperatorInfo& info)
+      : FakeContext(std::move(home)) {
+    schema_ = info.config;
+  }
 
   Json config_ = Json::object();
   Json params_ = Json::object();
@@ -75,7 +84,19 @@ class FakeContext : public Context {
   std::vector<std::string> log_lines;
   CancellationToken token;
 
-  const Json& config() const override { return config_; }
+  const Json& config() const override {
+    if (schema_.empty() || !config_.is_object()) return config_;
+    // Recomputed only when the test changed config_, so references into it stay valid.
+    if (!applied_for_ || *applied_for_ != config_) {
+      applied_ = config_;
+      for (const ConfigField& field : schema_) {
+        const bool missing = !applied_.contains(field.name) || applied_[field.name].is_null();
+        if (missing && !field.default_value.is_null()) applied_[field.name] = field.default_value;
+      }
+      applied_for_ = config_;
+    }
+    return applied_;
+  }
   const Json& params() const override { return params_; }
   const Json& upstream_outputs() const override { return upstream_; }
   const std::string& run_id() const override { return run_id_; }
@@ -136,6 +157,9 @@ class FakeContext : public Context {
  private:
   std::filesystem::path home_;
   int next_artifact_ = 0;
+  std::vector<ConfigField> schema_;
+  mutable Json applied_;                    // config_ with the schema's defaults
+  mutable std::optional<Json> applied_for_;  // the config_ that applied_ was made from
 };
 
 }  // namespace reel::testing
