@@ -6,51 +6,9 @@
 #include <boost/asio/post.hpp>
 
 #include "engine/exec/internal/run_loop.h"
+#include "engine/workflow/config_schema.h"
 
 namespace reel::scheduler_internal {
-
-namespace {
-
-// Fills in schema defaults and checks rendered values against the operator's schema.
-Status ApplySchema(const OperatorInfo& info, Json& config) {
-  for (const auto& field : info.config) {
-    if (!config.contains(field.name) || config[field.name].is_null()) {
-      if (!field.default_value.is_null()) {
-        config[field.name] = field.default_value;
-      } else if (field.required) {
-        return Status::InvalidArgument("setting '" + field.name + "' is required");
-      }
-      continue;
-    }
-    Json& v = config[field.name];
-    bool ok = true;
-    switch (field.type) {
-      case ConfigType::kString: ok = v.is_string(); break;
-      case ConfigType::kInt:
-        if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) {
-          v = static_cast<int64_t>(v.get<double>());
-        }
-        ok = v.is_number_integer();
-        break;
-      case ConfigType::kFloat: ok = v.is_number(); break;
-      case ConfigType::kBool: ok = v.is_boolean(); break;
-      case ConfigType::kList: ok = v.is_array(); break;
-      case ConfigType::kMap: ok = v.is_object(); break;
-      case ConfigType::kDuration:
-        ok = v.is_number() || (v.is_string() && ParseDuration(v.get<std::string>()).ok());
-        break;
-      case ConfigType::kAny: break;
-    }
-    if (!ok) {
-      return Status::InvalidArgument("setting '" + field.name + "' must be " +
-                                     ConfigTypeName(field.type) + " after rendering, got " +
-                                     v.dump());
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 // --- Starting an attempt --------------------------------------------------------------------
 
@@ -119,7 +77,7 @@ Result<Json> RunLoop::RenderConfig(const Task& task, std::vector<std::string>* s
   }
   const OperatorInfo* info = operators_.find ? operators_.find(step.op) : nullptr;
   if (!info) return Status::InvalidArgument("unknown operator '" + step.op + "'");
-  REEL_RETURN_IF_ERROR(ApplySchema(*info, rendered));
+  REEL_RETURN_IF_ERROR(ApplyConfigSchema(*info, rendered));
   return rendered;
 }
 

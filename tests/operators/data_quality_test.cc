@@ -69,18 +69,8 @@ Json AllChecks(const char* severity) {
   return checks;
 }
 
-// The engine applies the schema's defaults to a step's config before Execute; so do the tests.
-Json WithDefaults(Json config) {
-  for (const auto& field : DataQualityOperator::Info().config) {
-    if (!config.contains(field.name) && !field.default_value.is_null()) {
-      config[field.name] = field.default_value;
-    }
-  }
-  return config;
-}
-
 Status Run(FakeContext& ctx, Json config) {
-  ctx.config_ = WithDefaults(std::move(config));
+  ctx.config_ = std::move(config);
   DataQualityOperator op;
   return op.Execute(ctx);
 }
@@ -94,7 +84,7 @@ bool Has(const std::string& text, const std::string& needle) {
 TEST_CASE("data_quality: every check passes on clean data, with its metrics") {
   TempDir dir;
   WriteViews(dir / "home" / "facts.db");
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", DataQualityOperator::Info());
   Json checks = AllChecks(nullptr);
   checks.push_back({{"check", "unique"}, {"columns", {"user_id", "event_id"}}});
   Status s = Run(ctx, {{"ds", "2024-03-02"}, {"table", "views"}, {"checks", checks}});
@@ -117,7 +107,7 @@ TEST_CASE("data_quality: every check passes on clean data, with its metrics") {
 TEST_CASE("data_quality: every check fails, and the report lists all failures") {
   TempDir dir;
   WriteViews(dir / "home" / "facts.db");
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", DataQualityOperator::Info());
   Json checks = AllChecks(nullptr);
   checks[0]["min"] = 1000;
   checks[1]["max"] = 0.01;
@@ -147,7 +137,7 @@ TEST_CASE("data_quality: every check fails, and the report lists all failures") 
   CHECK(ctx.Metric("dq.volume_change.passed") == 0);
 
   // Tolerances turn them into passes.
-  FakeContext tolerant(dir / "home");
+  FakeContext tolerant(dir / "home", DataQualityOperator::Info());
   Json ok = {{{"check", "range"}, {"column", "watch_seconds"}, {"min", 0}, {"max_violations", 2}},
              {{"check", "null_rate"}, {"column", "user_id"}, {"max", 0.02}},
              {{"check", "volume_change"}, {"max_change", 1.0}},
@@ -159,7 +149,7 @@ TEST_CASE("data_quality: every check fails, and the report lists all failures") 
 TEST_CASE("data_quality: severity warn logs a failure without failing the step") {
   TempDir dir;
   WriteViews(dir / "home" / "facts.db");
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", DataQualityOperator::Info());
   Json checks = AllChecks("warn");
   checks[0]["min"] = 1000;
   Status s = Run(ctx, {{"ds", "2024-03-03"}, {"table", "views"}, {"checks", checks}});
@@ -172,7 +162,7 @@ TEST_CASE("data_quality: severity warn logs a failure without failing the step")
   CHECK(logged);
 
   // One error among warnings: the step fails and the report shows both.
-  FakeContext mixed(dir / "home");
+  FakeContext mixed(dir / "home", DataQualityOperator::Info());
   checks[2]["severity"] = "error";
   s = Run(mixed, {{"ds", "2024-03-03"}, {"table", "views"}, {"checks", checks}});
   REQUIRE_FALSE(s.ok());
@@ -184,13 +174,13 @@ TEST_CASE("data_quality: severity warn logs a failure without failing the step")
 TEST_CASE("data_quality: scope as_of checks everything visible before ds, nothing after") {
   TempDir dir;
   WriteViews(dir / "home" / "facts.db");
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", DataQualityOperator::Info());
   Json checks = {{{"check", "row_count"}, {"min", 1}}, {{"check", "unique"}, {"column", "event_id"}}};
   Status s = Run(ctx, {{"ds", "2024-03-03"}, {"table", "views"}, {"scope", "as_of"},
                        {"checks", checks}});
   CHECK_FALSE(s.ok());  // the duplicate of 03-02
   CHECK(ctx.outputs["rows"] == 150);  // 03-03 is not visible at ds 03-03
-  FakeContext earlier(dir / "home");
+  FakeContext earlier(dir / "home", DataQualityOperator::Info());
   s = Run(earlier, {{"ds", "2024-03-02"}, {"table", "views"}, {"scope", "as_of"},
                     {"checks", checks}});
   CHECK_MESSAGE(s.ok(), s.message());
@@ -199,7 +189,7 @@ TEST_CASE("data_quality: scope as_of checks everything visible before ds, nothin
 
 TEST_CASE("data_quality: checks a CSV dataset artifact or file") {
   TempDir dir;
-  FakeContext ctx(dir / "home");
+  FakeContext ctx(dir / "home", DataQualityOperator::Info());
   WriteFile(dir / "train.csv",
             "user_id,item_id,weight,ts\n1,2,3.5,100\n1,2,4,101\n,3,abc,102\n2,9,1,103\n");
   auto ref = ctx.PutArtifact("interactions.csv", dir / "train.csv");
@@ -219,17 +209,17 @@ TEST_CASE("data_quality: checks a CSV dataset artifact or file") {
   CHECK(ctx.Metric("dq.range(weight)") == 1);  // "abc" is not a number
   CHECK(ctx.Metric("dq.allowed_values(item_id)") == 1);
 
-  FakeContext by_path(dir / "home");
+  FakeContext by_path(dir / "home", DataQualityOperator::Info());
   s = Run(by_path, {{"dataset", (dir / "train.csv").string()}, {"checks", Json::array({checks[0]})}});
   CHECK_MESSAGE(s.ok(), s.message());
 
-  FakeContext fresh(dir / "home");
+  FakeContext fresh(dir / "home", DataQualityOperator::Info());
   s = Run(fresh, {{"dataset", ref->uri}, {"checks", Json::array({{{"check", "freshness"}, {"max_age", "1d"}}})}});
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(Has(s.message(), "does not apply to a dataset"));
 
   WriteFile(dir / "bad.csv", "a,b\n1,2\n3\n");
-  FakeContext bad(dir / "home");
+  FakeContext bad(dir / "home", DataQualityOperator::Info());
   s = Run(bad, {{"dataset", (dir / "bad.csv").string()}, {"checks", Json::array({checks[0]})}});
   CHECK(Has(s.message(), "line 3: 1 fields, the header has 2"));
 }
@@ -237,7 +227,7 @@ TEST_CASE("data_quality: checks a CSV dataset artifact or file") {
 TEST_CASE("data_quality: configuration errors are clear") {
   TempDir dir;
   auto error = [&](Json config) {
-    FakeContext ctx(dir / "home");
+    FakeContext ctx(dir / "home", DataQualityOperator::Info());
     Status s = Run(ctx, std::move(config));
     CHECK_FALSE(s.ok());
     return s.message();

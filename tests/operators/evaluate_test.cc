@@ -40,16 +40,6 @@ RecModel ClusterModel(const RecTestData& d, int clusters, int users_per_cluster,
   return m;
 }
 
-// The engine applies the schema's defaults to a step's config before Execute; so do the tests.
-Json WithDefaults(Json config) {
-  for (const auto& field : EvaluateOperator::Info().config) {
-    if (!config.contains(field.name) && !field.default_value.is_null()) {
-      config[field.name] = field.default_value;
-    }
-  }
-  return config;
-}
-
 std::string HoldoutCsv(const RecTestData& d) {
   std::string csv = "user_id,item_id\n";
   for (const auto& [user, item] : d.holdout) csv += user + "," + item + "\n";
@@ -59,13 +49,13 @@ std::string HoldoutCsv(const RecTestData& d) {
 struct Fixture {
   TempDir dir;
   RecTestData data = MakeRecTestData(6, 40, 20, 14, 7);
-  FakeContext ctx{dir / "home"};
+  FakeContext ctx{dir / "home", EvaluateOperator::Info()};
 
   Fixture() {
     WriteFile(dir / "train.csv", data.interactions_csv);
     WriteFile(dir / "holdout.csv", HoldoutCsv(data));
     ctx.workflow_ = "recs";
-    ctx.config_ = WithDefaults({{"model", (dir / "good.reelmdl").string()},
+    ctx.config_ = Json({{"model", (dir / "good.reelmdl").string()},
                                 {"holdout", (dir / "holdout.csv").string()},
                                 {"interactions", (dir / "train.csv").string()}});
   }
@@ -159,8 +149,8 @@ TEST_CASE("evaluate: seen items are excluded from every ranking") {
   m.item_vecs = {3.0f, 2.0f, 1.0f};
   m.Reindex();
   REQUIRE(SaveRecModel(m, dir / "m.reelmdl").ok());
-  FakeContext ctx(dir / "home");
-  ctx.config_ = WithDefaults({{"model", (dir / "m.reelmdl").string()},
+  FakeContext ctx(dir / "home", EvaluateOperator::Info());
+  ctx.config_ = Json({{"model", (dir / "m.reelmdl").string()},
                               {"holdout", (dir / "holdout.csv").string()},
                               {"interactions", (dir / "train.csv").string()},
                               {"k", 1}});

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/workflow/config_schema.h"
 #include "reel/operator.h"
 
 namespace reel::testing {
@@ -63,7 +64,7 @@ class FakeContext : public Context {
   }
   // config() then returns config_ as the engine hands a rendered `with:` block to Execute: each
   // key of `info.config` that is missing or null takes the key's default_value, if it has one
-  // (as ApplySchema in engine/exec/scheduler_steps.cc does before checking types).
+  // (ApplyConfigDefaults, the first half of what the engine does before Execute).
   FakeContext(std::filesystem::path home, const OperatorInfo& info)
       : FakeContext(std::move(home)) {
     schema_ = info.config;
@@ -89,10 +90,7 @@ class FakeContext : public Context {
     // Recomputed only when the test changed config_, so references into it stay valid.
     if (!applied_for_ || *applied_for_ != config_) {
       applied_ = config_;
-      for (const ConfigField& field : schema_) {
-        const bool missing = !applied_.contains(field.name) || applied_[field.name].is_null();
-        if (missing && !field.default_value.is_null()) applied_[field.name] = field.default_value;
-      }
+      ApplyConfigDefaults(schema_, applied_);
       applied_for_ = config_;
     }
     return applied_;
