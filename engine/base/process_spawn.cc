@@ -153,9 +153,9 @@ Result<std::string> ResolveProgram(const std::string& name, const std::string& p
   while (start <= path_var.size()) {
     std::size_t end = path_var.find(':', start);
     if (end == std::string::npos) end = path_var.size();
-    std::string dir = path_var.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    fs::path candidate = fs::path(dir) / name;
+    // An empty PATH entry means the current folder.
+    const fs::path dir = end > start ? fs::path(path_var.substr(start, end - start)) : ".";
+    fs::path candidate = dir / name;
     fs::path seen = as_seen_by_child(candidate);
     if (IsExecutableFile(seen)) {
       std::lock_guard<std::mutex> lock(cache_mu);

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace reel {
 
 OperatorRegistry::~OperatorRegistry() = default;
@@ -80,10 +82,10 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
   auto version = reinterpret_cast<VersionFn>(dlsym(handle, "reel_operator_api_version"));
   auto do_register = reinterpret_cast<RegisterFn>(dlsym(handle, "reel_register_operators"));
   if (!version || !do_register) {
-    return Status::InvalidArgument(
-        "'" + path.string() +
-        "' is not a reel plugin: it must export reel_operator_api_version and "
-        "reel_register_operators (see REEL_PLUGIN_ENTRY_POINTS in include/reel/operator.h)");
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is not a reel plugin: it must export reel_operator_api_version and "
+        "reel_register_operators (see REEL_PLUGIN_ENTRY_POINTS in include/reel/operator.h)",
+        path.string()));
   }
   int plugin_version = version();
   if (plugin_version != kOperatorApiVersion) {

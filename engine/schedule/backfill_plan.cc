@@ -2,13 +2,15 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace reel {
 
 using std::chrono::sys_seconds;
 
 Result<date::year_month_day> ParseDate(std::string_view text) {
   const auto bad = [&] {
-    return Status::InvalidArgument("'" + std::string(text) + "' is not a valid date (YYYY-MM-DD)");
+    return Status::InvalidArgument(fmt::format("'{}' is not a valid date (YYYY-MM-DD)", text));
   };
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad();
   int parts[3] = {0, 0, 0};

@@ -4,6 +4,8 @@
 #include <optional>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "engine/time/cron.h"
 
 namespace reel {
@@ -101,9 +103,9 @@ class CronParser {
       }
       if (expanded.empty()) {
         return Fail("", std::string(fields[0]),
-                    "'" + std::string(fields[0]) +
-                        "' is not a known macro; use @yearly, @annually, @monthly, @weekly, "
-                        "@daily, @midnight or @hourly");
+                    fmt::format("'{}' is not a known macro; use @yearly, @annually, @monthly, "
+                                "@weekly, @daily, @midnight or @hourly",
+                                fields[0]));
       }
       fields = SplitFields(expanded);
     }
@@ -111,9 +113,9 @@ class CronParser {
       return Fail("", std::string(expression_),
                   fields.empty() ? std::string("the expression is empty; expected 5 fields "
                                                "(minute hour day-of-month month day-of-week)")
-                                 : "expected 5 fields (minute hour day-of-month month "
-                                   "day-of-week) but found " +
-                                       std::to_string(fields.size()));
+                                 : fmt::format("expected 5 fields (minute hour day-of-month "
+                                               "month day-of-week) but found {}",
+                                               fields.size()));
     }
 
     uint64_t bits[5] = {};
@@ -145,8 +147,9 @@ class CronParser {
       }
       if (!possible) {
         return Fail("day-of-month", std::string(fields[2]),
-                    "'" + std::string(fields[2]) + "' never occurs in month '" +
-                        std::string(fields[3]) + "', so the schedule would never fire");
+                    fmt::format("'{}' never occurs in month '{}', so the schedule would never "
+                                "fire",
+                                fields[2], fields[3]));
       }
     }
 
@@ -173,8 +176,7 @@ class CronParser {
     if (std::optional<int> n = ParseNumber(token)) {
       if (*n < spec.min || *n > spec.max) {
         return Fail(spec.name, std::string(token),
-                    "'" + std::string(token) + "' is out of range " + std::to_string(spec.min) +
-                        "-" + std::to_string(spec.max));
+                    fmt::format("'{}' is out of range {}-{}", token, spec.min, spec.max));
       }
       *out = *n;
       return Status::Ok();
@@ -188,12 +190,11 @@ class CronParser {
         }
       }
       return Fail(spec.name, std::string(token),
-                  "'" + std::string(token) + "' is not " + spec.names_hint + " or a number " +
-                      std::to_string(spec.min) + "-" + std::to_string(spec.max));
+                  fmt::format("'{}' is not {} or a number {}-{}", token, spec.names_hint,
+                              spec.min, spec.max));
     }
     return Fail(spec.name, std::string(token),
-                "'" + std::string(token) + "' is not a number " + std::to_string(spec.min) + "-" +
-                    std::to_string(spec.max));
+                fmt::format("'{}' is not a number {}-{}", token, spec.min, spec.max));
   }
 
   Status ParseItem(const FieldSpec& spec, std::string_view item, uint64_t* bits) {
@@ -207,8 +208,8 @@ class CronParser {
       const int max_step = spec.max - spec.min + (spec.max == 7 ? 0 : 1);
       if (!n || *n < 1 || *n > max_step) {
         return Fail(spec.name, std::string(item),
-                    "'" + std::string(item) + "' has step '" + std::string(step_text) +
-                        "'; use a step from 1 to " + std::to_string(max_step));
+                    fmt::format("'{}' has step '{}'; use a step from 1 to {}", item, step_text,
+                                max_step));
       }
       step = *n;
       has_step = true;
@@ -223,14 +224,13 @@ class CronParser {
       REEL_RETURN_IF_ERROR(ParseValue(spec, base.substr(dash + 1), &high));
       if (low > high) {
         return Fail(spec.name, std::string(base),
-                    "'" + std::string(base) +
-                        "' is a reversed range; write the smaller value "
-                        "first");
+                    fmt::format("'{}' is a reversed range; write the smaller value first",
+                                base));
       }
     } else {
       if (base.empty()) {
         return Fail(spec.name, std::string(item),
-                    "'" + std::string(item) + "' has no value before the step");
+                    fmt::format("'{}' has no value before the step", item));
       }
       REEL_RETURN_IF_ERROR(ParseValue(spec, base, &low));
       // "5/10" means 5-max/10.
@@ -248,7 +248,7 @@ class CronParser {
           start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       if (item.empty()) {
         return Fail(spec.name, std::string(text),
-                    "'" + std::string(text) + "' has an empty list item");
+                    fmt::format("'{}' has an empty list item", text));
       }
       REEL_RETURN_IF_ERROR(ParseItem(spec, item, bits));
       if (comma == std::string_view::npos) break;

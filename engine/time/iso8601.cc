@@ -1,6 +1,8 @@
 // ISO-8601 instants: the one textual form of time on the command line and in output.
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "engine/time/cron.h"
 #include "engine/base/text_cursor.h"
 
@@ -15,10 +17,10 @@ std::string FormatIsoUtc(sys_seconds t) { return date::format("%FT%TZ", t); }
 
 Result<sys_seconds> ParseIsoInstant(std::string_view text) {
   const auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("'" + std::string(text) + "' is not an ISO-8601 instant (" +
-                                   why +
-                                   "); use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS followed by Z "
-                                   "or an offset such as +01:00");
+    return Status::InvalidArgument(
+        fmt::format("'{}' is not an ISO-8601 instant ({}); use YYYY-MM-DD, or "
+                    "YYYY-MM-DDTHH:MM:SS followed by Z or an offset such as +01:00",
+                    text, why));
   };
   TextCursor in(text);
   const std::optional<int> year = in.Digits(4);

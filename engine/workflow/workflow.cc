@@ -6,6 +6,7 @@
 #include <regex>
 
 #include <date/date.h>
+#include <fmt/format.h>
 
 namespace reel {
 
@@ -123,9 +124,9 @@ Json YamlToJson(const YamlNode& node) {
 
 Result<Json> CoerceParam(const ParamSpec& spec, const Json& value) {
   auto bad = [&](const std::string& what) {
-    return Status::InvalidArgument("param '" + spec.name + "' expects " + what + ", got " +
-                                   (value.is_string() ? "'" + value.get<std::string>() + "'"
-                                                      : value.dump()));
+    return Status::InvalidArgument(fmt::format(
+        "param '{}' expects {}, got {}", spec.name, what,
+        value.is_string() ? fmt::format("'{}'", value.get<std::string>()) : value.dump()));
   };
   switch (spec.type) {
     case ParamType::kString:

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <functional>
@@ -378,7 +379,7 @@ TEST_CASE("feature_etl: features match a brute-force computation; later facts ch
   CHECK(train == ExpectedInteractions(w, kFrom, kC));
   CHECK(holdout == ExpectedInteractions(w, kC, kT));
   auto has_user = [](const std::string& csv, int user) {
-    return csv.find("\n" + std::to_string(user) + ",7,100,") != std::string::npos;
+    return csv.find(fmt::format("\n{},7,100,", user)) != std::string::npos;
   };
   CHECK(has_user(train, 31));  // at 03-10 00:00: the first instant of training
   CHECK_FALSE(has_user(train, 32));  // 1 ms before

@@ -1,6 +1,7 @@
 #include "engine/schedule/backfill_plan.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
 #include <vector>
@@ -122,6 +123,6 @@ TEST_CASE("ParseDate accepts only real YYYY-MM-DD dates") {
     CAPTURE(bad);
     Result<date::year_month_day> d = ParseDate(bad);
     REQUIRE_FALSE(d.ok());
-    CHECK(d.status().message() == "'" + std::string(bad) + "' is not a valid date (YYYY-MM-DD)");
+    CHECK(d.status().message() == fmt::format("'{}' is not a valid date (YYYY-MM-DD)", bad));
   }
 }

@@ -2,6 +2,7 @@
 #include "engine/store/state_store.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -325,13 +326,13 @@ TEST_CASE("two connections write concurrently without errors reaching the caller
   };
   auto worker = [&](StateStore* store, int id) {
     for (int n = 0; !stop.load(); ++n) {
-      std::string run_id = "w" + std::to_string(id) + "-" + std::to_string(n);
+      std::string run_id = fmt::format("w{}-{}", id, n);
       record_error(store->CreateRun(MakeRun(run_id)));
       for (int t = 0; t < 5; ++t) {
         Status s = store->Transaction([&]() -> Status {
           TaskRecord task;
           task.run_id = run_id;
-          task.step = "s" + std::to_string(t);
+          task.step = fmt::format("s{}", t);
           Result<int64_t> task_id = store->CreateTask(task);
           if (!task_id.ok()) return task_id.status();
           AttemptRecord attempt;
