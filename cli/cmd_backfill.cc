@@ -1,4 +1,5 @@
-// reel backfill FILE --from D1 --to D2: one run per logical date, resumable (engine/schedule/backfill.h).
+// reel backfill FILE --from D1 --to D2: one run per logical date, resumable
+// (engine/schedule/backfill.h).
 #include <unistd.h>
 
 #include <cstdio>
@@ -6,9 +7,9 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
-#include "engine/schedule/backfill.h"
 #include "engine/base/shutdown_signals.h"
 #include "engine/exec/runner.h"
+#include "engine/schedule/backfill.h"
 
 namespace reel::cli {
 namespace {
@@ -33,8 +34,8 @@ class BackfillProgress : public BackfillObserver {
     ++running_;
     Draw();
   }
-  void OnDateFinished(const BackfillItem& item, const std::string& run_id,
-                      RunStatus status, const std::string& error) override {
+  void OnDateFinished(const BackfillItem& item, const std::string& run_id, RunStatus status,
+                      const std::string& error) override {
     if (!run_id.empty() && running_ > 0) --running_;
     ++done_;
     if (status != RunStatus::kSucceeded) {
@@ -144,8 +145,8 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     if (std::filesystem::exists(std::filesystem::path(home_dir) / "reel.db")) {
       auto store = OpenStateStore(home_dir);
       if (!store.ok()) {
-        PrintError("cannot open the state store in '" + home_dir + "': " +
-                   store.status().message());
+        PrintError("cannot open the state store in '" + home_dir +
+                   "': " + store.status().message());
         return kExitInternal;
       }
       auto decided = DecideBackfill(**store, workflow->name, *dates, *reprocess);
@@ -157,7 +158,8 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     } else {
       std::set<std::string> seen;
       for (const auto& d : *dates) {
-        if (seen.insert(d.ds).second) items.push_back(BackfillItem{d, BackfillAction::kRun, "", ""});
+        if (seen.insert(d.ds).second)
+          items.push_back(BackfillItem{d, BackfillAction::kRun, "", ""});
       }
     }
     PrintPlan(*workflow, flags, items);
@@ -166,8 +168,10 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
 
   std::atomic<bool> stop{false};
   ShutdownSignals signals([&stop](int signo) {
-    std::fprintf(stderr, "\nreel: %s: cancelling the running runs; run the same command again "
-                 "to continue\n", signo == SIGINT ? "interrupted" : "terminated");
+    std::fprintf(stderr,
+                 "\nreel: %s: cancelling the running runs; run the same command again "
+                 "to continue\n",
+                 signo == SIGINT ? "interrupted" : "terminated");
     stop.store(true);
   });
   Home home;
@@ -181,15 +185,25 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
   for (const auto& item : *items) {
     switch (item.action) {
       case BackfillAction::kRun:
-      case BackfillAction::kRerun: ++to_run; break;
-      case BackfillAction::kSkipSucceeded: ++skip_succeeded; break;
-      case BackfillAction::kSkipFailed: ++skip_failed; break;
-      case BackfillAction::kSkipActive: ++skip_active; break;
+      case BackfillAction::kRerun:
+        ++to_run;
+        break;
+      case BackfillAction::kSkipSucceeded:
+        ++skip_succeeded;
+        break;
+      case BackfillAction::kSkipFailed:
+        ++skip_failed;
+        break;
+      case BackfillAction::kSkipActive:
+        ++skip_active;
+        break;
     }
   }
-  std::fprintf(stderr, "backfill %s %s..%s: %zu date(s), %zu to run, %zu already succeeded, "
-               "parallel %d\n", workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(),
-               items->size(), to_run, skip_succeeded, flags.parallel);
+  std::fprintf(stderr,
+               "backfill %s %s..%s: %zu date(s), %zu to run, %zu already succeeded, "
+               "parallel %d\n",
+               workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(), items->size(), to_run,
+               skip_succeeded, flags.parallel);
 
   BackfillOptions run_options;
   run_options.parallel = flags.parallel;
@@ -203,22 +217,29 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     PrintError(summary.status().message());
     return summary.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitInternal;
   }
-  std::printf("backfill %s %s..%s: %zu succeeded, %zu failed, %zu cancelled, %zu skipped "
-              "(%zu already succeeded)\n",
-              workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(), summary->succeeded,
-              summary->failed, summary->cancelled, summary->skipped, skip_succeeded);
+  std::printf(
+      "backfill %s %s..%s: %zu succeeded, %zu failed, %zu cancelled, %zu skipped "
+      "(%zu already succeeded)\n",
+      workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(), summary->succeeded,
+      summary->failed, summary->cancelled, summary->skipped, skip_succeeded);
   for (const auto& failure : progress.failures()) std::fprintf(stderr, "  %s\n", failure.c_str());
   if (skip_failed > 0) {
-    std::fprintf(stderr, "reel: %zu date(s) skipped because their latest run failed; rerun them "
-                 "with --reprocess failed\n", skip_failed);
+    std::fprintf(stderr,
+                 "reel: %zu date(s) skipped because their latest run failed; rerun them "
+                 "with --reprocess failed\n",
+                 skip_failed);
   }
   if (skip_active > 0) {
-    std::fprintf(stderr, "reel: %zu date(s) skipped because a run for them is still running "
-                 "elsewhere (see `reel runs --status running`)\n", skip_active);
+    std::fprintf(stderr,
+                 "reel: %zu date(s) skipped because a run for them is still running "
+                 "elsewhere (see `reel runs --status running`)\n",
+                 skip_active);
   }
   if (summary->cancelled > 0 || summary->not_started > 0) {
-    std::fprintf(stderr, "reel: backfill stopped with %zu date(s) not done; run the same command "
-                 "again to continue\n", summary->cancelled + summary->not_started);
+    std::fprintf(stderr,
+                 "reel: backfill stopped with %zu date(s) not done; run the same command "
+                 "again to continue\n",
+                 summary->cancelled + summary->not_started);
   }
   return summary->all_succeeded ? kExitOk : kExitRunFailed;
 }
@@ -240,7 +261,8 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_flag("--reverse", flags->reverse, "newest date first");
   cmd->add_flag("--dry-run", flags->dry_run, "print what would run and write nothing");
   cmd->add_option("-p,--param", flags->params, "set a param for every run, KEY=VALUE (repeatable)");
-  cmd->add_option("--max-parallel", flags->max_parallel, "tasks at once within a run (default: cores)")
+  cmd->add_option("--max-parallel", flags->max_parallel,
+                  "tasks at once within a run (default: cores)")
       ->check(CLI::PositiveNumber);
   cmd->callback([&options, flags] {
     options.action = [&options, flags]() -> int { return RunBackfillCommand(options, *flags); };

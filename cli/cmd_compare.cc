@@ -38,14 +38,13 @@ struct RunFacts {
 };
 
 Result<RunFacts> Collect(StateStore& store, const std::string& id) {
-  auto run = store.GetRun(id);
-  if (!run.ok()) return run.status();
+  REEL_ASSIGN_OR_RETURN(auto run, store.GetRun(id));
   RunFacts f;
-  f.run = *run;
-  for (const auto& [key, value] : run->params.items()) f.params[key] = value;
-  auto tasks = store.GetTasks(run->run_id);
-  auto metrics = store.GetMetrics(run->run_id);
-  auto artifacts = store.GetArtifacts(run->run_id);
+  f.run = run;
+  for (const auto& [key, value] : run.params.items()) f.params[key] = value;
+  auto tasks = store.GetTasks(run.run_id);
+  auto metrics = store.GetMetrics(run.run_id);
+  auto artifacts = store.GetArtifacts(run.run_id);
   if (!tasks.ok()) return tasks.status();
   if (!metrics.ok()) return metrics.status();
   if (!artifacts.ok()) return artifacts.status();
@@ -85,7 +84,10 @@ std::string MetricText(const MetricSummary* s) {
 OJson MetricJson(const MetricSummary* s) {
   if (!s) return nullptr;
   if (!s->series) return s->last;
-  return {{"last", s->last}, {"points", s->points}, {"first", s->first}, {"min", s->min},
+  return {{"last", s->last},
+          {"points", s->points},
+          {"first", s->first},
+          {"min", s->min},
           {"max", s->max}};
 }
 
@@ -136,12 +138,16 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
   }
   std::vector<Row> rows;
   OJson out;
-  out["runs"] = {{{"run_id", a->run.run_id}, {"workflow", a->run.workflow},
-                  {"status", ToString(a->run.status)}, {"logical_date", a->run.logical_date}},
-                 {{"run_id", b->run.run_id}, {"workflow", b->run.workflow},
-                  {"status", ToString(b->run.status)}, {"logical_date", b->run.logical_date}}};
-  rows.push_back({"run", "workflow", a->run.workflow, b->run.workflow,
-                  a->run.workflow != b->run.workflow});
+  out["runs"] = {{{"run_id", a->run.run_id},
+                  {"workflow", a->run.workflow},
+                  {"status", ToString(a->run.status)},
+                  {"logical_date", a->run.logical_date}},
+                 {{"run_id", b->run.run_id},
+                  {"workflow", b->run.workflow},
+                  {"status", ToString(b->run.status)},
+                  {"logical_date", b->run.logical_date}}};
+  rows.push_back(
+      {"run", "workflow", a->run.workflow, b->run.workflow, a->run.workflow != b->run.workflow});
   rows.push_back({"run", "status", std::string(ToString(a->run.status)),
                   std::string(ToString(b->run.status)), a->run.status != b->run.status});
   rows.push_back({"run", "date", a->run.logical_date, b->run.logical_date,
@@ -163,10 +169,13 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
     const MetricSummary* ma = Find(a->metrics, key);
     const MetricSummary* mb = Find(b->metrics, key);
     bool differs = !ma || !mb || !(ma->last == mb->last) || ma->points != mb->points;
-    rows.push_back({"metric", key.first + " " + key.second, MetricText(ma), MetricText(mb),
-                    differs});
-    out["metrics"].push_back({{"step", key.first}, {"key", key.second}, {"a", MetricJson(ma)},
-                              {"b", MetricJson(mb)}, {"differs", differs}});
+    rows.push_back(
+        {"metric", key.first + " " + key.second, MetricText(ma), MetricText(mb), differs});
+    out["metrics"].push_back({{"step", key.first},
+                              {"key", key.second},
+                              {"a", MetricJson(ma)},
+                              {"b", MetricJson(mb)},
+                              {"differs", differs}});
   }
   out["artifacts"] = OJson::array();
   for (const auto& key : Keys(a->artifacts, b->artifacts)) {
@@ -175,8 +184,10 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
     bool differs = !ua || !ub || *ua != *ub;
     rows.push_back({"artifact", key.first + " " + key.second, ua ? ua->substr(0, 19) : "-",
                     ub ? ub->substr(0, 19) : "-", differs});
-    out["artifacts"].push_back({{"step", key.first}, {"name", key.second},
-                                {"a", ua ? OJson(*ua) : OJson()}, {"b", ub ? OJson(*ub) : OJson()},
+    out["artifacts"].push_back({{"step", key.first},
+                                {"name", key.second},
+                                {"a", ua ? OJson(*ua) : OJson()},
+                                {"b", ub ? OJson(*ub) : OJson()},
                                 {"differs", differs}});
   }
   if (json) {
@@ -190,8 +201,8 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
   }
   auto line = [&](const std::string& mark, const std::string& section, const std::string& key,
                   const std::string& va, const std::string& vb) {
-    std::printf("%-1s %-8s %-*s  %-*s  %s\n", mark.c_str(), section.c_str(),
-                static_cast<int>(wk), key.c_str(), static_cast<int>(wa), va.c_str(), vb.c_str());
+    std::printf("%-1s %-8s %-*s  %-*s  %s\n", mark.c_str(), section.c_str(), static_cast<int>(wk),
+                key.c_str(), static_cast<int>(wa), va.c_str(), vb.c_str());
   };
   line(" ", "", "", a->run.run_id, b->run.run_id);
   int differences = 0;
@@ -199,8 +210,7 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
   for (const auto& r : rows) {
     if (r.section != section && !section.empty()) std::printf("\n");
     section = r.section;
-    line(r.differs ? "*" : " ", r.section, r.key, r.a.empty() ? "-" : r.a,
-         r.b.empty() ? "-" : r.b);
+    line(r.differs ? "*" : " ", r.section, r.key, r.a.empty() ? "-" : r.a, r.b.empty() ? "-" : r.b);
     differences += r.differs ? 1 : 0;
   }
   std::printf("\n%d difference%s (marked *)\n", differences, differences == 1 ? "" : "s");

@@ -1,10 +1,10 @@
 // `reel facts tables|partitions TABLE|as-of TABLE WHEN`: inspect the fact store
 // (<home>/facts.db). Unknown tables and bad dates are usage errors (exit 2).
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "cli/common.h"
 #include "engine/base/csv.h"

@@ -31,7 +31,8 @@ std::string MetricsText(const Json& metrics) {
   std::string out;
   for (const auto& [key, value] : metrics.items()) {
     if (!out.empty()) out += " ";
-    out += key + "=" + (value.is_number() ? fmt::format("{:.4g}", value.get<double>()) : value.dump());
+    out +=
+        key + "=" + (value.is_number() ? fmt::format("{:.4g}", value.get<double>()) : value.dump());
   }
   return out;
 }
@@ -122,7 +123,8 @@ int Show(ModelRegistry& registry, const std::string& name, bool json) {
             << "created  " << FormatMillisIso(model->created_at, false) << "\n"
             << "aliases  ";
   if (model->aliases.empty()) std::cout << "none";
-  for (const auto& [alias, version] : model->aliases) std::cout << alias << " -> v" << version << "  ";
+  for (const auto& [alias, version] : model->aliases)
+    std::cout << alias << " -> v" << version << "  ";
   std::cout << "\n\nversions:\n";
   for (const auto& v : model->versions) {
     std::string aliases = AliasesOf(*model, v.version);
@@ -169,9 +171,10 @@ int Path(Home& home, ModelRegistry& registry, const std::string& spec) {
     auto pointed = registry.GetAlias(name, alias);
     if (!pointed.ok()) return ReportError(pointed.status());
     if (!*pointed) {
-      PrintError(fmt::format("model '{}' has no {} version; promote one with `reel models "
-                             "promote {} VERSION`",
-                             name, alias, name));
+      PrintError(
+          fmt::format("model '{}' has no {} version; promote one with `reel models "
+                      "promote {} VERSION`",
+                      name, alias, name));
       return kExitUsage;
     }
     version = **pointed;
@@ -275,9 +278,8 @@ void AddModelsCommand(CLI::App& app, GlobalOptions& options) {
                    "model, optionally @alias (default @production) or @VERSION")
       ->required();
   path->callback([&options, path_spec] {
-    options.action = WithRegistry(options, [path_spec](Home& home, ModelRegistry& r) {
-      return Path(home, r, *path_spec);
-    });
+    options.action = WithRegistry(
+        options, [path_spec](Home& home, ModelRegistry& r) { return Path(home, r, *path_spec); });
   });
 }
 

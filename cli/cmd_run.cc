@@ -92,12 +92,11 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       if (!MakeOptions(*flags, sched)) return kExitUsage;
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
-      auto request = PrepareRun(*home.store, workflow, overrides, flags->date,
-                                RunTrigger::kManual);
+      auto request = PrepareRun(*home.store, workflow, overrides, flags->date, RunTrigger::kManual);
       if (!request.ok()) {
         PrintError(request.status().message());
         return request.status().code() == Status::Code::kInvalidArgument ? kExitUsage
-                                                                        : kExitInternal;
+                                                                         : kExitInternal;
       }
       return ExecuteAndReport(home, registry.Catalog(), *request, sched);
     };
@@ -105,8 +104,8 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
 }
 
 void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
-  auto* cmd = app.add_subcommand(
-      "resume", "Run a finished run again, reusing the tasks that succeeded");
+  auto* cmd =
+      app.add_subcommand("resume", "Run a finished run again, reusing the tasks that succeeded");
   auto run_id = std::make_shared<std::string>();
   auto from = std::make_shared<std::string>();
   auto flags = std::make_shared<RunFlags>();
@@ -127,8 +126,7 @@ void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
         return request.status().code() == Status::Code::kInternal ? kExitInternal : kExitUsage;
       }
       std::fprintf(stderr, "resuming run %s as %s (%zu task(s) reused)\n",
-                   request->origin_run_id.c_str(), request->run_id.c_str(),
-                   request->reuse.size());
+                   request->origin_run_id.c_str(), request->run_id.c_str(), request->reuse.size());
       return ExecuteAndReport(home, registry.Catalog(), *request, sched);
     };
   });

@@ -99,8 +99,9 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     }
     out["events"] = OJson::array();
     for (const auto& e : *events) {
-      out["events"].push_back(
-          {{"kind", e.kind}, {"at", FormatMillisIso(e.at, false)}, {"payload", OJson::parse(e.payload.dump())}});
+      out["events"].push_back({{"kind", e.kind},
+                               {"at", FormatMillisIso(e.at, false)},
+                               {"payload", OJson::parse(e.payload.dump())}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
@@ -122,12 +123,13 @@ int ShowRun(Home& home, const std::string& id, bool json) {
   for (const auto& t : *tasks) width = std::max(width, Label(t).size());
   for (const auto& t : *tasks) {
     std::printf("  %-*s  %-15s %2d attempt(s)  %8s%s\n", static_cast<int>(width), Label(t).c_str(),
-                ToString(t.status).data(), t.attempts, FormatElapsed(t.started_at, t.ended_at).c_str(),
-                t.reused_from ? "  (reused)" : "");
+                ToString(t.status).data(), t.attempts,
+                FormatElapsed(t.started_at, t.ended_at).c_str(), t.reused_from ? "  (reused)" : "");
     for (const auto& a : *attempts) {
       if (a.task_id != t.task_id || a.status == AttemptStatus::kSucceeded) continue;
       std::printf("  %*s    attempt %d %s%s%s\n", static_cast<int>(width), "", a.attempt,
-                  ToString(a.status).data(), a.error.empty() ? "" : ": ", a.error.substr(0, 300).c_str());
+                  ToString(a.status).data(), a.error.empty() ? "" : ": ",
+                  a.error.substr(0, 300).c_str());
     }
     if (!t.outputs.empty() && t.outputs != Json::object()) {
       std::string out = t.outputs.dump();
@@ -203,8 +205,8 @@ int ShowLogs(Home& home, const std::string& id, const std::string& step, int att
         offsets[a.log_path] = PrintFrom(a.log_path, offsets[a.log_path]);
         // A log file exists once the attempt wrote something: a step that ran silently has
         // none, and says so once it has ended.
-        if (a.status != AttemptStatus::kRunning && offsets[a.log_path] == 0 && !noted.count(a.log_path) &&
-            !std::filesystem::exists(a.log_path)) {
+        if (a.status != AttemptStatus::kRunning && offsets[a.log_path] == 0 &&
+            !noted.count(a.log_path) && !std::filesystem::exists(a.log_path)) {
           noted.insert(a.log_path);
           if (headed) {
             std::cout << "(no output)\n";
@@ -268,8 +270,8 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", "RUN", "WORKFLOW", "STATUS", "DATE",
                   "STARTED", "DURATION", "TRIGGER");
       for (const auto& r : *list) {
-        std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", r.run_id.c_str(),
-                    r.workflow.c_str(), ToString(r.status).data(),
+        std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", r.run_id.c_str(), r.workflow.c_str(),
+                    ToString(r.status).data(),
                     r.logical_date.empty() ? "-" : r.logical_date.c_str(),
                     r.started_at ? FormatMillisIso(*r.started_at, false).c_str() : "-",
                     FormatElapsed(r.started_at, r.ended_at).c_str(), ToString(r.trigger).data());

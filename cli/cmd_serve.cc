@@ -6,11 +6,11 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
-#include "engine/schedule/daemon.h"
-#include "engine/schedule/daemon_lock.h"
-#include "engine/base/shutdown_signals.h"
 #include "engine/base/duration.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/shutdown_signals.h"
+#include "engine/schedule/daemon.h"
+#include "engine/schedule/daemon_lock.h"
 
 namespace reel::cli {
 namespace {
@@ -35,8 +35,8 @@ void PrintLogLine(const std::string& line) {
 bool ParseSeconds(const std::string& text, const char* flag, std::chrono::milliseconds& out) {
   Result<Millis> d = ParseDuration(text);
   if (!d.ok() || d->count() <= 0) {
-    PrintError(std::string(flag) + " expects a positive duration such as 10s or 1m, got '" +
-               text + "'");
+    PrintError(std::string(flag) + " expects a positive duration such as 10s or 1m, got '" + text +
+               "'");
     return false;
   }
   out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);

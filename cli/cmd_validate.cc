@@ -19,8 +19,8 @@ void AddValidateCommand(CLI::App& app, GlobalOptions& options) {
           all_valid = false;
           continue;
         }
-        std::cout << file << ": ok (workflow " << workflow->name << ", "
-                  << workflow->steps.size() << " steps)\n";
+        std::cout << file << ": ok (workflow " << workflow->name << ", " << workflow->steps.size()
+                  << " steps)\n";
       }
       return all_valid ? kExitOk : kExitUsage;
     };

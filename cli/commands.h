@@ -18,7 +18,7 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 3;
 
 struct GlobalOptions {
-  std::string home;  // --home; empty: $REEL_HOME, else ./.reel
+  std::string home;                  // --home; empty: $REEL_HOME, else ./.reel
   std::vector<std::string> plugins;  // --plugin, repeatable
   // Set by the chosen subcommand's parse callback; run by main after parsing succeeds.
   std::function<int()> action;

@@ -64,15 +64,16 @@ void ProgressPrinter::OnTaskChanged(const std::string& label, TaskStatus status,
   if (terminal_) {
     // One status line, redrawn when a batch of transitions is written out (Flush); failures
     // get lines of their own.
-    status_line_ = "[" + std::to_string(done_) + " done, " + std::to_string(running_) +
-                   " running" + (failed_ ? ", " + std::to_string(failed_) + " failed" : "") +
-                   "] " + label + " " + std::string(ToString(status));
+    status_line_ = "[" + std::to_string(done_) + " done, " + std::to_string(running_) + " running" +
+                   (failed_ ? ", " + std::to_string(failed_) + " failed" : "") + "] " + label +
+                   " " + std::string(ToString(status));
     if (status == TaskStatus::kFailed && !detail.empty()) {
       pending_ += "  " + label + ": " + detail + "\n";
     }
     return;
   }
-  pending_ += FormatMillisIso(NowMillis(), false) + " " + label + " " + std::string(ToString(status));
+  pending_ +=
+      FormatMillisIso(NowMillis(), false) + " " + label + " " + std::string(ToString(status));
   if (status == TaskStatus::kRunning && attempt > 1) {
     pending_ += " (attempt " + std::to_string(attempt) + ")";
   }
@@ -119,19 +120,21 @@ int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunReques
     size_t width = 4;
     for (const auto& t : *tasks) width = std::max(width, t.step.size() + 6);
     for (const auto& t : *tasks) {
-      std::string label = t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]";
+      std::string label =
+          t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]";
       std::string note = t.reused_from ? " (reused)" : "";
       if (!t.error.empty() && t.status != TaskStatus::kSucceeded) {
         note += "  " + t.error.substr(0, 200);
       }
       std::printf("  %-*s %-16s %s%s\n", static_cast<int>(width), label.c_str(),
-                  ToString(t.status).data(),
-                  FormatElapsed(t.started_at, t.ended_at).c_str(), note.c_str());
+                  ToString(t.status).data(), FormatElapsed(t.started_at, t.ended_at).c_str(),
+                  note.c_str());
     }
   }
   if (outcome->status != RunStatus::kSucceeded) {
     if (!outcome->error.empty()) std::fprintf(stderr, "reel: %s\n", outcome->error.c_str());
-    std::fprintf(stderr, "reel: see `reel show %s` and `reel logs %s`; resume with `reel resume %s`\n",
+    std::fprintf(stderr,
+                 "reel: see `reel show %s` and `reel logs %s`; resume with `reel resume %s`\n",
                  request.run_id.c_str(), request.run_id.c_str(), request.run_id.c_str());
     return kExitRunFailed;
   }

@@ -25,7 +25,7 @@ class ProgressPrinter : public RunObserver {
 
  private:
   bool terminal_;
-  std::string pending_;  // lines not written yet
+  std::string pending_;      // lines not written yet
   std::string status_line_;  // on a terminal: the progress line
   std::string drawn_;        // the progress line as last drawn
   size_t done_ = 0, failed_ = 0, running_ = 0, total_ = 0;

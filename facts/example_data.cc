@@ -1,16 +1,16 @@
 #include "facts/example_data.h"
 
-#include <date/date.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <chrono>
 #include <numeric>
 
+#include <date/date.h>
+#include <fmt/format.h>
+
 #include "engine/base/csv.h"
+#include "engine/base/fsutil.h"
 #include "facts/internal/example_data_random.h"
 #include "facts/time.h"
-#include "engine/base/fsutil.h"
 
 namespace reel {
 using example_data::CumulativeSampler;
@@ -328,9 +328,8 @@ class BufferedCsv {
 };
 
 Result<BufferedCsv> OpenCsv(const std::filesystem::path& dir, std::string_view header) {
-  auto file = AtomicFile::Create(dir);
-  if (!file.ok()) return file.status();
-  BufferedCsv out(std::move(*file));
+  REEL_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(dir));
+  BufferedCsv out(std::move(file));
   out.buf().append(header);
   return out;
 }
@@ -341,11 +340,11 @@ Result<ExampleDataSummary> ExampleGenerator::Write(const std::filesystem::path& 
   auto started = std::chrono::steady_clock::now();
   REEL_RETURN_IF_ERROR(MakeDirs(dir));
   const auto& genres = ExampleWorld::Genres();
-  auto items = OpenCsv(dir, "item_id,title,genre,release_date,runtime_seconds\n");
-  if (!items.ok()) return items.status();
+  REEL_ASSIGN_OR_RETURN(auto items,
+                        OpenCsv(dir, "item_id,title,genre,release_date,runtime_seconds\n"));
   for (std::size_t i = 0; i < titles_.size(); ++i) {
-    std::string& b = items->buf();
-    items->Int(static_cast<std::int64_t>(i + 1));
+    std::string& b = items.buf();
+    items.Int(static_cast<std::int64_t>(i + 1));
     b += ',';
     AppendCsvField(b, titles_[i]);
     b += ',';
@@ -353,15 +352,15 @@ Result<ExampleDataSummary> ExampleGenerator::Write(const std::filesystem::path& 
     b += ',';
     b += FormatDay(release_day_[i]);
     b += ',';
-    items->Int(runtime_[i]);
+    items.Int(runtime_[i]);
     b += '\n';
-    REEL_RETURN_IF_ERROR(items->MaybeFlush());
+    REEL_RETURN_IF_ERROR(items.MaybeFlush());
   }
-  auto users = OpenCsv(dir, "user_id,signup_date,country,plan,preferred_device\n");
-  if (!users.ok()) return users.status();
+  REEL_ASSIGN_OR_RETURN(auto users,
+                        OpenCsv(dir, "user_id,signup_date,country,plan,preferred_device\n"));
   for (std::size_t u = 0; u < signup_day_.size(); ++u) {
-    std::string& b = users->buf();
-    users->Int(static_cast<std::int64_t>(u + 1));
+    std::string& b = users.buf();
+    users.Int(static_cast<std::int64_t>(u + 1));
     b += ',';
     b += FormatDay(signup_day_[u]);
     b += ',';
@@ -371,49 +370,48 @@ Result<ExampleDataSummary> ExampleGenerator::Write(const std::filesystem::path& 
     b += ',';
     b += kDevices[device_[u]];
     b += '\n';
-    REEL_RETURN_IF_ERROR(users->MaybeFlush());
+    REEL_RETURN_IF_ERROR(users.MaybeFlush());
   }
-  auto views = OpenCsv(dir, "event_id,user_id,item_id,event_time,watch_seconds,device\n");
-  if (!views.ok()) return views.status();
-  auto thumbs = OpenCsv(dir, "user_id,item_id,event_time,thumb\n");
-  if (!thumbs.ok()) return thumbs.status();
+  REEL_ASSIGN_OR_RETURN(auto views,
+                        OpenCsv(dir, "event_id,user_id,item_id,event_time,watch_seconds,device\n"));
+  REEL_ASSIGN_OR_RETURN(auto thumbs, OpenCsv(dir, "user_id,item_id,event_time,thumb\n"));
 
   ExampleDataSummary summary;
   std::vector<Event> events, day_thumbs;
   for (std::int32_t d = 0; d < o_.days; ++d) {
     GenerateDay(start_ + d, events, day_thumbs);
     for (const Event& ev : events) {
-      std::string& b = views->buf();
-      views->Int(++summary.events);
+      std::string& b = views.buf();
+      views.Int(++summary.events);
       b += ',';
-      views->Int(ev.user + 1);
+      views.Int(ev.user + 1);
       b += ',';
-      views->Int(ev.item + 1);
+      views.Int(ev.item + 1);
       b += ',';
-      views->Time(ev.t);
+      views.Time(ev.t);
       b += ',';
-      views->Int(ev.watch);
+      views.Int(ev.watch);
       b += ',';
       b += kDevices[ev.device];
       b += '\n';
-      REEL_RETURN_IF_ERROR(views->MaybeFlush());
+      REEL_RETURN_IF_ERROR(views.MaybeFlush());
     }
     for (const Event& th : day_thumbs) {
-      std::string& b = thumbs->buf();
-      thumbs->Int(th.user + 1);
+      std::string& b = thumbs.buf();
+      thumbs.Int(th.user + 1);
       b += ',';
-      thumbs->Int(th.item + 1);
+      thumbs.Int(th.item + 1);
       b += ',';
-      thumbs->Time(th.t);
+      thumbs.Time(th.t);
       b += th.thumb > 0 ? ",1\n" : ",-1\n";
       ++summary.thumbs;
-      REEL_RETURN_IF_ERROR(thumbs->MaybeFlush());
+      REEL_RETURN_IF_ERROR(thumbs.MaybeFlush());
     }
   }
-  REEL_RETURN_IF_ERROR(items->Commit(dir / "items.csv"));
-  REEL_RETURN_IF_ERROR(users->Commit(dir / "users.csv"));
-  REEL_RETURN_IF_ERROR(views->Commit(dir / "viewing_history.csv"));
-  REEL_RETURN_IF_ERROR(thumbs->Commit(dir / "thumbs.csv"));
+  REEL_RETURN_IF_ERROR(items.Commit(dir / "items.csv"));
+  REEL_RETURN_IF_ERROR(users.Commit(dir / "users.csv"));
+  REEL_RETURN_IF_ERROR(views.Commit(dir / "viewing_history.csv"));
+  REEL_RETURN_IF_ERROR(thumbs.Commit(dir / "thumbs.csv"));
   summary.users = o_.users;
   summary.items = o_.items;
   summary.first_day = FormatDay(start_);

@@ -1,10 +1,10 @@
 #include "facts/fact_store.h"
 
-#include <fmt/format.h>
-#include <sqlite3.h>
-
 #include <cctype>
 #include <chrono>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "engine/base/sha256.h"
 #include "engine/store/sqlite.h"

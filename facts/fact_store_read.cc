@@ -1,8 +1,8 @@
 // FactStore reads: table and partition listings, time travel (AsOf) and partition scans.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <climits>
+
+#include <fmt/format.h>
 
 #include "engine/store/sqlite.h"
 #include "facts/fact_store.h"

@@ -3,9 +3,9 @@
 // A write takes four steps inside its transaction: make sure the table exists with the write's
 // kind and schema; look up what the day holds and decide (written, unchanged, a Conflict, or
 // overwritten); insert the rows; record the partition and the write in partition_events.
-#include <fmt/format.h>
-
 #include <optional>
+
+#include <fmt/format.h>
 
 #include "engine/store/sqlite.h"
 #include "facts/fact_store.h"

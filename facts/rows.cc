@@ -1,10 +1,10 @@
 #include "facts/rows.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <numeric>
 #include <set>
+
+#include <fmt/format.h>
 
 namespace reel {
 
@@ -61,9 +61,8 @@ Result<FactSchema> FactSchema::FromJson(const nlohmann::json& j) {
   FactSchema s;
   try {
     for (const auto& c : j.at("columns")) {
-      auto type = ParseColumnType(c.at("type").get<std::string>());
-      if (!type.ok()) return type.status();
-      s.columns.push_back({c.at("name").get<std::string>(), *type});
+      REEL_ASSIGN_OR_RETURN(auto type, ParseColumnType(c.at("type").get<std::string>()));
+      s.columns.push_back({c.at("name").get<std::string>(), type});
     }
     s.time_column = j.value("time_column", "");
   } catch (const nlohmann::json::exception& e) {

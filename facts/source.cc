@@ -1,10 +1,10 @@
 #include "facts/source.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <set>
+
+#include <fmt/format.h>
 
 namespace reel {
 namespace {
@@ -62,9 +62,8 @@ Result<std::unique_ptr<FactSource>> FactSource::Open(const FactSourceOptions& op
   if (options.format == SourceFormat::kCsv) {
     CsvOptions csv_options;
     csv_options.delimiter = options.delimiter;
-    auto reader = CsvReader::Open(options.path, csv_options);
-    if (!reader.ok()) return reader.status();
-    src->csv_ = std::move(*reader);
+    REEL_ASSIGN_OR_RETURN(auto reader, CsvReader::Open(options.path, csv_options));
+    src->csv_ = std::move(reader);
     CsvRecord header;
     if (!src->csv_->Next(header)) {
       if (!src->csv_->status().ok()) return src->csv_->status();
@@ -77,9 +76,8 @@ Result<std::unique_ptr<FactSource>> FactSource::Open(const FactSourceOptions& op
     }
     for (auto f : header.fields) columns.emplace_back(Trim(f));
   } else {
-    auto reader = JsonlReader::Open(options.path);
-    if (!reader.ok()) return reader.status();
-    src->jsonl_ = std::move(*reader);
+    REEL_ASSIGN_OR_RETURN(auto reader, JsonlReader::Open(options.path));
+    src->jsonl_ = std::move(reader);
     if (!src->jsonl_->Next(src->json_record_)) {
       if (!src->jsonl_->status().ok()) return src->jsonl_->status();
       return Status::InvalidArgument(fmt::format(

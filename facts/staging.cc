@@ -1,11 +1,11 @@
 #include "facts/staging.h"
 
-#include <fmt/format.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+
+#include <fmt/format.h>
 
 namespace reel {
 namespace {

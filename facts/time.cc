@@ -1,9 +1,9 @@
 #include "facts/time.h"
 
+#include <charconv>
+
 #include <date/date.h>
 #include <fmt/format.h>
-
-#include <charconv>
 
 namespace reel {
 namespace {

@@ -1,12 +1,12 @@
 #include "features/scan.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <climits>
 #include <cmath>
 #include <iterator>
+
+#include <fmt/format.h>
 
 #include "engine/base/csv.h"
 
@@ -89,13 +89,12 @@ class TableScan {
           info_.name, FactTime(std::chrono::milliseconds(times_.cutoff_ms)),
           [&](const FactRow& row) { return Visit(row, times_.cutoff_ms - 1); }, columns_);
     }
-    auto parts = store.Partitions(info_.name);
-    if (!parts.ok()) return parts.status();
+    REEL_ASSIGN_OR_RETURN(auto parts, store.Partitions(info_.name));
     const std::int32_t train_day = DayOfMs(times_.train_from_ms), end_day = DayOfMs(times_.t_ms);
     const std::int32_t cutoff_day = DayOfMs(times_.cutoff_ms);
     const bool all_history = features_from_ms_ == INT64_MIN;
     const std::int32_t first_feature_day = all_history ? INT32_MIN : DayOfMs(features_from_ms_);
-    for (const auto& p : *parts) {
+    for (const auto& p : parts) {
       if (stopped_) break;
       // The partitions each part reads on its own: the interactions the days of [train_from,
       // T); the features those of their longest window before C or, with an all-history

@@ -110,8 +110,8 @@ Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& 
   for (const auto& f : list) {
     if (!f.is_object() || !f.contains("column") || !f["column"].is_string() ||
         !f.contains("value")) {
-      return Status::InvalidArgument(where + ": a filter is {column: NAME, op: ==, value: V}, got " +
-                                     f.dump());
+      return Status::InvalidArgument(
+          where + ": a filter is {column: NAME, op: ==, value: V}, got " + f.dump());
     }
     for (const auto& [k, v] : f.items()) {
       if (k != "column" && k != "op" && k != "value") {
@@ -132,8 +132,10 @@ Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& 
                                      filter.value.dump());
     }
     if (filter.op != "in" && !filter.value.is_primitive()) {
-      return Status::InvalidArgument(where + ": a filter value is a number, a string or a "
-                                             "boolean, got " + filter.value.dump());
+      return Status::InvalidArgument(where +
+                                     ": a filter value is a number, a string or a "
+                                     "boolean, got " +
+                                     filter.value.dump());
     }
     if (filter.value.is_null()) {
       return Status::InvalidArgument(where + ": filter on '" + filter.column +
@@ -147,8 +149,10 @@ Status ParseFilters(const Json& j, std::vector<Filter>* out, const std::string& 
 Result<FeatureDef> ParseFeature(const Json& j, const std::string& entity) {
   const std::string list = entity + "_features";
   if (!j.is_object()) {
-    return Status::InvalidArgument(list + ": each feature is a mapping {name, fact, aggregation, "
-                                          "...}, got " + j.dump());
+    return Status::InvalidArgument(list +
+                                   ": each feature is a mapping {name, fact, aggregation, "
+                                   "...}, got " +
+                                   j.dump());
   }
   FeatureDef def;
   def.entity = entity;
@@ -194,8 +198,10 @@ Result<FeatureDef> ParseFeature(const Json& j, const std::string& entity) {
   if (j.contains("window_days")) {
     const Json& w = j["window_days"];
     if (!w.is_number_integer() || w.get<std::int64_t>() < 0 || w.get<std::int64_t>() > 100000) {
-      return Status::InvalidArgument(where + ": window_days must be an integer >= 0 (0: all "
-                                             "history), got " + w.dump());
+      return Status::InvalidArgument(where +
+                                     ": window_days must be an integer >= 0 (0: all "
+                                     "history), got " +
+                                     w.dump());
     }
     def.window_days = w.get<int>();
   }
@@ -203,8 +209,9 @@ Result<FeatureDef> ParseFeature(const Json& j, const std::string& entity) {
       ParseFilters(j.contains("filter") ? j["filter"] : Json(), &def.filters, where));
   if (def.aggregation == Aggregation::kRatio) {
     if (!j.contains("numerator")) {
-      return Status::InvalidArgument(where + ": aggregation 'ratio' needs 'numerator' (a filter): "
-                                             "the share of rows that match it");
+      return Status::InvalidArgument(where +
+                                     ": aggregation 'ratio' needs 'numerator' (a filter): "
+                                     "the share of rows that match it");
     }
     REEL_RETURN_IF_ERROR(ParseFilters(j["numerator"], &def.numerator, where));
   } else if (j.contains("numerator")) {

@@ -57,16 +57,16 @@ const char* AggregationName(Aggregation aggregation);
 struct FeatureDef {
   std::string name;
   std::string entity;  // "user" or "item"
-  std::string fact;  // fact table
-  std::string key;  // the entity's column in the fact table
+  std::string fact;    // fact table
+  std::string key;     // the entity's column in the fact table
   Aggregation aggregation = Aggregation::kCount;
-  std::string column;  // the aggregated column (not for count/ratio)
-  int window_days = 0;  // 0: everything visible at the cutoff
-  std::vector<Filter> filters;  // rows must match all
+  std::string column;             // the aggregated column (not for count/ratio)
+  int window_days = 0;            // 0: everything visible at the cutoff
+  std::vector<Filter> filters;    // rows must match all
   std::vector<Filter> numerator;  // ratio: share of matching rows that also match these
   int key_index = -1, column_index = -1;
   bool column_is_int = false;  // int or timestamp column (distinct_count keys on the integer)
-  bool key_is_int = false;  // an int key column (looked up without text)
+  bool key_is_int = false;     // an int key column (looked up without text)
 };
 
 // Parses one definition; `entity` ("user" or "item") comes from the list it is in. Errors

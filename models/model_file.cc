@@ -54,7 +54,8 @@ Status CheckIds(const std::vector<std::string>& ids, const char* what) {
   std::unordered_set<std::string_view> seen;
   seen.reserve(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].empty()) return Status::InvalidArgument(fmt::format("{} #{} has an empty id", what, i));
+    if (ids[i].empty())
+      return Status::InvalidArgument(fmt::format("{} #{} has an empty id", what, i));
     if (!seen.insert(ids[i]).second) {
       return Status::InvalidArgument(fmt::format("{} id '{}' appears twice", what, ids[i]));
     }
@@ -70,7 +71,8 @@ Result<std::vector<std::string>> IdList(const nlohmann::json& header, const char
   std::vector<std::string> ids;
   ids.reserve(it->size());
   for (const auto& id : *it) {
-    if (!id.is_string()) return Status::InvalidArgument(fmt::format("\"{}\" holds a non-string id", key));
+    if (!id.is_string())
+      return Status::InvalidArgument(fmt::format("\"{}\" holds a non-string id", key));
     ids.push_back(id.get<std::string>());
   }
   return ids;
@@ -79,7 +81,8 @@ Result<std::vector<std::string>> IdList(const nlohmann::json& header, const char
 Result<std::uint64_t> SizeField(const nlohmann::json& header, const char* key) {
   auto it = header.find(key);
   if (it == header.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) {
-    return Status::InvalidArgument(fmt::format("header field \"{}\" is missing or not a count", key));
+    return Status::InvalidArgument(
+        fmt::format("header field \"{}\" is missing or not a count", key));
   }
   return it->get<std::uint64_t>();
 }
@@ -137,7 +140,8 @@ std::vector<std::pair<std::size_t, float>> RecModel::TopK(
 }
 
 Status ValidateRecModel(const RecModel& model) {
-  if (model.dim <= 0) return Status::InvalidArgument(fmt::format("dim must be > 0, got {}", model.dim));
+  if (model.dim <= 0)
+    return Status::InvalidArgument(fmt::format("dim must be > 0, got {}", model.dim));
   std::size_t dim = static_cast<std::size_t>(model.dim);
   if (model.user_vecs.size() != model.users.size() * dim) {
     return Status::InvalidArgument(fmt::format("{} user vectors of dim {} need {} floats, have {}",
@@ -167,7 +171,8 @@ Result<std::string> EncodeRecModel(const RecModel& model) {
   try {
     text = header.dump();
   } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidArgument(std::string("model header is not valid UTF-8 JSON: ") + e.what());
+    return Status::InvalidArgument(std::string("model header is not valid UTF-8 JSON: ") +
+                                   e.what());
   }
   if (text.size() > 0xffffffffull) return Status::InvalidArgument("model header exceeds 4 GiB");
   std::string out;
@@ -182,15 +187,16 @@ Result<std::string> EncodeRecModel(const RecModel& model) {
 
 Result<RecModel> DecodeRecModel(std::string_view bytes, std::string_view source) {
   auto fail = [&](const std::string& what) {
-    return Status::InvalidArgument(fmt::format("{}: not a valid reel model file: {}", source, what));
+    return Status::InvalidArgument(
+        fmt::format("{}: not a valid reel model file: {}", source, what));
   };
   if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), kRecModelMagic, 8) != 0) {
     return fail("it does not start with the magic \"REELMDL1\"");
   }
   std::uint64_t header_len = ReadU32Le(bytes.data() + 8);
   if (header_len > bytes.size() - kPrefixBytes) {
-    return fail(fmt::format("header length {} runs past the end of the file ({} bytes)",
-                            header_len, bytes.size()));
+    return fail(fmt::format("header length {} runs past the end of the file ({} bytes)", header_len,
+                            bytes.size()));
   }
   nlohmann::json header = nlohmann::json::parse(bytes.substr(kPrefixBytes, header_len), nullptr,
                                                 /*allow_exceptions=*/false);
@@ -223,8 +229,8 @@ Result<RecModel> DecodeRecModel(std::string_view bytes, std::string_view source)
   std::uint64_t floats = (*num_users + *num_items) * *dim;
   std::uint64_t body = bytes.size() - kPrefixBytes - header_len;
   if (body != floats * 4) {
-    return fail(fmt::format("expected {} bytes of vectors after the header, found {}", floats * 4,
-                            body));
+    return fail(
+        fmt::format("expected {} bytes of vectors after the header, found {}", floats * 4, body));
   }
   const char* p = bytes.data() + kPrefixBytes + header_len;
   ReadFloatsLe(p, model.users.size() * *dim, model.user_vecs);
@@ -240,16 +246,15 @@ Result<RecModel> DecodeRecModel(std::string_view bytes, std::string_view source)
 }
 
 Result<RecModel> LoadRecModel(const std::filesystem::path& path) {
-  auto bytes = ReadFileToString(path);
-  if (!bytes.ok()) return bytes.status();
-  return DecodeRecModel(*bytes, path.string());
+  REEL_ASSIGN_OR_RETURN(auto bytes, ReadFileToString(path));
+  return DecodeRecModel(bytes, path.string());
 }
 
 Status SaveRecModel(const RecModel& model, const std::filesystem::path& path) {
   auto bytes = EncodeRecModel(model);
   if (!bytes.ok()) {
-    return Status::InvalidArgument(fmt::format("cannot write model {}: {}", path.string(),
-                                               bytes.status().message()));
+    return Status::InvalidArgument(
+        fmt::format("cannot write model {}: {}", path.string(), bytes.status().message()));
   }
   return WriteFileAtomic(path, *bytes);
 }

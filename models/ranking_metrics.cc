@@ -16,8 +16,7 @@ std::span<const ItemId> Head(std::span<const ItemId> ranked, std::size_t k) {
 
 }  // namespace
 
-double RecallAtK(std::span<const ItemId> ranked, std::span<const ItemId> relevant,
-                 std::size_t k) {
+double RecallAtK(std::span<const ItemId> ranked, std::span<const ItemId> relevant, std::size_t k) {
   if (relevant.empty()) return 0;
   std::size_t hits = 0;
   for (ItemId item : Head(ranked, k)) hits += IsRelevant(relevant, item) ? 1 : 0;

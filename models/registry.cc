@@ -42,8 +42,8 @@ Status ModelRegistry::ValidateName(const std::string& name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.';
     if (!ok) {
-      return Status::InvalidArgument(fmt::format(
-          "model name '{}' may only hold letters, digits, '_', '-' and '.'", name));
+      return Status::InvalidArgument(
+          fmt::format("model name '{}' may only hold letters, digits, '_', '-' and '.'", name));
     }
   }
   return Status::Ok();
@@ -55,46 +55,42 @@ Result<std::vector<std::string>> ModelRegistry::Lineage(const std::string& run_i
   while (!current.empty() && lineage.size() < 1000 &&
          std::find(lineage.begin(), lineage.end(), current) == lineage.end()) {
     lineage.push_back(current);
-    auto st = store_.db().Prepare("SELECT origin_run_id FROM runs WHERE run_id = ?");
-    if (!st.ok()) return st.status();
-    st->Bind(1, current);
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    current = *row ? st->Text(0) : "";
+    REEL_ASSIGN_OR_RETURN(auto st,
+                          store_.db().Prepare("SELECT origin_run_id FROM runs WHERE run_id = ?"));
+    st.Bind(1, current);
+    REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+    current = row ? st.Text(0) : "";
   }
   return lineage;
 }
 
 Status ModelRegistry::RequireModel(const std::string& name) {
-  auto st = store_.db().Prepare("SELECT 1 FROM models WHERE name = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, name);
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  if (*row) return Status::Ok();
-  auto all = store_.db().Prepare("SELECT name FROM models ORDER BY name");
-  if (!all.ok()) return all.status();
+  REEL_ASSIGN_OR_RETURN(auto st, store_.db().Prepare("SELECT 1 FROM models WHERE name = ?"));
+  st.Bind(1, name);
+  REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+  if (row) return Status::Ok();
+  REEL_ASSIGN_OR_RETURN(auto all, store_.db().Prepare("SELECT name FROM models ORDER BY name"));
   std::vector<std::string> names;
   while (true) {
-    auto r = all->Step();
-    if (!r.ok()) return r.status();
-    if (!*r) break;
-    names.push_back(all->Text(0));
+    REEL_ASSIGN_OR_RETURN(auto r, all.Step());
+    if (!r) break;
+    names.push_back(all.Text(0));
   }
-  return Status::NotFound(fmt::format(
-      "no model named '{}' in the registry (known: {})", name,
-      names.empty() ? "none yet; a workflow's promote step registers models"
-                    : fmt::format("{}", fmt::join(names, ", "))));
+  return Status::NotFound(fmt::format("no model named '{}' in the registry (known: {})", name,
+                                      names.empty()
+                                          ? "none yet; a workflow's promote step registers models"
+                                          : fmt::format("{}", fmt::join(names, ", "))));
 }
 
 Status ModelRegistry::AddEvent(const ModelEvent& e) {
-  auto st = store_.db().Prepare(
-      "INSERT INTO model_events(name, kind, alias, from_version, to_version, run_id, at, actor)"
-      " VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!st.ok()) return st.status();
+  REEL_ASSIGN_OR_RETURN(
+      auto st,
+      store_.db().Prepare(
+          "INSERT INTO model_events(name, kind, alias, from_version, to_version, run_id, at, actor)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
   return st
-      ->BindAll(e.name, e.kind, OptString(e.alias), e.from_version, e.to_version,
-                OptString(e.run_id), e.at ? e.at : NowMillis(), e.actor)
+      .BindAll(e.name, e.kind, OptString(e.alias), e.from_version, e.to_version,
+               OptString(e.run_id), e.at ? e.at : NowMillis(), e.actor)
       .Run();
 }
 
@@ -107,46 +103,45 @@ Result<ModelVersion> ModelRegistry::RegisterVersion(const ModelVersion& version,
   ModelVersion out;
   Status s = store_.Transaction([&]() -> Status {
     int64_t now = version.created_at ? version.created_at : NowMillis();
-    auto ins = store_.db().Prepare("INSERT OR IGNORE INTO models(name, created_at) VALUES(?, ?)");
-    if (!ins.ok()) return ins.status();
-    REEL_RETURN_IF_ERROR(ins->BindAll(version.name, now).Run());
+    REEL_ASSIGN_OR_RETURN(
+        auto ins,
+        store_.db().Prepare("INSERT OR IGNORE INTO models(name, created_at) VALUES(?, ?)"));
+    REEL_RETURN_IF_ERROR(ins.BindAll(version.name, now).Run());
     if (!version.run_id.empty()) {
-      auto lineage = Lineage(version.run_id);
-      if (!lineage.ok()) return lineage.status();
-      for (const auto& run : *lineage) {
-        auto st = store_.db().Prepare(fmt::format(
-            "SELECT {} FROM model_versions WHERE name = ? AND run_id = ? AND artifact_uri = ?"
-            " ORDER BY version LIMIT 1",
-            kVersionColumns));
-        if (!st.ok()) return st.status();
-        st->BindAll(version.name, run, version.artifact_uri);
-        auto row = st->Step();
-        if (!row.ok()) return row.status();
-        if (*row) {
-          out = ReadVersion(*st);
+      REEL_ASSIGN_OR_RETURN(auto lineage, Lineage(version.run_id));
+      for (const auto& run : lineage) {
+        REEL_ASSIGN_OR_RETURN(
+            auto st,
+            store_.db().Prepare(fmt::format(
+                "SELECT {} FROM model_versions WHERE name = ? AND run_id = ? AND artifact_uri = ?"
+                " ORDER BY version LIMIT 1",
+                kVersionColumns)));
+        st.BindAll(version.name, run, version.artifact_uri);
+        REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+        if (row) {
+          out = ReadVersion(st);
           return Status::Ok();
         }
       }
     }
-    auto next = store_.db().Prepare(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?");
-    if (!next.ok()) return next.status();
-    next->Bind(1, version.name);
-    auto row = next->Step();
-    if (!row.ok()) return row.status();
+    REEL_ASSIGN_OR_RETURN(
+        auto next, store_.db().Prepare(
+                       "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?"));
+    next.Bind(1, version.name);
+    REEL_RETURN_IF_ERROR((next.Step()).status());
     out = version;
-    out.version = next->Int(0);
+    out.version = next.Int(0);
     out.created_at = now;
-    auto put = store_.db().Prepare(
-        "INSERT INTO model_versions(name, version, artifact_uri, run_id, step, metrics,"
-        " trained_on, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!put.ok()) return put.status();
-    REEL_RETURN_IF_ERROR(put->BindAll(out.name, out.version, out.artifact_uri,
-                                      OptString(out.run_id), OptString(out.step),
-                                      out.metrics.is_null() ? "{}" : out.metrics.dump(),
-                                      out.trained_on.is_null() ? "{}" : out.trained_on.dump(),
-                                      out.created_at)
-                             .Run());
+    REEL_ASSIGN_OR_RETURN(
+        auto put,
+        store_.db().Prepare(
+            "INSERT INTO model_versions(name, version, artifact_uri, run_id, step, metrics,"
+            " trained_on, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    REEL_RETURN_IF_ERROR(
+        put.BindAll(out.name, out.version, out.artifact_uri, OptString(out.run_id),
+                    OptString(out.step), out.metrics.is_null() ? "{}" : out.metrics.dump(),
+                    out.trained_on.is_null() ? "{}" : out.trained_on.dump(), out.created_at)
+            .Run());
     ModelEvent e;
     e.name = out.name;
     e.kind = "registered";
@@ -161,119 +156,109 @@ Result<ModelVersion> ModelRegistry::RegisterVersion(const ModelVersion& version,
 }
 
 Result<std::vector<ModelVersion>> ModelRegistry::Versions(const std::string& name) {
-  auto st = store_.db().Prepare(
-      fmt::format("SELECT {} FROM model_versions WHERE name = ? ORDER BY version", kVersionColumns));
-  if (!st.ok()) return st.status();
-  st->Bind(1, name);
+  REEL_ASSIGN_OR_RETURN(
+      auto st,
+      store_.db().Prepare(fmt::format(
+          "SELECT {} FROM model_versions WHERE name = ? ORDER BY version", kVersionColumns)));
+  st.Bind(1, name);
   std::vector<ModelVersion> out;
   while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(ReadVersion(*st));
+    REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+    if (!row) break;
+    out.push_back(ReadVersion(st));
   }
   return out;
 }
 
 Result<std::map<std::string, int64_t>> ModelRegistry::Aliases(const std::string& name) {
-  auto st = store_.db().Prepare("SELECT alias, version FROM model_aliases WHERE name = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, name);
+  REEL_ASSIGN_OR_RETURN(
+      auto st, store_.db().Prepare("SELECT alias, version FROM model_aliases WHERE name = ?"));
+  st.Bind(1, name);
   std::map<std::string, int64_t> out;
   while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out[st->Text(0)] = st->Int(1);
+    REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+    if (!row) break;
+    out[st.Text(0)] = st.Int(1);
   }
   return out;
 }
 
 Result<ModelVersion> ModelRegistry::GetVersion(const std::string& name, int64_t version) {
   REEL_RETURN_IF_ERROR(RequireModel(name));
-  auto versions = Versions(name);
-  if (!versions.ok()) return versions.status();
-  for (const auto& v : *versions) {
+  REEL_ASSIGN_OR_RETURN(auto versions, Versions(name));
+  for (const auto& v : versions) {
     if (v.version == version) return v;
   }
   std::vector<int64_t> numbers;
-  for (const auto& v : *versions) numbers.push_back(v.version);
-  return Status::NotFound(fmt::format("model '{}' has no version {} (versions: {})", name,
-                                      version, fmt::join(numbers, ", ")));
+  for (const auto& v : versions) numbers.push_back(v.version);
+  return Status::NotFound(fmt::format("model '{}' has no version {} (versions: {})", name, version,
+                                      fmt::join(numbers, ", ")));
 }
 
 Result<std::optional<int64_t>> ModelRegistry::GetAlias(const std::string& name,
                                                        const std::string& alias) {
   REEL_RETURN_IF_ERROR(RequireModel(name));
-  auto aliases = Aliases(name);
-  if (!aliases.ok()) return aliases.status();
-  auto it = aliases->find(alias);
-  if (it == aliases->end()) return std::optional<int64_t>();
+  REEL_ASSIGN_OR_RETURN(auto aliases, Aliases(name));
+  auto it = aliases.find(alias);
+  if (it == aliases.end()) return std::optional<int64_t>();
   return std::optional<int64_t>(it->second);
 }
 
 Result<ModelSummary> ModelRegistry::GetModel(const std::string& name) {
   REEL_RETURN_IF_ERROR(RequireModel(name));
-  auto st = store_.db().Prepare("SELECT created_at FROM models WHERE name = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, name);
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
+  REEL_ASSIGN_OR_RETURN(auto st,
+                        store_.db().Prepare("SELECT created_at FROM models WHERE name = ?"));
+  st.Bind(1, name);
+  REEL_ASSIGN_OR_RETURN(auto row, st.Step());
   ModelSummary m;
   m.name = name;
-  m.created_at = *row ? st->Int(0) : 0;
-  auto versions = Versions(name);
-  if (!versions.ok()) return versions.status();
-  m.versions = std::move(*versions);
-  auto aliases = Aliases(name);
-  if (!aliases.ok()) return aliases.status();
-  m.aliases = std::move(*aliases);
+  m.created_at = row ? st.Int(0) : 0;
+  REEL_ASSIGN_OR_RETURN(auto versions, Versions(name));
+  m.versions = std::move(versions);
+  REEL_ASSIGN_OR_RETURN(auto aliases, Aliases(name));
+  m.aliases = std::move(aliases);
   return m;
 }
 
 Result<std::vector<ModelSummary>> ModelRegistry::ListModels() {
   std::vector<std::string> names;
   {
-    auto st = store_.db().Prepare("SELECT name FROM models ORDER BY name");
-    if (!st.ok()) return st.status();
+    REEL_ASSIGN_OR_RETURN(auto st, store_.db().Prepare("SELECT name FROM models ORDER BY name"));
     while (true) {
-      auto row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      names.push_back(st->Text(0));
+      REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+      if (!row) break;
+      names.push_back(st.Text(0));
     }
   }
   std::vector<ModelSummary> out;
   for (const auto& name : names) {
-    auto m = GetModel(name);
-    if (!m.ok()) return m.status();
-    out.push_back(std::move(*m));
+    REEL_ASSIGN_OR_RETURN(auto m, GetModel(name));
+    out.push_back(std::move(m));
   }
   return out;
 }
 
 Result<std::vector<ModelEvent>> ModelRegistry::History(const std::string& name) {
   REEL_RETURN_IF_ERROR(RequireModel(name));
-  auto st = store_.db().Prepare(
-      "SELECT id, name, kind, alias, from_version, to_version, run_id, at, actor"
-      " FROM model_events WHERE name = ? ORDER BY id");
-  if (!st.ok()) return st.status();
-  st->Bind(1, name);
+  REEL_ASSIGN_OR_RETURN(
+      auto st, store_.db().Prepare(
+                   "SELECT id, name, kind, alias, from_version, to_version, run_id, at, actor"
+                   " FROM model_events WHERE name = ? ORDER BY id"));
+  st.Bind(1, name);
   std::vector<ModelEvent> out;
   while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+    REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+    if (!row) break;
     ModelEvent e;
-    e.id = st->Int(0);
-    e.name = st->Text(1);
-    e.kind = st->Text(2);
-    e.alias = st->Text(3);
-    e.from_version = st->OptInt(4);
-    e.to_version = st->OptInt(5);
-    e.run_id = st->Text(6);
-    e.at = st->Int(7);
-    e.actor = st->Text(8);
+    e.id = st.Int(0);
+    e.name = st.Text(1);
+    e.kind = st.Text(2);
+    e.alias = st.Text(3);
+    e.from_version = st.OptInt(4);
+    e.to_version = st.OptInt(5);
+    e.run_id = st.Text(6);
+    e.at = st.Int(7);
+    e.actor = st.Text(8);
     out.push_back(std::move(e));
   }
   return out;
@@ -282,12 +267,12 @@ Result<std::vector<ModelEvent>> ModelRegistry::History(const std::string& name) 
 // Sets the alias row; `version` nullopt is never passed (aliases are only moved, not removed).
 static Status SetAlias(Database& db, const std::string& name, const std::string& alias,
                        int64_t version, int64_t now) {
-  auto st = db.Prepare(
-      "INSERT INTO model_aliases(name, alias, version, updated_at) VALUES(?, ?, ?, ?)"
-      " ON CONFLICT(name, alias) DO UPDATE SET version = excluded.version,"
-      " updated_at = excluded.updated_at");
-  if (!st.ok()) return st.status();
-  return st->BindAll(name, alias, version, now).Run();
+  REEL_ASSIGN_OR_RETURN(
+      auto st,
+      db.Prepare("INSERT INTO model_aliases(name, alias, version, updated_at) VALUES(?, ?, ?, ?)"
+                 " ON CONFLICT(name, alias) DO UPDATE SET version = excluded.version,"
+                 " updated_at = excluded.updated_at"));
+  return st.BindAll(name, alias, version, now).Run();
 }
 
 Result<PromoteResult> ModelRegistry::Promote(const std::string& name, int64_t version,
@@ -296,33 +281,30 @@ Result<PromoteResult> ModelRegistry::Promote(const std::string& name, int64_t ve
   if (alias.empty()) return Status::InvalidArgument("an alias needs a name");
   PromoteResult result;
   Status s = store_.Transaction([&]() -> Status {
-    auto target = GetVersion(name, version);
-    if (!target.ok()) return target.status();
+    REEL_RETURN_IF_ERROR((GetVersion(name, version)).status());
     if (!run_id.empty()) {
-      auto lineage = Lineage(run_id);
-      if (!lineage.ok()) return lineage.status();
-      for (const auto& run : *lineage) {
-        auto st = store_.db().Prepare(
-            "SELECT from_version, to_version FROM model_events WHERE name = ? AND alias = ?"
-            " AND kind = 'promoted' AND run_id = ? ORDER BY id DESC LIMIT 1");
-        if (!st.ok()) return st.status();
-        st->BindAll(name, alias, run);
-        auto row = st->Step();
-        if (!row.ok()) return row.status();
-        if (*row) {
-          result.previous_version = st->OptInt(0);
-          result.version = st->OptInt(1).value_or(0);
+      REEL_ASSIGN_OR_RETURN(auto lineage, Lineage(run_id));
+      for (const auto& run : lineage) {
+        REEL_ASSIGN_OR_RETURN(
+            auto st,
+            store_.db().Prepare(
+                "SELECT from_version, to_version FROM model_events WHERE name = ? AND alias = ?"
+                " AND kind = 'promoted' AND run_id = ? ORDER BY id DESC LIMIT 1"));
+        st.BindAll(name, alias, run);
+        REEL_ASSIGN_OR_RETURN(auto row, st.Step());
+        if (row) {
+          result.previous_version = st.OptInt(0);
+          result.version = st.OptInt(1).value_or(0);
           result.promoted = true;
           result.replayed = true;
           return Status::Ok();
         }
       }
     }
-    auto current = GetAlias(name, alias);
-    if (!current.ok()) return current.status();
+    REEL_ASSIGN_OR_RETURN(auto current, GetAlias(name, alias));
     result.version = version;
-    result.previous_version = *current;
-    if (*current && **current == version) return Status::Ok();  // already there
+    result.previous_version = current;
+    if (current && *current == version) return Status::Ok();  // already there
     int64_t now = NowMillis();
     REEL_RETURN_IF_ERROR(SetAlias(store_.db(), name, alias, version, now));
     result.promoted = true;
@@ -330,7 +312,7 @@ Result<PromoteResult> ModelRegistry::Promote(const std::string& name, int64_t ve
     e.name = name;
     e.kind = "promoted";
     e.alias = alias;
-    e.from_version = *current;
+    e.from_version = current;
     e.to_version = version;
     e.run_id = run_id;
     e.at = now;
@@ -342,17 +324,15 @@ Result<PromoteResult> ModelRegistry::Promote(const std::string& name, int64_t ve
 }
 
 Result<PromoteResult> ModelRegistry::Rollback(const std::string& name, const std::string& actor,
-                                              const std::string& alias,
-                                              const std::string& run_id) {
+                                              const std::string& alias, const std::string& run_id) {
   PromoteResult result;
   Status s = store_.Transaction([&]() -> Status {
-    auto history = History(name);
-    if (!history.ok()) return history.status();
+    REEL_ASSIGN_OR_RETURN(auto history, History(name));
     // Newest first: each rollback cancels the newest promotion not yet cancelled.
     std::optional<int64_t> target;
     bool found = false;
     int undone = 0;
-    for (auto it = history->rbegin(); it != history->rend() && !found; ++it) {
+    for (auto it = history.rbegin(); it != history.rend() && !found; ++it) {
       if (it->alias != alias) continue;
       if (it->kind == "rolled_back") {
         ++undone;
@@ -370,18 +350,17 @@ Result<PromoteResult> ModelRegistry::Rollback(const std::string& name, const std
           "model '{}': {} has no earlier version to roll back to{}", name, alias,
           found ? " (the version it points at was its first)" : " (it was never promoted)"));
     }
-    auto current = GetAlias(name, alias);
-    if (!current.ok()) return current.status();
+    REEL_ASSIGN_OR_RETURN(auto current, GetAlias(name, alias));
     int64_t now = NowMillis();
     REEL_RETURN_IF_ERROR(SetAlias(store_.db(), name, alias, *target, now));
     result.version = *target;
-    result.previous_version = *current;
+    result.previous_version = current;
     result.promoted = true;
     ModelEvent e;
     e.name = name;
     e.kind = "rolled_back";
     e.alias = alias;
-    e.from_version = *current;
+    e.from_version = current;
     e.to_version = *target;
     e.run_id = run_id;
     e.at = now;

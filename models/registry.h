@@ -82,19 +82,19 @@ inline constexpr const char* kProductionAlias = "production";
 
 struct ModelVersion {
   std::string name;
-  int64_t version = 0;  // assigned by RegisterVersion
+  int64_t version = 0;       // assigned by RegisterVersion
   std::string artifact_uri;  // "sha256:<hex>"
-  std::string run_id;  // empty: registered outside a run
+  std::string run_id;        // empty: registered outside a run
   std::string step;
   Json metrics = Json::object();
   Json trained_on = Json::object();  // {"interactions": uri, ...}
-  int64_t created_at = 0;  // 0: now
+  int64_t created_at = 0;            // 0: now
 };
 
 struct ModelEvent {
   int64_t id = 0;
   std::string name;
-  std::string kind;  // registered | promoted | rolled_back
+  std::string kind;   // registered | promoted | rolled_back
   std::string alias;  // empty for `registered`
   std::optional<int64_t> from_version;
   std::optional<int64_t> to_version;
@@ -106,14 +106,14 @@ struct ModelEvent {
 struct ModelSummary {
   std::string name;
   int64_t created_at = 0;
-  std::vector<ModelVersion> versions;  // oldest first
+  std::vector<ModelVersion> versions;      // oldest first
   std::map<std::string, int64_t> aliases;  // alias -> version
 };
 
 struct PromoteResult {
-  int64_t version = 0;  // where the alias points now
+  int64_t version = 0;                      // where the alias points now
   std::optional<int64_t> previous_version;  // where it pointed before; nullopt: nowhere
-  bool promoted = false;  // false when the alias already pointed at `version`
+  bool promoted = false;                    // false when the alias already pointed at `version`
   bool replayed = false;  // true when this run had already promoted: nothing changed now
 };
 
@@ -125,8 +125,7 @@ class ModelRegistry {
   // Creates the model if needed and appends a version (number = previous highest + 1), or
   // returns the existing one for the same (name, run lineage, artifact). InvalidArgument for
   // an empty name or uri or a name with characters outside [A-Za-z0-9_.-].
-  Result<ModelVersion> RegisterVersion(const ModelVersion& version,
-                                       const std::string& actor = "");
+  Result<ModelVersion> RegisterVersion(const ModelVersion& version, const std::string& actor = "");
 
   // NotFound names the model and lists the versions it has.
   Result<ModelVersion> GetVersion(const std::string& name, int64_t version);
@@ -141,8 +140,8 @@ class ModelRegistry {
 
   // Points `alias` at `version` (see the contract above). `run_id` empty: a manual promotion,
   // which is never deduplicated.
-  Result<PromoteResult> Promote(const std::string& name, int64_t version,
-                                const std::string& run_id, const std::string& actor,
+  Result<PromoteResult> Promote(const std::string& name, int64_t version, const std::string& run_id,
+                                const std::string& actor,
                                 const std::string& alias = kProductionAlias);
   // Moves `alias` back (see above). Conflict when there is nothing to roll back to.
   Result<PromoteResult> Rollback(const std::string& name, const std::string& actor,

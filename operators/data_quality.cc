@@ -244,8 +244,7 @@ Report EvaluateChecks(Context& ctx, const std::vector<Check>& checks,
   Report report;
   for (std::size_t i = 0; i < checks.size(); ++i) {
     const Check& check = checks[i];
-    auto [value, passed, detail] =
-        Evaluate(check, tallies[i], stats);
+    auto [value, passed, detail] = Evaluate(check, tallies[i], stats);
     ctx.LogMetric("dq." + check.label, value);
     ctx.LogMetric("dq." + check.label + ".passed", passed ? 1 : 0);
     report.results.push_back({{"check", check.label},

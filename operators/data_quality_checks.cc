@@ -57,7 +57,6 @@ const CheckKindEntry* FindCheckKind(std::string_view name) {
   return nullptr;
 }
 
-
 // Severities by name; the names appear nowhere else.
 constexpr std::array<std::pair<Severity, std::string_view>, 2> kSeverities = {{
     {Severity::kError, "error"},

@@ -27,8 +27,8 @@ Status CheckEvaluation(const Json& evaluation) {
   const char* hint =
       "; pass an evaluate step's outputs: evaluation: \"{{ steps.evaluate.outputs }}\"";
   if (!evaluation.is_object()) {
-    return Status::InvalidArgument(fmt::format(
-        "metric_gate: `evaluation` must be a map, got {}{}", evaluation.dump(), hint));
+    return Status::InvalidArgument(
+        fmt::format("metric_gate: `evaluation` must be a map, got {}{}", evaluation.dump(), hint));
   }
   for (const char* key : {"candidate", "baseline"}) {
     auto it = evaluation.find(key);
@@ -39,8 +39,8 @@ Status CheckEvaluation(const Json& evaluation) {
   }
   auto prod = evaluation.find("production");
   if (prod != evaluation.end() && !prod->is_null() && !prod->is_object()) {
-    return Status::InvalidArgument(
-        "metric_gate: `evaluation.production` must be a map or null" + std::string(hint));
+    return Status::InvalidArgument("metric_gate: `evaluation.production` must be a map or null" +
+                                   std::string(hint));
   }
   return Status::Ok();
 }
@@ -48,8 +48,8 @@ Status CheckEvaluation(const Json& evaluation) {
 Result<double> RuleNumber(const Json& rule, const char* key, std::size_t index) {
   const Json& v = rule[key];
   if (!v.is_number()) {
-    return Status::InvalidArgument(fmt::format("metric_gate: rules[{}].{} must be a number, got {}",
-                                               index, key, v.dump()));
+    return Status::InvalidArgument(
+        fmt::format("metric_gate: rules[{}].{} must be a number, got {}", index, key, v.dump()));
   }
   return v.get<double>();
 }
@@ -61,8 +61,9 @@ std::string Percent(double relative) {
 
 double Relative(double candidate, double reference) {
   if (reference == 0) {
-    return candidate > 0 ? std::numeric_limits<double>::infinity()
-                         : candidate < 0 ? -std::numeric_limits<double>::infinity() : 0.0;
+    return candidate > 0   ? std::numeric_limits<double>::infinity()
+           : candidate < 0 ? -std::numeric_limits<double>::infinity()
+                           : 0.0;
   }
   return (candidate - reference) / std::fabs(reference);
 }
@@ -80,8 +81,11 @@ Check Compare(const std::string& metric, double candidate, const char* against,
   if (it == reference_set.end() || !it->is_number()) {
     c.line = fmt::format("{} {:.4f} vs {}: {} has no {}: blocked", metric, candidate, against,
                          against, metric);
-    c.json = {{"metric", metric}, {"check", std::string("over_") + against},
-              {"candidate", candidate}, {"reference", nullptr}, {"passed", false}};
+    c.json = {{"metric", metric},
+              {"check", std::string("over_") + against},
+              {"candidate", candidate},
+              {"reference", nullptr},
+              {"passed", false}};
     return c;
   }
   double reference = it->get<double>();
@@ -146,10 +150,10 @@ Status MetricGateOperator::Execute(Context& ctx) {
     }
     for (const auto& [key, value] : rule.items()) {
       if (std::find(std::begin(kRuleKeys), std::end(kRuleKeys), key) == std::end(kRuleKeys)) {
-        return Status::InvalidArgument(fmt::format(
-            "metric_gate: rules[{}] has an unknown key `{}` (known: metric, floor, "
-            "min_improvement_over_production, min_improvement_over_baseline)",
-            i, key));
+        return Status::InvalidArgument(
+            fmt::format("metric_gate: rules[{}] has an unknown key `{}` (known: metric, floor, "
+                        "min_improvement_over_production, min_improvement_over_baseline)",
+                        i, key));
       }
     }
     std::string metric = rule["metric"].get<std::string>();
@@ -162,44 +166,48 @@ Status MetricGateOperator::Execute(Context& ctx) {
     double cand = value->get<double>();
     bool any = false;
     if (rule.contains("floor")) {
-      auto floor = RuleNumber(rule, "floor", i);
-      if (!floor.ok()) return floor.status();
+      REEL_ASSIGN_OR_RETURN(auto floor, RuleNumber(rule, "floor", i));
       Check c;
-      c.ok = cand >= *floor;
-      c.line = fmt::format("{} {:.4f} vs floor {:.4f}: {}", metric, cand, *floor,
+      c.ok = cand >= floor;
+      c.line = fmt::format("{} {:.4f} vs floor {:.4f}: {}", metric, cand, floor,
                            c.ok ? "ok" : "blocked");
-      c.json = {{"metric", metric}, {"check", "floor"}, {"candidate", cand},
-                {"reference", *floor}, {"passed", c.ok}};
+      c.json = {{"metric", metric},
+                {"check", "floor"},
+                {"candidate", cand},
+                {"reference", floor},
+                {"passed", c.ok}};
       checks.push_back(std::move(c));
       any = true;
     }
     if (rule.contains("min_improvement_over_production")) {
-      auto need = RuleNumber(rule, "min_improvement_over_production", i);
-      if (!need.ok()) return need.status();
+      REEL_ASSIGN_OR_RETURN(auto need, RuleNumber(rule, "min_improvement_over_production", i));
       if (production.is_null()) {
         Check c;
         c.ok = true;
         c.line = fmt::format("{} {:.4f} vs production: no production model yet: ok", metric, cand);
-        c.json = {{"metric", metric}, {"check", "over_production"}, {"candidate", cand},
-                  {"reference", nullptr}, {"need", *need}, {"passed", true},
+        c.json = {{"metric", metric},
+                  {"check", "over_production"},
+                  {"candidate", cand},
+                  {"reference", nullptr},
+                  {"need", need},
+                  {"passed", true},
                   {"note", "no production model yet"}};
         checks.push_back(std::move(c));
       } else {
-        checks.push_back(Compare(metric, cand, "production", production, *need));
+        checks.push_back(Compare(metric, cand, "production", production, need));
       }
       any = true;
     }
     if (rule.contains("min_improvement_over_baseline")) {
-      auto need = RuleNumber(rule, "min_improvement_over_baseline", i);
-      if (!need.ok()) return need.status();
-      checks.push_back(Compare(metric, cand, "baseline", baseline, *need));
+      REEL_ASSIGN_OR_RETURN(auto need, RuleNumber(rule, "min_improvement_over_baseline", i));
+      checks.push_back(Compare(metric, cand, "baseline", baseline, need));
       any = true;
     }
     if (!any) {
-      return Status::InvalidArgument(fmt::format(
-          "metric_gate: rules[{}] ({}) checks nothing: give floor, "
-          "min_improvement_over_production or min_improvement_over_baseline",
-          i, metric));
+      return Status::InvalidArgument(
+          fmt::format("metric_gate: rules[{}] ({}) checks nothing: give floor, "
+                      "min_improvement_over_production or min_improvement_over_baseline",
+                      i, metric));
     }
   }
 

@@ -1,9 +1,9 @@
-#include "home/home.h"
 #include "operators/promote.h"
 
+#include "engine/store/state_store.h"
+#include "home/home.h"
 #include "models/model_file.h"
 #include "models/registry.h"
-#include "engine/store/state_store.h"
 
 namespace reel {
 namespace {
@@ -45,12 +45,10 @@ Result<ModelInput> ResolveModel(Context& ctx, const std::string& value) {
   if (path.ok()) return ModelInput{value, *path};
   std::error_code ec;
   if (value.find(':') == std::string::npos && fs::is_regular_file(value, ec)) {
-    auto ref = ctx.PutArtifact("model", value);
-    if (!ref.ok()) return ref.status();
-    auto stored = ctx.ArtifactPath(ref->uri);
-    if (!stored.ok()) return stored.status();
-    ctx.Info("stored {} as artifact {}", value, ref->uri);
-    return ModelInput{ref->uri, *stored};
+    REEL_ASSIGN_OR_RETURN(auto ref, ctx.PutArtifact("model", value));
+    REEL_ASSIGN_OR_RETURN(auto stored, ctx.ArtifactPath(ref.uri));
+    ctx.Info("stored {} as artifact {}", value, ref.uri);
+    return ModelInput{ref.uri, stored};
   }
   return Status::NotFound(fmt::format(
       "promote: `model`: {} (pass the uri of an upstream output or the path of a model file)",
@@ -89,9 +87,8 @@ Status PromoteOperator::Execute(Context& ctx) {
   std::string name = StringSetting(config, "model_name", ctx.workflow_name());
   REEL_RETURN_IF_ERROR(ModelRegistry::ValidateName(name));
   std::string alias = StringSetting(config, "alias", kProductionAlias);
-  auto input = ResolveModel(ctx, StringSetting(config, "model", ""));
-  if (!input.ok()) return input.status();
-  auto model = LoadRecModel(input->path);
+  REEL_ASSIGN_OR_RETURN(auto input, ResolveModel(ctx, StringSetting(config, "model", "")));
+  auto model = LoadRecModel(input.path);
   if (!model.ok()) {
     return Status::InvalidArgument("promote: `model` is not a usable model file: " +
                                    model.status().message());
@@ -99,50 +96,47 @@ Status PromoteOperator::Execute(Context& ctx) {
 
   ModelVersion version;
   version.name = name;
-  version.artifact_uri = input->uri;
+  version.artifact_uri = input.uri;
   version.run_id = ctx.run_id();
   version.step = ctx.step_name();
-  auto metrics = MapSetting(config, "metrics", model->header.value("metrics", Json()));
-  if (!metrics.ok()) return metrics.status();
-  version.metrics = *metrics;
-  auto trained_on = MapSetting(config, "trained_on", model->header.value("trained_on", Json()));
-  if (!trained_on.ok()) return trained_on.status();
-  version.trained_on = *trained_on;
+  REEL_ASSIGN_OR_RETURN(auto metrics,
+                        MapSetting(config, "metrics", model->header.value("metrics", Json())));
+  version.metrics = metrics;
+  REEL_ASSIGN_OR_RETURN(
+      auto trained_on, MapSetting(config, "trained_on", model->header.value("trained_on", Json())));
+  version.trained_on = trained_on;
 
-  auto store = OpenStateStore(ctx.home());
-  if (!store.ok()) return store.status();
-  ModelRegistry registry(**store);
+  REEL_ASSIGN_OR_RETURN(auto store, OpenStateStore(ctx.home()));
+  ModelRegistry registry(*store);
   std::string actor = "workflow:" + ctx.workflow_name();
-  auto registered = registry.RegisterVersion(version, actor);
-  if (!registered.ok()) return registered.status();
-  auto result = registry.Promote(name, registered->version, ctx.run_id(), actor, alias);
-  if (!result.ok()) return result.status();
+  REEL_ASSIGN_OR_RETURN(auto registered, registry.RegisterVersion(version, actor));
+  REEL_ASSIGN_OR_RETURN(auto result,
+                        registry.Promote(name, registered.version, ctx.run_id(), actor, alias));
 
-  Json previous = result->previous_version ? Json(*result->previous_version) : Json(nullptr);
-  if (result->replayed) {
-    ctx.Info("this run already moved {}@{} to v{}; nothing changed", name, alias,
-             result->version);
-  } else if (result->promoted) {
+  Json previous = result.previous_version ? Json(*result.previous_version) : Json(nullptr);
+  if (result.replayed) {
+    ctx.Info("this run already moved {}@{} to v{}; nothing changed", name, alias, result.version);
+  } else if (result.promoted) {
     ctx.Info("{}@{}: v{} -> v{}", name, alias, previous.is_null() ? "-" : previous.dump(),
-             result->version);
+             result.version);
   } else {
-    ctx.Info("{}@{} already points at v{}", name, alias, result->version);
+    ctx.Info("{}@{} already points at v{}", name, alias, result.version);
   }
   ctx.SetOutput("model_name", name);
   ctx.SetOutput("alias", alias);
-  ctx.SetOutput("model", input->uri);
-  ctx.SetOutput("registered_version", registered->version);
-  ctx.SetOutput("version", result->version);
+  ctx.SetOutput("model", input.uri);
+  ctx.SetOutput("registered_version", registered.version);
+  ctx.SetOutput("version", result.version);
   ctx.SetOutput("previous_version", previous);
-  ctx.SetOutput("promoted", result->promoted);
-  ctx.SetOutput("replayed", result->replayed);
-  if (result->promoted) {
+  ctx.SetOutput("promoted", result.promoted);
+  ctx.SetOutput("replayed", result.replayed);
+  if (result.promoted) {
     ctx.RecordEvent("model.promoted", {{"model_name", name},
                                        {"alias", alias},
-                                       {"version", result->version},
+                                       {"version", result.version},
                                        {"previous_version", previous},
-                                       {"artifact", input->uri},
-                                       {"replayed", result->replayed}});
+                                       {"artifact", input.uri},
+                                       {"replayed", result.replayed}});
   }
   return Status::Ok();
 }

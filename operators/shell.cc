@@ -1,9 +1,9 @@
 #include "operators/shell.h"
 
-#include <fmt/format.h>
-
 #include <filesystem>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "engine/base/duration.h"
 #include "engine/base/process.h"
@@ -157,9 +157,8 @@ Result<ShellCommand> ParseShellConfig(const Json& config) {
           "shell: command must be a non-empty argv list, e.g. command: [echo, hello]");
     }
     for (std::size_t i = 0; i < command.size(); ++i) {
-      Result<std::string> entry = ArgvEntry(command[i], i);
-      if (!entry.ok()) return entry.status();
-      cmd.argv.push_back(std::move(*entry));
+      REEL_ASSIGN_OR_RETURN(std::string entry, ArgvEntry(command[i], i));
+      cmd.argv.push_back(std::move(entry));
     }
     if (cmd.argv[0].empty()) {
       return Status::InvalidArgument("shell: command[0], the program to run, is empty");
@@ -174,10 +173,10 @@ Result<ShellCommand> ParseShellConfig(const Json& config) {
     if (!config["cwd"].is_string()) return Status::InvalidArgument("shell: cwd must be a path");
     cmd.cwd = config["cwd"].get<std::string>();
   }
-  Result<std::chrono::milliseconds> grace =
-      GraceFromConfig(config.contains("kill_grace") ? config["kill_grace"] : Json());
-  if (!grace.ok()) return grace.status();
-  cmd.kill_grace = *grace;
+  REEL_ASSIGN_OR_RETURN(
+      std::chrono::milliseconds grace,
+      GraceFromConfig(config.contains("kill_grace") ? config["kill_grace"] : Json()));
+  cmd.kill_grace = grace;
   return cmd;
 }
 
@@ -189,9 +188,8 @@ class ShellAttempt {
   explicit ShellAttempt(Context& ctx) : ctx_(ctx) {}
 
   Status Start() {
-    Result<ShellCommand> cmd = ParseShellConfig(ctx_.config());
-    if (!cmd.ok()) return cmd.status();
-    cmd_ = std::move(*cmd);
+    REEL_ASSIGN_OR_RETURN(ShellCommand cmd, ParseShellConfig(ctx_.config()));
+    cmd_ = std::move(cmd);
     ProcessSpec spec;
     spec.argv = cmd_.argv;
     spec.env = cmd_.env;
@@ -259,9 +257,9 @@ ShellOperator::~ShellOperator() = default;
 Status ShellOperator::Execute(Context& ctx) {
   ShellAttempt attempt(ctx);
   REEL_RETURN_IF_ERROR(attempt.Start());
-  Result<ProcessResult> result = attempt.process().Wait(ctx.cancellation(), attempt.kill_grace());
-  if (!result.ok()) return result.status();
-  return attempt.Finish(*result);
+  REEL_ASSIGN_OR_RETURN(ProcessResult result,
+                        attempt.process().Wait(ctx.cancellation(), attempt.kill_grace()));
+  return attempt.Finish(result);
 }
 
 Result<Process*> ShellOperator::Start(Context& ctx) {

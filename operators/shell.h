@@ -30,8 +30,8 @@
 
 #include "engine/base/process.h"
 #include "engine/exec/process_step.h"
-#include "reel/status.h"
 #include "reel/operator.h"
+#include "reel/status.h"
 
 namespace reel {
 

@@ -110,75 +110,69 @@ Result<fs::path> ResolveInput(Context& ctx, const std::string& key, const std::s
   bool has_scheme = value.find(':') != std::string::npos;
   std::error_code ec;
   if (!has_scheme && fs::is_regular_file(value, ec)) return fs::absolute(value);
-  return Status::NotFound(fmt::format(
-      "torch_train: `{}`: {} (pass the uri of an upstream output, e.g. "
-      "\"{{{{ steps.features.outputs.train }}}}\", or the path of a CSV file)",
-      key, path.status().message()));
+  return Status::NotFound(
+      fmt::format("torch_train: `{}`: {} (pass the uri of an upstream output, e.g. "
+                  "\"{{{{ steps.features.outputs.train }}}}\", or the path of a CSV file)",
+                  key, path.status().message()));
 }
-
-#define REEL_ASSIGN(lhs, expr)                  \
-  do {                                          \
-    auto reel_value_ = (expr);                  \
-    if (!reel_value_.ok()) return reel_value_.status(); \
-    lhs = std::move(reel_value_).value();       \
-  } while (0)
 
 // Builds the worker's job description (trainer/train_config.h) from the step's settings.
 Result<Json> BuildJob(Context& ctx, const fs::path& attempt_dir, const fs::path& checkpoint_dir) {
   Settings s(ctx.config());
   Json job = Json::object();
   std::string interactions, user_features, item_features, loss, model_name;
-  REEL_ASSIGN(interactions, s.String("interactions", ""));
+  REEL_ASSIGN_OR_RETURN(interactions, s.String("interactions", ""));
   if (interactions.empty()) {
     return Status::InvalidArgument("torch_train: `interactions` is required (an artifact uri)");
   }
-  REEL_ASSIGN(user_features, s.String("user_features", ""));
-  REEL_ASSIGN(item_features, s.String("item_features", ""));
+  REEL_ASSIGN_OR_RETURN(user_features, s.String("user_features", ""));
+  REEL_ASSIGN_OR_RETURN(item_features, s.String("item_features", ""));
   Json trained_on = {{"interactions", interactions}};
   for (auto* input : {&interactions, &user_features, &item_features}) {
     if (input->empty()) continue;
-    const char* key = input == &interactions ? "interactions"
-                      : input == &user_features ? "user_features" : "item_features";
+    const char* key = input == &interactions    ? "interactions"
+                      : input == &user_features ? "user_features"
+                                                : "item_features";
     fs::path path;
-    REEL_ASSIGN(path, ResolveInput(ctx, key, *input));
+    REEL_ASSIGN_OR_RETURN(path, ResolveInput(ctx, key, *input));
     job[key] = path.string();
     trained_on[key] = *input;
   }
   std::int64_t v = 0;
-  REEL_ASSIGN(v, s.Int("epochs", 5, 0, 100000));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("epochs", 5, 0, 100000));
   job["epochs"] = v;
-  REEL_ASSIGN(v, s.Int("batch_size", 512, 1, 1 << 24));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("batch_size", 512, 1, 1 << 24));
   job["batch_size"] = v;
-  REEL_ASSIGN(v, s.Int("dim", 32, 1, 4096));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("dim", 32, 1, 4096));
   job["dim"] = v;
-  REEL_ASSIGN(v, s.Int("threads", 1, 1, 256));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("threads", 1, 1, 256));
   job["threads"] = v;
-  REEL_ASSIGN(v, s.Int("seed", 42, 0, INT64_MAX));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("seed", 42, 0, INT64_MAX));
   job["seed"] = v;
-  REEL_ASSIGN(v, s.Int("world_size", 1, 1, kMaxWorldSize));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("world_size", 1, 1, kMaxWorldSize));
   job["world_size"] = v;
-  REEL_ASSIGN(v, s.Int("negatives", 4, 1, 100000));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("negatives", 4, 1, 100000));
   job["negatives"] = v;
-  REEL_ASSIGN(v, s.Int("gpus", 0, 0, 1024));
+  REEL_ASSIGN_OR_RETURN(v, s.Int("gpus", 0, 0, 1024));
   job["device"] = v > 0 ? "cuda" : "cpu";
   double f = 0;
-  REEL_ASSIGN(f, s.Float("lr", 0.05, 0.0, /*min_open=*/true));
+  REEL_ASSIGN_OR_RETURN(f, s.Float("lr", 0.05, 0.0, /*min_open=*/true));
   job["lr"] = f;
-  REEL_ASSIGN(f, s.Float("weight_decay", 0.0, 0.0, /*min_open=*/false));
+  REEL_ASSIGN_OR_RETURN(f, s.Float("weight_decay", 0.0, 0.0, /*min_open=*/false));
   job["weight_decay"] = f;
-  REEL_ASSIGN(loss, s.String("loss", "softmax"));
+  REEL_ASSIGN_OR_RETURN(loss, s.String("loss", "softmax"));
   if (loss != "softmax" && loss != "bpr") {
     return Status::InvalidArgument(
         fmt::format("torch_train: `loss` must be softmax or bpr, got \"{}\"", loss));
   }
   job["loss"] = loss;
-  REEL_ASSIGN(model_name, s.String("model_name", ctx.workflow_name()));
+  REEL_ASSIGN_OR_RETURN(model_name, s.String("model_name", ctx.workflow_name()));
 
   job["master_addr"] = "127.0.0.1";
   job["master_port"] = 0;
   if (job["world_size"].get<int>() > 1) {
     int port = 0;
-    REEL_ASSIGN(port, PickFreeLocalPort());
+    REEL_ASSIGN_OR_RETURN(port, PickFreeLocalPort());
     job["master_port"] = port;
   }
   job["checkpoint_dir"] = checkpoint_dir.string();
@@ -268,23 +262,21 @@ Status TorchTrainOperator::Execute(Context& ctx) {
   fs::path root = ctx.work_dir() / "torch_train";
   fs::path checkpoint_dir = root / "checkpoints";
   fs::path attempt_dir = root / fmt::format("attempt-{}", ctx.attempt());
-  auto job = BuildJob(ctx, attempt_dir, checkpoint_dir);
-  if (!job.ok()) return job.status();
-  auto worker = FindTrainWorker();
-  if (!worker.ok()) return worker.status();
+  REEL_ASSIGN_OR_RETURN(auto job, BuildJob(ctx, attempt_dir, checkpoint_dir));
+  REEL_ASSIGN_OR_RETURN(auto worker, FindTrainWorker());
   REEL_RETURN_IF_ERROR(ResetDir(attempt_dir));
   // A first attempt starts from scratch; only retries resume.
   if (ctx.attempt() <= 1) REEL_RETURN_IF_ERROR(ResetDir(checkpoint_dir));
   REEL_RETURN_IF_ERROR(MakeDirs(checkpoint_dir));
   fs::path config_path = attempt_dir / "config.json";
-  REEL_RETURN_IF_ERROR(WriteFileAtomic(config_path, job->dump(2) + "\n"));
+  REEL_RETURN_IF_ERROR(WriteFileAtomic(config_path, job.dump(2) + "\n"));
 
-  int world_size = (*job)["world_size"].get<int>();
-  ctx.Info("torch_train: {} rank(s) of {}, {} epochs, device {}", world_size, worker->string(),
-           (*job)["epochs"].get<int>(), (*job)["device"].get<std::string>());
+  int world_size = job["world_size"].get<int>();
+  ctx.Info("torch_train: {} rank(s) of {}, {} epochs, device {}", world_size, worker.string(),
+           job["epochs"].get<int>(), job["device"].get<std::string>());
   MetricsTail metrics(attempt_dir / "metrics.jsonl");
   RankJob ranks;
-  ranks.worker = *worker;
+  ranks.worker = worker;
   ranks.config = config_path;
   ranks.world_size = world_size;
   ranks.on_poll = [&] { metrics.Poll(ctx); };
@@ -298,15 +290,15 @@ Status TorchTrainOperator::Execute(Context& ctx) {
   }
   Json result = Json::parse(*result_text, nullptr, /*allow_exceptions=*/false);
   if (!result.is_object()) return Status::Internal("torch_train: result.json is not a JSON object");
-  auto model = ctx.PutArtifact("model", attempt_dir / "model.reelmdl");
-  if (!model.ok()) return model.status();
-  ctx.SetOutput("model", model->uri);
+  REEL_ASSIGN_OR_RETURN(auto model, ctx.PutArtifact("model", attempt_dir / "model.reelmdl"));
+  ctx.SetOutput("model", model.uri);
   ctx.SetOutput("final_loss", result.value("final_loss", Json()));
   ctx.SetOutput("epochs", result.value("epochs", 0));
   ctx.SetOutput("examples_per_s", result.value("examples_per_s", Json()));
-  if (result["final_loss"].is_number()) ctx.LogMetric("train.final_loss", result["final_loss"].get<double>());
+  if (result["final_loss"].is_number())
+    ctx.LogMetric("train.final_loss", result["final_loss"].get<double>());
   ctx.Info("torch_train: model {} ({} users, {} items), final loss {}, resumed from epoch {}",
-           model->uri, result.value("num_users", 0), result.value("num_items", 0),
+           model.uri, result.value("num_users", 0), result.value("num_items", 0),
            result.value("final_loss", Json()).dump(), result.value("resumed_from_epoch", 0));
   return Status::Ok();
 }

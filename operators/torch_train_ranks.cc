@@ -35,8 +35,8 @@ constexpr auto kDrainLimit = std::chrono::seconds(2);
 struct Rank {
   int index = 0;
   pid_t pid = -1;
-  int fd = -1;  // read end of the rank's output pipe; -1 once at EOF
-  std::string partial;  // an incomplete last line
+  int fd = -1;                   // read end of the rank's output pipe; -1 once at EOF
+  std::string partial;           // an incomplete last line
   std::deque<std::string> tail;  // the last lines, for the failure message
   bool exited = false;
   int wait_status = 0;
@@ -71,7 +71,8 @@ void ReadOutput(Context& ctx, Rank& rank) {
     }
     rank.partial.append(buf, static_cast<std::size_t>(n));
     std::size_t start = 0;
-    for (std::size_t nl; (nl = rank.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+    for (std::size_t nl; (nl = rank.partial.find('\n', start)) != std::string::npos;
+         start = nl + 1) {
       EmitLine(ctx, rank, rank.partial.substr(start, nl - start));
     }
     rank.partial.erase(0, start);
@@ -98,11 +99,11 @@ Status Spawn(const RankJob& job, Rank& rank, pid_t group) {
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, group);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> args = {job.worker.string(), "--config", job.config.string(),
-                                   "--rank", std::to_string(rank.index),
-                                   "--parent-pid", std::to_string(::getpid())};
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> args = {
+      job.worker.string(),        "--config",     job.config.string(),       "--rank",
+      std::to_string(rank.index), "--parent-pid", std::to_string(::getpid())};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -113,8 +114,8 @@ Status Spawn(const RankJob& job, Rank& rank, pid_t group) {
   if (rc != 0) {
     ::close(fds[0]);
     rank.pid = -1;
-    return Status::IoError(fmt::format("torch_train: cannot start {}: {}", job.worker.string(),
-                                       std::strerror(rc)));
+    return Status::IoError(
+        fmt::format("torch_train: cannot start {}: {}", job.worker.string(), std::strerror(rc)));
   }
   rank.fd = fds[0];
   ::fcntl(rank.fd, F_SETFL, ::fcntl(rank.fd, F_GETFL) | O_NONBLOCK);
@@ -137,7 +138,8 @@ bool PeerFailure(const Rank& r) {
 }
 
 std::string DescribeExit(const Rank& r) {
-  if (WIFEXITED(r.wait_status)) return fmt::format("exited with code {}", WEXITSTATUS(r.wait_status));
+  if (WIFEXITED(r.wait_status))
+    return fmt::format("exited with code {}", WEXITSTATUS(r.wait_status));
   int sig = WTERMSIG(r.wait_status);
   return fmt::format("was killed by signal {} ({})", sig, strsignal(sig));
 }

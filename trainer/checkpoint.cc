@@ -33,8 +33,8 @@ Status SaveCheckpoint(const std::string& path, TwoTower& model, torch::optim::Op
 }
 
 Result<std::optional<CheckpointInfo>> LoadCheckpoint(const std::string& path,
-                                                     const std::string& fingerprint,
-                                                     int max_epochs, TwoTower& model,
+                                                     const std::string& fingerprint, int max_epochs,
+                                                     TwoTower& model,
                                                      torch::optim::Optimizer& optimizer,
                                                      const torch::Device& device) {
   std::error_code ec;
@@ -65,9 +65,9 @@ Result<std::optional<CheckpointInfo>> LoadCheckpoint(const std::string& path,
     global.set_state(rng.to(torch::kCPU));
     info.restored = true;
   } catch (const std::exception& e) {
-    return Status::IoError(fmt::format(
-        "cannot read the checkpoint {}: {} (delete it to start training from scratch)", path,
-        e.what()));
+    return Status::IoError(
+        fmt::format("cannot read the checkpoint {}: {} (delete it to start training from scratch)",
+                    path, e.what()));
   }
   return std::optional<CheckpointInfo>(info);
 }

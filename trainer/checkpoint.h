@@ -21,7 +21,7 @@ struct CheckpointInfo {
   int epochs_done = 0;
   double last_loss = 0.0;
   std::string fingerprint;  // TrainConfig::Fingerprint() of the job that wrote it
-  bool restored = false;  // whether LoadCheckpoint restored the model and optimizer from it
+  bool restored = false;    // whether LoadCheckpoint restored the model and optimizer from it
 };
 
 Status SaveCheckpoint(const std::string& path, TwoTower& model, torch::optim::Optimizer& optimizer,
@@ -32,8 +32,7 @@ Status SaveCheckpoint(const std::string& path, TwoTower& model, torch::optim::Op
 // file; an error when the file cannot be read; otherwise what the file holds, with
 // `restored` telling whether it was used.
 Result<std::optional<CheckpointInfo>> LoadCheckpoint(const std::string& path,
-                                                     const std::string& fingerprint,
-                                                     int max_epochs,
+                                                     const std::string& fingerprint, int max_epochs,
                                                      TwoTower& model,
                                                      torch::optim::Optimizer& optimizer,
                                                      const torch::Device& device);

@@ -18,7 +18,8 @@ namespace {
 class IdTable {
  public:
   std::int64_t Intern(std::string_view id) {
-    auto [it, inserted] = index_.try_emplace(std::string(id), static_cast<std::int64_t>(ids_.size()));
+    auto [it, inserted] =
+        index_.try_emplace(std::string(id), static_cast<std::int64_t>(ids_.size()));
     if (inserted) ids_.push_back(it->first);
     return it->second;
   }
@@ -53,9 +54,11 @@ Result<std::vector<std::string>> ReadHeader(CsvReader& reader, const std::string
   CsvRecord rec;
   if (!reader.Next(rec)) {
     if (!reader.status().ok()) return reader.status();
-    return Status::InvalidArgument(fmt::format("{}: the file is empty (a header line is expected)", path));
+    return Status::InvalidArgument(
+        fmt::format("{}: the file is empty (a header line is expected)", path));
   }
-  if (!rec.error.empty()) return Status::InvalidArgument(fmt::format("{}:{}: {}", path, rec.line, rec.error));
+  if (!rec.error.empty())
+    return Status::InvalidArgument(fmt::format("{}:{}: {}", path, rec.line, rec.error));
   std::vector<std::string> header;
   for (auto f : rec.fields) header.emplace_back(f);
   return header;
@@ -74,37 +77,38 @@ Result<float> ParseNumber(std::string_view text, const std::string& where) {
 struct RawFeatures {
   int dim = 0;
   std::vector<std::int64_t> owner;  // interned id per row
-  std::vector<float> values;  // rows x dim
+  std::vector<float> values;        // rows x dim
 };
 
-Result<RawFeatures> ReadFeatures(const std::string& path, std::string_view id_column, IdTable& ids) {
+Result<RawFeatures> ReadFeatures(const std::string& path, std::string_view id_column,
+                                 IdTable& ids) {
   RawFeatures raw;
-  auto reader = CsvReader::Open(path);
-  if (!reader.ok()) return reader.status();
-  auto header = ReadHeader(**reader, path);
-  if (!header.ok()) return header.status();
-  int id_col = FindColumn(*header, id_column);
+  REEL_ASSIGN_OR_RETURN(auto reader, CsvReader::Open(path));
+  REEL_ASSIGN_OR_RETURN(auto header, ReadHeader(*reader, path));
+  int id_col = FindColumn(header, id_column);
   if (id_col < 0) {
     return Status::InvalidArgument(fmt::format("{}: no `{}` column in the header ({})", path,
-                                               id_column, fmt::join(*header, ",")));
+                                               id_column, fmt::join(header, ",")));
   }
-  raw.dim = static_cast<int>(header->size()) - 1;
+  raw.dim = static_cast<int>(header.size()) - 1;
   CsvRecord rec;
-  while ((*reader)->Next(rec)) {
-    if (!rec.error.empty()) return Status::InvalidArgument(fmt::format("{}:{}: {}", path, rec.line, rec.error));
-    if (rec.fields.size() != header->size()) {
+  while (reader->Next(rec)) {
+    if (!rec.error.empty())
+      return Status::InvalidArgument(fmt::format("{}:{}: {}", path, rec.line, rec.error));
+    if (rec.fields.size() != header.size()) {
       return Status::InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", path,
-                                                 rec.line, rec.fields.size(), header->size()));
+                                                 rec.line, rec.fields.size(), header.size()));
     }
     raw.owner.push_back(ids.Intern(rec.fields[id_col]));
     for (std::size_t c = 0; c < rec.fields.size(); ++c) {
       if (static_cast<int>(c) == id_col) continue;
-      auto v = ParseNumber(rec.fields[c], fmt::format("{}:{} column `{}`", path, rec.line, (*header)[c]));
-      if (!v.ok()) return v.status();
-      raw.values.push_back(*v);
+      REEL_ASSIGN_OR_RETURN(
+          auto v,
+          ParseNumber(rec.fields[c], fmt::format("{}:{} column `{}`", path, rec.line, header[c])));
+      raw.values.push_back(v);
     }
   }
-  REEL_RETURN_IF_ERROR((*reader)->status());
+  REEL_RETURN_IF_ERROR(reader->status());
   return raw;
 }
 
@@ -139,57 +143,55 @@ Result<Dataset> LoadDataset(const TrainConfig& config) {
   Dataset data;
   IdTable users, items;
   const std::string& path = config.interactions;
-  auto reader = CsvReader::Open(path);
-  if (!reader.ok()) return reader.status();
-  auto header = ReadHeader(**reader, path);
-  if (!header.ok()) return header.status();
-  int user_col = FindColumn(*header, "user_id");
-  int item_col = FindColumn(*header, "item_id");
-  int weight_col = FindColumn(*header, "weight");
+  REEL_ASSIGN_OR_RETURN(auto reader, CsvReader::Open(path));
+  REEL_ASSIGN_OR_RETURN(auto header, ReadHeader(*reader, path));
+  int user_col = FindColumn(header, "user_id");
+  int item_col = FindColumn(header, "item_id");
+  int weight_col = FindColumn(header, "weight");
   if (user_col < 0 || item_col < 0) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: the interactions need `user_id` and `item_id` columns; the header is: {}", path,
-        fmt::join(*header, ",")));
+    return Status::InvalidArgument(
+        fmt::format("{}: the interactions need `user_id` and `item_id` columns; the header is: {}",
+                    path, fmt::join(header, ",")));
   }
   data.has_weights = weight_col >= 0;
   CsvRecord rec;
-  while ((*reader)->Next(rec)) {
-    if (!rec.error.empty()) return Status::InvalidArgument(fmt::format("{}:{}: {}", path, rec.line, rec.error));
-    if (rec.fields.size() != header->size()) {
+  while (reader->Next(rec)) {
+    if (!rec.error.empty())
+      return Status::InvalidArgument(fmt::format("{}:{}: {}", path, rec.line, rec.error));
+    if (rec.fields.size() != header.size()) {
       return Status::InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", path,
-                                                 rec.line, rec.fields.size(), header->size()));
+                                                 rec.line, rec.fields.size(), header.size()));
     }
     if (rec.fields[user_col].empty() || rec.fields[item_col].empty()) {
-      return Status::InvalidArgument(fmt::format("{}:{}: empty user_id or item_id", path, rec.line));
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: empty user_id or item_id", path, rec.line));
     }
     data.interaction_user.push_back(users.Intern(rec.fields[user_col]));
     data.interaction_item.push_back(items.Intern(rec.fields[item_col]));
     float weight = 1.0f;
     if (data.has_weights && !rec.fields[weight_col].empty()) {
-      auto w = ParseNumber(rec.fields[weight_col], fmt::format("{}:{} column `weight`", path, rec.line));
-      if (!w.ok()) return w.status();
-      if (*w <= 0) {
-        return Status::InvalidArgument(fmt::format("{}:{}: weight must be > 0, got {}", path, rec.line, *w));
+      REEL_ASSIGN_OR_RETURN(auto w,
+                            ParseNumber(rec.fields[weight_col],
+                                        fmt::format("{}:{} column `weight`", path, rec.line)));
+      if (w <= 0) {
+        return Status::InvalidArgument(
+            fmt::format("{}:{}: weight must be > 0, got {}", path, rec.line, w));
       }
-      weight = *w;
+      weight = w;
     }
     data.interaction_weight.push_back(weight);
   }
-  REEL_RETURN_IF_ERROR((*reader)->status());
+  REEL_RETURN_IF_ERROR(reader->status());
   if (data.interaction_user.empty()) {
     return Status::InvalidArgument(fmt::format("{}: no interactions to train on", path));
   }
 
   RawFeatures user_raw, item_raw;
   if (!config.user_features.empty()) {
-    auto raw = ReadFeatures(config.user_features, "user_id", users);
-    if (!raw.ok()) return raw.status();
-    user_raw = std::move(raw).value();
+    REEL_ASSIGN_OR_RETURN(user_raw, ReadFeatures(config.user_features, "user_id", users));
   }
   if (!config.item_features.empty()) {
-    auto raw = ReadFeatures(config.item_features, "item_id", items);
-    if (!raw.ok()) return raw.status();
-    item_raw = std::move(raw).value();
+    REEL_ASSIGN_OR_RETURN(item_raw, ReadFeatures(config.item_features, "item_id", items));
   }
 
   std::vector<std::int64_t> user_remap = users.Finish(data.users);

@@ -119,8 +119,8 @@ GradientAverager::GradientAverager(c10::intrusive_ptr<c10d::ProcessGroup> group,
     const torch::Tensor& p = params_[i];
     std::size_t bytes = static_cast<std::size_t>(p.numel()) * p.element_size();
     std::size_t current_bytes = static_cast<std::size_t>(elements) * p.element_size();
-    bool same_kind = current.params.empty() ||
-                     params_[current.params[0]].options().type_equal(p.options());
+    bool same_kind =
+        current.params.empty() || params_[current.params[0]].options().type_equal(p.options());
     if (!current.params.empty() && (current_bytes + bytes > bucket_bytes || !same_kind)) close();
     current.params.push_back(i);
     current.offsets.push_back(elements);
@@ -153,8 +153,8 @@ void GradientAverager::AverageRowSparse() {
     std::int64_t count = rows.size(0), bound = sparse_[k].max_rows;
     if (count > bound) {
       throw CollectiveError(fmt::format(
-          "a step touched {} rows of an embedding table, more than the {} it was sized for",
-          count, bound));
+          "a step touched {} rows of an embedding table, more than the {} it was sized for", count,
+          bound));
     }
     torch::Tensor ids = packed.narrow(0, sparse_[k].offset, 1 + bound).view(torch::kInt32);
     ids.narrow(0, 0, 1).fill_(static_cast<std::int32_t>(count));

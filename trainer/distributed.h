@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/torch.h>
 
 #include "trainer/train_config.h"
 
@@ -60,7 +60,7 @@ class GradientAverager {
 
  private:
   struct Bucket {
-    std::vector<std::size_t> params;  // indexes into params_
+    std::vector<std::size_t> params;    // indexes into params_
     std::vector<std::int64_t> offsets;  // element offset of each param in `flat`
     torch::Tensor flat;
   };

@@ -8,8 +8,8 @@ constexpr double kEmbeddingInitStd = 0.1;
 torch::Tensor FeatureTensor(const std::vector<float>& values, std::size_t rows, int dim,
                             torch::Device device) {
   if (dim == 0) return {};
-  return torch::from_blob(const_cast<float*>(values.data()),
-                          {static_cast<std::int64_t>(rows), dim}, torch::kFloat32)
+  return torch::from_blob(const_cast<float*>(values.data()), {static_cast<std::int64_t>(rows), dim},
+                          torch::kFloat32)
       .to(device, /*non_blocking=*/false, /*copy=*/true);
 }
 
@@ -34,13 +34,15 @@ TwoTowerImpl::TwoTowerImpl(const Dataset& data, int dim, torch::Device device)
     user_projection_ = register_module(
         "user_projection",
         torch::nn::Linear(torch::nn::LinearOptions(data.user_feature_dim, dim).bias(false)));
-    user_features_ = FeatureTensor(data.user_features, data.users.size(), data.user_feature_dim, device);
+    user_features_ =
+        FeatureTensor(data.user_features, data.users.size(), data.user_feature_dim, device);
   }
   if (data.item_feature_dim > 0) {
     item_projection_ = register_module(
         "item_projection",
         torch::nn::Linear(torch::nn::LinearOptions(data.item_feature_dim, dim).bias(false)));
-    item_features_ = FeatureTensor(data.item_features, data.items.size(), data.item_feature_dim, device);
+    item_features_ =
+        FeatureTensor(data.item_features, data.items.size(), data.item_feature_dim, device);
   }
   to(device);
 }
@@ -71,14 +73,14 @@ torch::Tensor InBatchSoftmaxLoss(TwoTower& model, const torch::Tensor& users,
 torch::Tensor BprLoss(TwoTower& model, const torch::Tensor& users, const torch::Tensor& items,
                       const torch::Tensor& weights, int negatives, at::Generator& generator) {
   std::int64_t batch = users.size(0);
-  torch::Tensor u = model->UserVectors(users);  // [B, d]
+  torch::Tensor u = model->UserVectors(users);                                   // [B, d]
   torch::Tensor pos = (u * model->ItemVectors(items)).sum(1, /*keepdim=*/true);  // [B, 1]
   // Sampled on the CPU generator so that the stream is the same on every device.
   torch::Tensor neg_items =
       torch::randint(model->num_items(), {batch * negatives}, generator, torch::kInt64)
           .to(users.device());
   torch::Tensor neg_vecs = model->ItemVectors(neg_items).view({batch, negatives, -1});  // [B, k, d]
-  torch::Tensor neg = torch::bmm(neg_vecs, u.unsqueeze(2)).squeeze(2);  // [B, k]
+  torch::Tensor neg = torch::bmm(neg_vecs, u.unsqueeze(2)).squeeze(2);                  // [B, k]
   torch::Tensor per_example = -torch::nn::functional::logsigmoid(pos - neg).mean(1);
   return WeightedMean(per_example, weights);
 }

@@ -14,8 +14,8 @@ Status Read(const nlohmann::json& json, const char* key, T& out) {
   try {
     out = it->get<T>();
   } catch (const nlohmann::json::exception&) {
-    return Status::InvalidArgument(fmt::format("train config: \"{}\" has the wrong type ({})", key,
-                                               it->dump()));
+    return Status::InvalidArgument(
+        fmt::format("train config: \"{}\" has the wrong type ({})", key, it->dump()));
   }
   return Status::Ok();
 }
@@ -90,10 +90,12 @@ Result<TrainConfig> ParseTrainConfig(const nlohmann::json& json) {
   REEL_RETURN_IF_ERROR(Check(c.lr > 0, "lr must be > 0"));
   REEL_RETURN_IF_ERROR(Check(c.dim >= 1 && c.dim <= 4096, "dim must be in [1, 4096]"));
   REEL_RETURN_IF_ERROR(Check(c.threads >= 1 && c.threads <= 256, "threads must be in [1, 256]"));
-  REEL_RETURN_IF_ERROR(Check(c.world_size >= 1 && c.world_size <= 256, "world_size must be in [1, 256]"));
+  REEL_RETURN_IF_ERROR(
+      Check(c.world_size >= 1 && c.world_size <= 256, "world_size must be in [1, 256]"));
   REEL_RETURN_IF_ERROR(Check(c.negatives >= 1, "negatives must be >= 1"));
   REEL_RETURN_IF_ERROR(Check(c.weight_decay >= 0, "weight_decay must be >= 0"));
-  REEL_RETURN_IF_ERROR(Check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda"));
+  REEL_RETURN_IF_ERROR(
+      Check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda"));
   REEL_RETURN_IF_ERROR(Check(c.collective_timeout_s >= 1, "collective_timeout_s must be >= 1"));
   REEL_RETURN_IF_ERROR(Check(!c.checkpoint_dir.empty(), "\"checkpoint_dir\" is required"));
   REEL_RETURN_IF_ERROR(Check(c.world_size == 1 || (c.master_port > 0 && c.master_port < 65536),
@@ -102,9 +104,8 @@ Result<TrainConfig> ParseTrainConfig(const nlohmann::json& json) {
 }
 
 Result<TrainConfig> LoadTrainConfig(const std::string& path) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  REEL_ASSIGN_OR_RETURN(auto text, ReadFileToString(path));
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
     return Status::InvalidArgument(fmt::format("train config {} is not valid JSON", path));
   }

@@ -44,10 +44,10 @@ struct TrainConfig {
 
   // Outputs, all written by rank 0 only.
   std::string checkpoint_dir;  // where checkpoint.pt lives; required
-  bool resume = false;  // load checkpoint_dir/checkpoint.pt when it exists and matches
-  std::string metrics_path;  // JSON lines, one per epoch
-  std::string model_path;  // the model file (models/model_file.h)
-  std::string result_path;  // a JSON summary written at the end
+  bool resume = false;         // load checkpoint_dir/checkpoint.pt when it exists and matches
+  std::string metrics_path;    // JSON lines, one per epoch
+  std::string model_path;      // the model file (models/model_file.h)
+  std::string result_path;     // a JSON summary written at the end
   nlohmann::json model_header = nlohmann::json::object();  // merged into the model file header
 
   // What a checkpoint must match to be resumed: every setting that changes the trajectory

@@ -1,9 +1,6 @@
 #include "trainer/train_rank.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <dlfcn.h>
-#include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
@@ -12,6 +9,10 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "engine/base/fsutil.h"
 #include "models/model_file.h"
@@ -41,7 +42,8 @@ void Say(fmt::format_string<Args...> f, Args&&... args) {
 torch::Device PickDevice(const TrainConfig& config, int rank) {
   if (config.device == "cuda") {
     if (torch::cuda::is_available() && torch::cuda::device_count() > 0) {
-      auto index = static_cast<c10::DeviceIndex>(rank % static_cast<int>(torch::cuda::device_count()));
+      auto index =
+          static_cast<c10::DeviceIndex>(rank % static_cast<int>(torch::cuda::device_count()));
       return torch::Device(torch::kCUDA, index);
     }
     if (rank == 0) {
@@ -62,8 +64,8 @@ int InjectedFailureEpoch(int rank) {
 }
 
 Status InjectedFailure(int epoch) {
-  return Status::Failed(fmt::format(
-      "injected failure after epoch {} (REEL_TRAIN_FAIL_AFTER_EPOCH is set)", epoch));
+  return Status::Failed(
+      fmt::format("injected failure after epoch {} (REEL_TRAIN_FAIL_AFTER_EPOCH is set)", epoch));
 }
 
 torch::Tensor IndexTensor(const std::vector<std::int64_t>& values, const torch::Device& device) {
@@ -109,7 +111,8 @@ std::vector<float> TowerOutputs(TwoTower& model, bool users, std::int64_t rows,
   out.reserve(static_cast<std::size_t>(rows) * 32);
   for (std::int64_t start = 0; start < rows; start += kExportChunk) {
     std::int64_t n = std::min(kExportChunk, rows - start);
-    torch::Tensor index = torch::arange(start, start + n, torch::TensorOptions(torch::kInt64).device(device));
+    torch::Tensor index =
+        torch::arange(start, start + n, torch::TensorOptions(torch::kInt64).device(device));
     torch::Tensor vecs = (users ? model->UserVectors(index) : model->ItemVectors(index))
                              .to(torch::kCPU, torch::kFloat32)
                              .contiguous();
@@ -223,7 +226,8 @@ RankOutcome Train(const TrainConfig& config, int rank) {
       torch::Tensor index = shard.narrow(0, begin, n);
       torch::Tensor users = all_users.index_select(0, index);
       torch::Tensor items = all_items.index_select(0, index);
-      torch::Tensor weights = data.has_weights ? all_weights.index_select(0, index) : torch::Tensor();
+      torch::Tensor weights =
+          data.has_weights ? all_weights.index_select(0, index) : torch::Tensor();
       optimizer.zero_grad();
       torch::Tensor loss = config.loss == LossKind::kSoftmax
                                ? InBatchSoftmaxLoss(model, users, items, weights)
@@ -239,21 +243,24 @@ RankOutcome Train(const TrainConfig& config, int rank) {
     torch::Tensor totals = stats[0].to(torch::kCPU);
     double examples = totals[1].item<double>();
     last_loss = totals[0].item<double>() / examples;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double examples_per_s = examples / std::max(seconds, 1e-9);
     examples_per_s_sum += examples_per_s;
     ++epochs_run;
     if (!std::isfinite(last_loss)) {
-      return {Status::Failed(fmt::format(
-          "the loss diverged in epoch {} ({}); lower lr (now {}) or add weight_decay", epoch + 1,
-          last_loss, config.lr))};
+      return {Status::Failed(
+          fmt::format("the loss diverged in epoch {} ({}); lower lr (now {}) or add weight_decay",
+                      epoch + 1, last_loss, config.lr))};
     }
     if (rank == 0) {
       Status saved = SaveCheckpoint(checkpoint_path, model, optimizer,
                                     {epoch + 1, last_loss, config.Fingerprint(), true});
       if (!saved.ok()) return {saved};
-      nlohmann::json line = {{"epoch", epoch + 1},          {"loss", last_loss},
-                             {"examples_per_s", examples_per_s}, {"examples", examples},
+      nlohmann::json line = {{"epoch", epoch + 1},
+                             {"loss", last_loss},
+                             {"examples_per_s", examples_per_s},
+                             {"examples", examples},
                              {"seconds", seconds}};
       Status appended = AppendLine(config.metrics_path, line.dump());
       if (!appended.ok()) return {appended};
@@ -272,13 +279,15 @@ RankOutcome Train(const TrainConfig& config, int rank) {
       {"epochs", epochs_done},
       {"epochs_run", epochs_run},
       {"resumed_from_epoch", start_epoch},
-      {"examples_per_s", epochs_run > 0 ? nlohmann::json(examples_per_s_sum / epochs_run)
-                                        : nlohmann::json()},
+      {"examples_per_s",
+       epochs_run > 0 ? nlohmann::json(examples_per_s_sum / epochs_run) : nlohmann::json()},
       {"num_users", data.users.size()},
       {"num_items", data.items.size()},
       {"num_interactions", data.num_interactions()},
       {"device", device.str()},
-      {"backend", !group ? "none" : device.is_cuda() ? "nccl" : "gloo"},
+      {"backend", !group             ? "none"
+                  : device.is_cuda() ? "nccl"
+                                     : "gloo"},
   };
   if (!config.result_path.empty()) {
     Status written = WriteFileAtomic(config.result_path, result.dump(2) + "\n");

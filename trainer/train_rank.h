@@ -18,8 +18,8 @@ namespace reel::trainer {
 
 // Exit codes of reel-train-worker.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // this rank's own error (bad data, I/O, ...)
-inline constexpr int kExitUsage = 2;  // bad command line or config
+inline constexpr int kExitFailed = 1;      // this rank's own error (bad data, I/O, ...)
+inline constexpr int kExitUsage = 2;       // bad command line or config
 inline constexpr int kExitPeerFailed = 3;  // a collective failed: a peer died or timed out
 
 struct RankOutcome {

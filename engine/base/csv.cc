@@ -1,9 +1,9 @@
 #include "engine/base/csv.h"
 
-#include <fmt/format.h>
-
 #include <cerrno>
 #include <cstring>
+
+#include <fmt/format.h>
 
 namespace reel {
 
@@ -49,9 +49,8 @@ bool ByteSource::Refill() {
 
 Result<std::unique_ptr<CsvReader>> CsvReader::Open(const std::filesystem::path& path,
                                                    CsvOptions options) {
-  auto src = ByteSource::OpenFile(path, options.buffer_bytes);
-  if (!src.ok()) return src.status();
-  return std::unique_ptr<CsvReader>(new CsvReader(std::move(*src), options));
+  REEL_ASSIGN_OR_RETURN(auto src, ByteSource::OpenFile(path, options.buffer_bytes));
+  return std::unique_ptr<CsvReader>(new CsvReader(std::move(src), options));
 }
 
 std::unique_ptr<CsvReader> CsvReader::FromString(std::string data, CsvOptions options) {
@@ -226,9 +225,8 @@ void AppendCsvField(std::string& out, std::string_view field, char delimiter) {
 
 Result<std::unique_ptr<JsonlReader>> JsonlReader::Open(const std::filesystem::path& path,
                                                        std::size_t max_line_bytes) {
-  auto src = ByteSource::OpenFile(path, 1 << 20);
-  if (!src.ok()) return src.status();
-  return std::unique_ptr<JsonlReader>(new JsonlReader(std::move(*src), max_line_bytes));
+  REEL_ASSIGN_OR_RETURN(auto src, ByteSource::OpenFile(path, 1 << 20));
+  return std::unique_ptr<JsonlReader>(new JsonlReader(std::move(src), max_line_bytes));
 }
 
 std::unique_ptr<JsonlReader> JsonlReader::FromString(std::string data) {

@@ -7,7 +7,7 @@
 namespace reel {
 
 struct SourceMark {
-  int line = 0;  // 1-based; 0 when unknown
+  int line = 0;    // 1-based; 0 when unknown
   int column = 0;  // 1-based; 0 when unknown
 };
 

@@ -1,7 +1,6 @@
 #include "engine/base/fsutil.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+
+#include <fmt/format.h>
 
 namespace reel {
 namespace {
@@ -82,11 +83,10 @@ Result<std::string> ReadFileToString(const fs::path& path) {
 
 Status WriteFileAtomic(const fs::path& path, std::string_view data, mode_t mode) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  Result<AtomicFile> file = AtomicFile::Create(dir);
-  if (!file.ok()) return file.status();
-  file->set_mode(mode);
-  REEL_RETURN_IF_ERROR(file->Append(data));
-  return file->Commit(path);
+  REEL_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(dir));
+  file.set_mode(mode);
+  REEL_RETURN_IF_ERROR(file.Append(data));
+  return file.Commit(path);
 }
 
 Result<AtomicFile> AtomicFile::Create(const fs::path& dir) {

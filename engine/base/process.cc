@@ -3,7 +3,6 @@
 // (process_spawn.cc, process_guardian.cc, process_output.cc).
 #include "engine/base/process.h"
 
-#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +12,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "engine/base/internal/process.h"
 
@@ -35,8 +36,8 @@ std::string ProcessResult::Describe() const {
   return text;
 }
 
-Process::Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start,
-                 bool guarded, int out_fd, std::function<void(std::string_view)> on_output)
+Process::Process(pid_t pid, int pidfd, std::chrono::steady_clock::time_point start, bool guarded,
+                 int out_fd, std::function<void(std::string_view)> on_output)
     : pid_(pid),
       pidfd_(pidfd),
       registry_slot_(RegisterChild(pid)),
@@ -178,10 +179,9 @@ Result<ProcessResult> Process::Wait(const CancellationToken& cancel, millisecond
       while (!exited) REEL_RETURN_IF_ERROR(WaitExited(nullptr, milliseconds(-1), &exited));
     }
   }
-  Result<ProcessResult> reaped = Reap();
-  if (!reaped.ok()) return reaped.status();
-  reaped->cancelled = result.cancelled;
-  reaped->killed_after_grace = result.killed_after_grace;
+  REEL_ASSIGN_OR_RETURN(ProcessResult reaped, Reap());
+  reaped.cancelled = result.cancelled;
+  reaped.killed_after_grace = result.killed_after_grace;
   FinishOutput();
   return reaped;
 }

@@ -37,8 +37,8 @@
 #include <string>
 #include <vector>
 
-#include "reel/status.h"
 #include "reel/cancellation.h"
+#include "reel/status.h"
 
 namespace reel {
 

@@ -29,7 +29,6 @@ std::atomic<pid_t> g_children[kMaxTrackedChildren];
 
 namespace process_internal {
 
-
 int RegisterChild(pid_t pgid) {
   for (int i = 0; i < kMaxTrackedChildren; ++i) {
     pid_t expected = 0;

@@ -1,7 +1,6 @@
 // Spawning a child process: its environment, its program found on PATH, posix_spawn into a
 // process group of its own with only fds 0-2, and its output pipe or log file.
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include <cerrno>
 #include <mutex>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "engine/base/internal/process.h"
 #include "engine/base/process.h"
@@ -193,8 +194,7 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
   }
   std::string path_var;
   std::vector<std::string> env = MergedEnvironment(spec.env, &path_var);
-  Result<std::string> program = ResolveProgram(spec.argv[0], path_var, cwd);
-  if (!program.ok()) return program.status();
+  REEL_ASSIGN_OR_RETURN(std::string program, ResolveProgram(spec.argv[0], path_var, cwd));
 
   int log_fd = -1;  // the child's stdout and stderr
   int out_fd = -1;  // with on_output: the engine's end of the pipe
@@ -202,12 +202,12 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
       int err = errno;
-      return Status::IoError(fmt::format(
-          "cannot create an output pipe for '{}': {}{}", spec.argv[0], strerror(err),
-          err == EMFILE || err == ENFILE
-              ? "; raise the open-file limit (ulimit -n) or run fewer steps at once "
-                "(--max-parallel)"
-              : ""));
+      return Status::IoError(
+          fmt::format("cannot create an output pipe for '{}': {}{}", spec.argv[0], strerror(err),
+                      err == EMFILE || err == ENFILE
+                          ? "; raise the open-file limit (ulimit -n) or run fewer steps at once "
+                            "(--max-parallel)"
+                          : ""));
     }
     out_fd = fds[0];
     log_fd = fds[1];
@@ -234,7 +234,7 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
   }
 
   if (spec.die_with_engine) GuardianSocket();  // started before the child exists, not in between
-  SpawnRequest req{*program, spec.argv, std::move(env), cwd, log_fd};
+  SpawnRequest req{program, spec.argv, std::move(env), cwd, log_fd};
 
   auto start = std::chrono::steady_clock::now();
   pid_t pid = SpawnRaw(req);

@@ -13,7 +13,8 @@ OperatorRegistry::~OperatorRegistry() = default;
 
 Status OperatorRegistry::Register(OperatorDef def) {
   if (def.info.name.empty()) return Status::InvalidArgument("an operator needs a name");
-  if (!def.create) return Status::InvalidArgument("operator '" + def.info.name + "' has no factory");
+  if (!def.create)
+    return Status::InvalidArgument("operator '" + def.info.name + "' has no factory");
   auto name = def.info.name;
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (defs_.count(name)) {
@@ -90,8 +91,8 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
   int plugin_version = version();
   if (plugin_version != kOperatorApiVersion) {
     std::ostringstream msg;
-    msg << "plugin '" << path.string() << "' was built for operator API version "
-        << plugin_version << " but this reel provides version " << kOperatorApiVersion
+    msg << "plugin '" << path.string() << "' was built for operator API version " << plugin_version
+        << " but this reel provides version " << kOperatorApiVersion
         << "; rebuild the plugin against this reel's include/reel/operator.h";
     return Status::InvalidArgument(msg.str());
   }

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "reel/status.h"
 #include "engine/workflow/operator_catalog.h"
 #include "reel/operator.h"
+#include "reel/status.h"
 
 namespace reel {
 
@@ -31,7 +31,7 @@ class OperatorRegistry : public OperatorRegistrar {
   Status Register(OperatorDef def) override;
 
   const OperatorDef* Find(std::string_view name) const;
-  std::vector<std::string> Names() const;  // sorted
+  std::vector<std::string> Names() const;       // sorted
   std::vector<const OperatorDef*> All() const;  // sorted by name
   // The view of this registry that the workflow loader validates against. The registry must
   // outlive it.

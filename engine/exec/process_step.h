@@ -8,8 +8,8 @@
 #include <chrono>
 
 #include "engine/base/process.h"
-#include "reel/status.h"
 #include "reel/operator.h"
+#include "reel/status.h"
 
 namespace reel {
 

@@ -1,10 +1,10 @@
 #include "engine/exec/runner.h"
-#include "engine/workflow/loader.h"
 
 #include <date/date.h>
 
-#include "engine/workflow/dag.h"
 #include "engine/template/template.h"
+#include "engine/workflow/dag.h"
+#include "engine/workflow/loader.h"
 
 namespace reel {
 
@@ -24,11 +24,13 @@ Result<Json> ResolveParams(const Workflow& workflow,
       return Status::InvalidArgument(
           "workflow '" + workflow.name + "' has no param '" + name + "'" +
           (guess.empty() ? (names.empty() ? std::string(" (it declares none)")
-                                          : "; params: " + [&] {
-                                              std::string all;
-                                              for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-                                              return all;
-                                            }())
+                                          : "; params: " +
+                                                [&] {
+                                                  std::string all;
+                                                  for (const auto& n : names)
+                                                    all += (all.empty() ? "" : ", ") + n;
+                                                  return all;
+                                                }())
                          : "; did you mean '" + guess + "'?"));
     }
   }
@@ -53,15 +55,14 @@ Result<Json> ResolveParams(const Workflow& workflow,
         value = *rendered;
       }
     } else if (spec.required) {
-      return Status::InvalidArgument("param '" + spec.name + "' is required: pass -p " +
-                                     spec.name + "=VALUE");
+      return Status::InvalidArgument("param '" + spec.name + "' is required: pass -p " + spec.name +
+                                     "=VALUE");
     } else {
       params[spec.name] = nullptr;
       continue;
     }
-    auto coerced = CoerceParam(spec, value);
-    if (!coerced.ok()) return coerced.status();
-    params[spec.name] = *coerced;
+    REEL_ASSIGN_OR_RETURN(auto coerced, CoerceParam(spec, value));
+    params[spec.name] = coerced;
   }
   return params;
 }
@@ -72,12 +73,11 @@ Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
   RunRequest request;
   request.run_id = NewRunId();
   request.logical_date = logical_date.empty() ? TodayUtc() : logical_date;
-  auto params = ResolveParams(*workflow, overrides, request.logical_date, request.run_id);
-  if (!params.ok()) return params.status();
-  request.params = *params;
-  auto version = store.PutWorkflowVersion(workflow->name, workflow->source);
-  if (!version.ok()) return version.status();
-  request.version_hash = *version;
+  REEL_ASSIGN_OR_RETURN(auto params,
+                        ResolveParams(*workflow, overrides, request.logical_date, request.run_id));
+  request.params = params;
+  REEL_ASSIGN_OR_RETURN(auto version, store.PutWorkflowVersion(workflow->name, workflow->source));
+  request.version_hash = version;
   request.workflow = std::move(workflow);
   request.trigger = trigger;
   request.secrets = SecretsResolver(store.home());
@@ -86,21 +86,19 @@ Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
 
 Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& operators,
                                  const std::string& origin_run_id, const std::string& from_step) {
-  auto origin = store.GetRun(origin_run_id);
-  if (!origin.ok()) return origin.status();
-  if (!IsTerminal(origin->status)) {
-    return Status::Conflict("run " + origin->run_id + " is still " +
-                            std::string(ToString(origin->status)) +
-                            "; wait for it or `reel cancel " + origin->run_id + "` first");
+  REEL_ASSIGN_OR_RETURN(auto origin, store.GetRun(origin_run_id));
+  if (!IsTerminal(origin.status)) {
+    return Status::Conflict("run " + origin.run_id + " is still " +
+                            std::string(ToString(origin.status)) +
+                            "; wait for it or `reel cancel " + origin.run_id + "` first");
   }
-  auto yaml = store.GetWorkflowYaml(origin->workflow, origin->version_hash);
-  if (!yaml.ok()) return yaml.status();
+  REEL_ASSIGN_OR_RETURN(auto yaml, store.GetWorkflowYaml(origin.workflow, origin.version_hash));
   Diagnostics diags;
-  auto workflow = LoadWorkflowText(origin->workflow + ".yaml (as recorded for run " +
-                                       origin->run_id + ")",
-                                   *yaml, operators, diags);
+  auto workflow =
+      LoadWorkflowText(origin.workflow + ".yaml (as recorded for run " + origin.run_id + ")", yaml,
+                       operators, diags);
   if (!workflow) {
-    return Status::InvalidArgument("the workflow recorded for run " + origin->run_id +
+    return Status::InvalidArgument("the workflow recorded for run " + origin.run_id +
                                    " no longer validates:\n" + diags.Format());
   }
   std::vector<bool> rerun(workflow->steps.size(), false);
@@ -110,14 +108,15 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
       std::vector<std::string> names;
       for (const auto& s : workflow->steps) names.push_back(s.name);
       std::string guess = ClosestMatch(from_step, names);
-      return Status::InvalidArgument("workflow '" + workflow->name + "' has no step '" +
-                                     from_step + "'" +
+      return Status::InvalidArgument("workflow '" + workflow->name + "' has no step '" + from_step +
+                                     "'" +
                                      (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
     }
     // The step and everything downstream of it run again.
     Dag dag = Dag::FromWorkflow(*workflow);
     for (size_t v = 0; v < workflow->steps.size(); ++v) {
-      if (static_cast<int>(v) == from || dag.Ancestors(static_cast<int>(v))[static_cast<size_t>(from)]) {
+      if (static_cast<int>(v) == from ||
+          dag.Ancestors(static_cast<int>(v))[static_cast<size_t>(from)]) {
         rerun[v] = true;
       }
     }
@@ -125,24 +124,22 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   RunRequest request;
   request.run_id = NewRunId();
   request.workflow = workflow;
-  request.version_hash = origin->version_hash;
-  request.params = origin->params;
-  request.logical_date = origin->logical_date;
+  request.version_hash = origin.version_hash;
+  request.params = origin.params;
+  request.logical_date = origin.logical_date;
   request.trigger = RunTrigger::kResume;
-  request.origin_run_id = origin->run_id;
+  request.origin_run_id = origin.run_id;
   request.secrets = SecretsResolver(store.home());
-  auto tasks = store.GetTasks(origin->run_id);
-  if (!tasks.ok()) return tasks.status();
-  auto artifacts = store.GetArtifacts(origin->run_id);
-  if (!artifacts.ok()) return artifacts.status();
-  for (const auto& task : *tasks) {
+  REEL_ASSIGN_OR_RETURN(auto tasks, store.GetTasks(origin.run_id));
+  REEL_ASSIGN_OR_RETURN(auto artifacts, store.GetArtifacts(origin.run_id));
+  for (const auto& task : tasks) {
     if (task.status != TaskStatus::kSucceeded) continue;
     int step = workflow->StepIndex(task.step);
     if (step < 0 || rerun[static_cast<size_t>(step)]) continue;
     ReusedTask reused{task.reused_from.value_or(task.task_id), task.item, task.outputs, {}};
     // Point at the task that actually ran, so that chains of resumes stay short.
     reused.task_id = task.reused_from ? *task.reused_from : task.task_id;
-    for (const auto& a : *artifacts) {
+    for (const auto& a : artifacts) {
       if (a.task_id && *a.task_id == task.task_id) reused.artifacts.push_back(a);
     }
     request.reuse.emplace(std::make_pair(task.step, task.item_index), std::move(reused));

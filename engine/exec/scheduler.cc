@@ -80,8 +80,8 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
     steps_[i].runs_inline = info != nullptr && info->runs_inline;
     std::string with = wf_.steps[i].with.dump();
     steps_[i].templated = ContainsTemplate(with);
-    std::string text = with + wf_.steps[i].when +
-                       (wf_.steps[i].foreach ? wf_.steps[i].foreach->dump() : "");
+    std::string text =
+        with + wf_.steps[i].when + (wf_.steps[i].foreach ? wf_.steps[i].foreach->dump() : "");
     size_t pos = 0;
     while ((pos = text.find("steps.", pos)) != std::string::npos) {
       pos += 6;
@@ -99,8 +99,8 @@ Status RunLoop::CheckResources() const {
   for (const auto& step : wf_.steps) {
     if (step.resources.gpus > options_.gpus) {
       return Status::InvalidArgument(
-          "step '" + step.name + "' needs " + std::to_string(step.resources.gpus) +
-          " gpu(s) but " + std::to_string(options_.gpus) + " are available; pass --gpus N");
+          "step '" + step.name + "' needs " + std::to_string(step.resources.gpus) + " gpu(s) but " +
+          std::to_string(options_.gpus) + " are available; pass --gpus N");
     }
     if (step.resources.cpus > cpus_total_) {
       return Status::InvalidArgument("step '" + step.name + "' needs " +
@@ -108,10 +108,10 @@ Status RunLoop::CheckResources() const {
                                      std::to_string(cpus_total_) + " are available; pass --cpus N");
     }
     if (!step.resources.pool.empty() && !pool_size_.count(step.resources.pool)) {
-      return Status::InvalidArgument("step '" + step.name + "' uses pool '" +
-                                     step.resources.pool +
+      return Status::InvalidArgument("step '" + step.name + "' uses pool '" + step.resources.pool +
                                      "', which has no size; declare it under pools: or pass "
-                                     "--pool " + step.resources.pool + "=N");
+                                     "--pool " +
+                                     step.resources.pool + "=N");
     }
   }
   return Status::Ok();
@@ -274,8 +274,8 @@ void RunLoop::CommitNow() {
         return Status::Ok();
       });
       if (!s.ok() && store_error_.ok()) {
-        store_error_ = Status::Internal("cannot record the run's progress in reel.db: " +
-                                        s.message());
+        store_error_ =
+            Status::Internal("cannot record the run's progress in reel.db: " + s.message());
         // Nothing more may start: stop the run.
         launches_.clear();
         Cancel(store_error_.message());
@@ -344,8 +344,9 @@ void RunLoop::Cancel(const std::string& reason) {
       uint64_t generation = t.generation;
       t.timer->async_wait([this, i, generation](const boost::system::error_code& ec) {
         if (ec || tasks_[i].generation != generation || !tasks_[i].running) return;
-        Abandon(i, AttemptStatus::kCancelled, "cancelled: " + cancel_reason_ +
-                                    " (the operator did not stop within the grace period)");
+        Abandon(i, AttemptStatus::kCancelled,
+                "cancelled: " + cancel_reason_ +
+                    " (the operator did not stop within the grace period)");
         Pump();
         Commit();
       });

@@ -23,8 +23,8 @@
 
 #include "engine/store/artifact_store.h"
 #include "engine/store/state_store.h"
-#include "engine/workflow/workflow.h"
 #include "engine/workflow/operator_catalog.h"
+#include "engine/workflow/workflow.h"
 
 namespace reel {
 
@@ -34,8 +34,8 @@ class RunObserver {
   virtual ~RunObserver() = default;
   virtual void OnRunStarted(const std::string& /*run_id*/, size_t /*steps*/) {}
   // `label` is "step" or "step[i]"; `detail` an error or note.
-  virtual void OnTaskChanged(const std::string& /*label*/, TaskStatus /*status*/,
-                             int /*attempt*/, const std::string& /*detail*/) {}
+  virtual void OnTaskChanged(const std::string& /*label*/, TaskStatus /*status*/, int /*attempt*/,
+                             const std::string& /*detail*/) {}
   // Called once per batch of transitions, after it was committed or, when its commit is
   // deferred to share a transaction, before: a good moment to write out what OnTaskChanged
   // gathered.
@@ -44,12 +44,12 @@ class RunObserver {
 
 struct SchedulerOptions {
   int max_parallel = 0;  // 0: the number of cores
-  double cpus = 0;  // 0: the number of cores
+  double cpus = 0;       // 0: the number of cores
   int gpus = 0;
   std::map<std::string, int> pools;  // overrides the workflow's pool sizes
-  Millis heartbeat{2000};  // also how often `reel cancel` is noticed
-  Millis kill_grace{5000};  // after a cancel, how long an operator may take to stop
-  bool handle_signals = false;  // SIGINT/SIGTERM cancel the run
+  Millis heartbeat{2000};            // also how often `reel cancel` is noticed
+  Millis kill_grace{5000};           // after a cancel, how long an operator may take to stop
+  bool handle_signals = false;       // SIGINT/SIGTERM cancel the run
   RunObserver* observer = nullptr;
   uint64_t jitter_seed = 0;  // 0: derived from the run id
 };
@@ -67,7 +67,7 @@ struct RunRequest {
   std::string version_hash;  // from StateStore::PutWorkflowVersion
   std::string run_id;
   Json params = Json::object();  // resolved and typed
-  std::string logical_date;  // YYYY-MM-DD
+  std::string logical_date;      // YYYY-MM-DD
   RunTrigger trigger = RunTrigger::kManual;
   std::string origin_run_id;
   // (step, item_index) -> result to reuse instead of executing.

@@ -36,9 +36,9 @@ void RunLoop::StartAttempt(size_t index) {
                   .item = t.item,
                   .item_index = t.item_index,
                   .attempt = t.attempt};
-  t.ctx = std::make_shared<TaskContext>(id, config.ok() ? *config : Json::object(),
-                                        request_.params, UpstreamOutputs(t.step), home, work_dir,
-                                        log_path, artifacts_, secrets);
+  t.ctx = std::make_shared<TaskContext>(id, config.ok() ? *config : Json::object(), request_.params,
+                                        UpstreamOutputs(t.step), home, work_dir, log_path,
+                                        artifacts_, secrets);
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) RecordAttemptStart(index, log_path.string());
   Notify(t);
@@ -102,11 +102,12 @@ void RunLoop::ArmTimeout(size_t index) {
   Task& t = tasks_[index];
   const Step& step = wf_.steps[static_cast<size_t>(t.step)];
   t.timer = std::make_unique<asio::steady_timer>(io_, *step.timeout);
-  t.timer->async_wait([this, index, generation = t.generation](const boost::system::error_code& ec) {
-    if (ec || tasks_[index].generation != generation || !tasks_[index].running) return;
-    OnTimeout(index);
-    Commit();
-  });
+  t.timer->async_wait(
+      [this, index, generation = t.generation](const boost::system::error_code& ec) {
+        if (ec || tasks_[index].generation != generation || !tasks_[index].running) return;
+        OnTimeout(index);
+        Commit();
+      });
 }
 
 // Starts the operator as a process watched by the loop when it is one, else on a worker. A
@@ -311,8 +312,7 @@ void RunLoop::RecordAttemptEnd(size_t index, const AttemptEnd& end, const Json& 
     }
     for (const auto& [kind, payload] : events) {
       REEL_RETURN_IF_ERROR(
-          store_.AddEvent({.run_id = request_.run_id, .kind = kind, .payload = payload})
-              .status());
+          store_.AddEvent({.run_id = request_.run_id, .kind = kind, .payload = payload}).status());
     }
     return Status::Ok();
   });

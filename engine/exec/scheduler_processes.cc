@@ -42,9 +42,8 @@ bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<Ta
   p->op = std::move(op);
   p->step = step;
   Status started = GuardOperatorCall([&]() -> Status {
-    Result<Process*> process = step->Start(*p->ctx);
-    if (!process.ok()) return process.status();
-    p->process = *process;
+    REEL_ASSIGN_OR_RETURN(Process * process, step->Start(*p->ctx));
+    p->process = process;
     return Status::Ok();
   });
   if (started.ok()) {
@@ -76,27 +75,26 @@ bool RunLoop::StartProcess(size_t index, uint64_t generation, std::shared_ptr<Ta
 }
 
 void RunLoop::WatchExit(const std::shared_ptr<ProcessAttempt>& p) {
-  p->exit_watch.async_wait(asio::posix::stream_descriptor::wait_read,
-                           [this, p](const boost::system::error_code& ec) {
-                             if (ec || p->finished) return;
-                             // Asio's reactor may wake a wait spuriously (an event meant for
-                             // a descriptor closed meanwhile): check before reaping.
-                             if (!p->process->HasExited()) {
-                               WatchExit(p);
-                               return;
-                             }
-                             p->exit_watch.release();  // Reap closes the pidfd
-                             p->grace_timer.cancel();
-                             p->reaped = p->process->Reap();
-                             if (p->process->output_fd() < 0) {
-                               FinishProcess(p);
-                               return;
-                             }
-                             // What the group wrote before it went is still in the pipe.
-                             p->drain_deadline = std::chrono::steady_clock::now() +
-                                                 kOutputDrainLimit;
-                             ReadProcessOutput(p);
-                           });
+  p->exit_watch.async_wait(
+      asio::posix::stream_descriptor::wait_read, [this, p](const boost::system::error_code& ec) {
+        if (ec || p->finished) return;
+        // Asio's reactor may wake a wait spuriously (an event meant for
+        // a descriptor closed meanwhile): check before reaping.
+        if (!p->process->HasExited()) {
+          WatchExit(p);
+          return;
+        }
+        p->exit_watch.release();  // Reap closes the pidfd
+        p->grace_timer.cancel();
+        p->reaped = p->process->Reap();
+        if (p->process->output_fd() < 0) {
+          FinishProcess(p);
+          return;
+        }
+        // What the group wrote before it went is still in the pipe.
+        p->drain_deadline = std::chrono::steady_clock::now() + kOutputDrainLimit;
+        ReadProcessOutput(p);
+      });
 }
 
 void RunLoop::WatchOutput(const std::shared_ptr<ProcessAttempt>& p) {
@@ -130,8 +128,8 @@ void RunLoop::ReadProcessOutput(const std::shared_ptr<ProcessAttempt>& p) {
 // it stays quiet for kOutputQuietLimit, or at the drain deadline.
 void RunLoop::AwaitQuietOutput(const std::shared_ptr<ProcessAttempt>& p) {
   auto now = std::chrono::steady_clock::now();
-  auto wait = std::min<std::chrono::steady_clock::duration>(kOutputQuietLimit,
-                                                            p->drain_deadline - now);
+  auto wait =
+      std::min<std::chrono::steady_clock::duration>(kOutputQuietLimit, p->drain_deadline - now);
   uint64_t round = ++p->quiet_round;
   p->quiet_timer.expires_after(std::max<std::chrono::steady_clock::duration>(wait, {}));
   p->quiet_timer.async_wait([this, p, round](const boost::system::error_code& ec) {

@@ -25,7 +25,8 @@ void RunLoop::AddTask(int step, int64_t item_index, Json item, TaskStatus status
   const std::string& name = wf_.steps[static_cast<size_t>(step)].name;
   t.label = item_index < 0 ? name : name + "[" + std::to_string(item_index) + "]";
   auto reuse = request_.reuse.find({name, item_index});
-  if (status == TaskStatus::kQueued && reuse != request_.reuse.end() && reuse->second.item == t.item) {
+  if (status == TaskStatus::kQueued && reuse != request_.reuse.end() &&
+      reuse->second.item == t.item) {
     t.reused = &reuse->second;
     t.status = TaskStatus::kSucceeded;
     t.outputs = t.reused->outputs;
@@ -45,9 +46,8 @@ void RunLoop::AddTask(int step, int64_t item_index, Json item, TaskStatus status
       record.outputs = task.reused->outputs;
       record.reused_from = task.reused->task_id;
     }
-    auto id = store_.CreateTask(record);
-    if (!id.ok()) return id.status();
-    task.task_id = *id;
+    REEL_ASSIGN_OR_RETURN(auto id, store_.CreateTask(record));
+    task.task_id = id;
     if (task.reused) {
       for (ArtifactRecord artifact : task.reused->artifacts) {
         artifact.run_id = request_.run_id;
@@ -74,8 +74,7 @@ void RunLoop::SetTaskStatus(size_t index, TaskStatus status, const std::string& 
   Notify(t, error);
 }
 
-void RunLoop::FinishStepWithoutRunning(int step, TaskStatus status,
-                                       const std::string& error) {
+void RunLoop::FinishStepWithoutRunning(int step, TaskStatus status, const std::string& error) {
   StepRun& s = steps_[static_cast<size_t>(step)];
   if (s.tasks.empty()) AddTask(step, -1, nullptr, status);
   for (size_t i : std::vector<size_t>(s.tasks)) {
@@ -90,15 +89,16 @@ void RunLoop::StepReady(int step) {
   for (int u : dag_.upstream(step)) {
     const StepRun& up = steps_[static_cast<size_t>(u)];
     const Step& up_def = wf_.steps[static_cast<size_t>(u)];
-    if ((up.status == TaskStatus::kFailed && !up_def.catch_failure) || up.status == TaskStatus::kUpstreamFailed ||
-        up.status == TaskStatus::kCancelled) {
+    if ((up.status == TaskStatus::kFailed && !up_def.catch_failure) ||
+        up.status == TaskStatus::kUpstreamFailed || up.status == TaskStatus::kCancelled) {
       any_failed = true;
     }
     if (up.status != TaskStatus::kSkipped) all_skipped = false;
   }
   if (cancelling_) return FinishStepWithoutRunning(step, TaskStatus::kCancelled, cancel_reason_);
   if (any_failed) return FinishStepWithoutRunning(step, TaskStatus::kUpstreamFailed, "");
-  if (all_skipped) return FinishStepWithoutRunning(step, TaskStatus::kSkipped, "every upstream step was skipped");
+  if (all_skipped)
+    return FinishStepWithoutRunning(step, TaskStatus::kSkipped, "every upstream step was skipped");
 
   Task probe;
   probe.step = step;
@@ -106,16 +106,19 @@ void RunLoop::StepReady(int step) {
     auto tmpl = Template::Parse(def.when);
     Result<Json> value = tmpl.ok() ? tmpl->Render(ScopeFor(probe)) : Result<Json>(tmpl.status());
     if (!value.ok()) {
-      return FinishStepWithoutRunning(step, TaskStatus::kFailed, "when: " + value.status().message());
+      return FinishStepWithoutRunning(step, TaskStatus::kFailed,
+                                      "when: " + value.status().message());
     }
     if (!IsTruthy(*value)) {
-      return FinishStepWithoutRunning(step, TaskStatus::kSkipped, "when: " + def.when + " is false");
+      return FinishStepWithoutRunning(step, TaskStatus::kSkipped,
+                                      "when: " + def.when + " is false");
     }
   }
   if (def.foreach) {
     Result<Json> items = RenderJson(*def.foreach, ScopeFor(probe));
     if (!items.ok()) {
-      return FinishStepWithoutRunning(step, TaskStatus::kFailed, "foreach: " + items.status().message());
+      return FinishStepWithoutRunning(step, TaskStatus::kFailed,
+                                      "foreach: " + items.status().message());
     }
     if (!items->is_array()) {
       return FinishStepWithoutRunning(step, TaskStatus::kFailed,
@@ -248,7 +251,8 @@ void RunLoop::FinishRun() {
   for (size_t i = 0; i < steps_.size(); ++i) {
     const StepRun& s = steps_[i];
     const Step& def = wf_.steps[i];
-    if ((s.status == TaskStatus::kFailed && !def.catch_failure) || s.status == TaskStatus::kUpstreamFailed) {
+    if ((s.status == TaskStatus::kFailed && !def.catch_failure) ||
+        s.status == TaskStatus::kUpstreamFailed) {
       status = RunStatus::kFailed;
       if (error.empty() && s.status == TaskStatus::kFailed) {
         for (size_t t : s.tasks) {

@@ -84,8 +84,8 @@ std::string TaskContext::Redact(std::string_view text) const {
 
 void TaskContext::Log(LogLevel level, std::string_view message) {
   static const char* kLevels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-  std::string line = FormatMillisIso(NowMillis()) + " " + kLevels[static_cast<int>(level)] + " " +
-                     Redact(message);
+  std::string line =
+      FormatMillisIso(NowMillis()) + " " + kLevels[static_cast<int>(level)] + " " + Redact(message);
   if (line.empty() || line.back() != '\n') line += '\n';
   std::lock_guard<std::mutex> lock(mu_);
   WriteHeldOutputLocked(true);

@@ -80,10 +80,10 @@ class TaskContext : public Context {
   CancellationToken token_;
 
   mutable std::mutex mu_;
-  Json outputs_ = Json::object();  // guarded by mu_
-  std::vector<ArtifactRef> artifact_refs_;  // guarded by mu_
+  Json outputs_ = Json::object();                                            // guarded by mu_
+  std::vector<ArtifactRef> artifact_refs_;                                   // guarded by mu_
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> metrics_;  // guarded by mu_
-  std::vector<std::pair<std::string, Json>> events_;  // guarded by mu_
+  std::vector<std::pair<std::string, Json>> events_;                         // guarded by mu_
   std::FILE* log_ = nullptr;  // guarded by mu_; opened on the first write
   std::string held_output_;   // guarded by mu_; output that may end in the start of a secret
   std::size_t longest_secret_ = 0;

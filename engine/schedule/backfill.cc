@@ -18,11 +18,16 @@ Result<Reprocess> ParseReprocess(std::string_view text) {
 
 const char* BackfillActionName(BackfillAction action) {
   switch (action) {
-    case BackfillAction::kRun: return "run";
-    case BackfillAction::kRerun: return "rerun";
-    case BackfillAction::kSkipSucceeded: return "skip (succeeded)";
-    case BackfillAction::kSkipFailed: return "skip (failed)";
-    case BackfillAction::kSkipActive: return "skip (running)";
+    case BackfillAction::kRun:
+      return "run";
+    case BackfillAction::kRerun:
+      return "rerun";
+    case BackfillAction::kSkipSucceeded:
+      return "skip (succeeded)";
+    case BackfillAction::kSkipFailed:
+      return "skip (failed)";
+    case BackfillAction::kSkipActive:
+      return "skip (running)";
   }
   return "?";
 }
@@ -39,22 +44,22 @@ struct LatestRun {
 Result<std::map<std::string, LatestRun>> LatestRuns(StateStore& store, const std::string& workflow,
                                                     const std::string& first,
                                                     const std::string& last) {
-  Result<Stmt> st = store.db().Prepare(
-      "SELECT logical_date, run_id, status,"
-      " EXISTS(SELECT 1 FROM events e WHERE e.run_id = r.run_id AND e.kind = 'run.reaped')"
-      " FROM runs r WHERE workflow = ? AND logical_date >= ? AND logical_date <= ?"
-      " ORDER BY created_at, run_id");
-  if (!st.ok()) return st.status();
-  st->BindAll(workflow, first, last);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      store.db().Prepare(
+          "SELECT logical_date, run_id, status,"
+          " EXISTS(SELECT 1 FROM events e WHERE e.run_id = r.run_id AND e.kind = 'run.reaped')"
+          " FROM runs r WHERE workflow = ? AND logical_date >= ? AND logical_date <= ?"
+          " ORDER BY created_at, run_id"));
+  st.BindAll(workflow, first, last);
   std::map<std::string, LatestRun> latest;
   for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    latest[st->Text(0)] = LatestRun{
-        .run_id = st->Text(1),
-        .status = ParseEnum<RunStatus>(st->Text(2)).value_or(RunStatus::kFailed),
-        .reaped = st->Int(3) != 0};
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    latest[st.Text(0)] =
+        LatestRun{.run_id = st.Text(1),
+                  .status = ParseEnum<RunStatus>(st.Text(2)).value_or(RunStatus::kFailed),
+                  .reaped = st.Int(3) != 0};
   }
   return latest;
 }
@@ -81,15 +86,14 @@ Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::s
   if (dates.empty()) return items;
   auto [lo, hi] = std::minmax_element(dates.begin(), dates.end(),
                                       [](const auto& a, const auto& b) { return a.ds < b.ds; });
-  auto latest = LatestRuns(store, workflow, lo->ds, hi->ds);
-  if (!latest.ok()) return latest.status();
+  REEL_ASSIGN_OR_RETURN(auto latest, LatestRuns(store, workflow, lo->ds, hi->ds));
   std::set<std::string> seen;
   for (const LogicalDate& date : dates) {
     if (!seen.insert(date.ds).second) continue;
     BackfillItem item;
     item.date = date;
-    auto it = latest->find(date.ds);
-    const LatestRun* run = it == latest->end() ? nullptr : &it->second;
+    auto it = latest.find(date.ds);
+    const LatestRun* run = it == latest.end() ? nullptr : &it->second;
     item.action = Decide(run, reprocess);
     if (run) {
       item.previous_run_id = run->run_id;
@@ -119,8 +123,8 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
   }
   // Params that cannot resolve fail every run alike: say so once, before anything runs.
   if (!runnable.empty()) {
-    auto params = ResolveParams(*workflow, options.overrides, items[runnable[0]].date.ds, "-");
-    if (!params.ok()) return params.status();
+    REEL_RETURN_IF_ERROR(
+        (ResolveParams(*workflow, options.overrides, items[runnable[0]].date.ds, "-")).status());
   }
   SchedulerOptions sched = options.scheduler;
   sched.handle_signals = false;  // the caller owns signals; `stop` cancels
@@ -152,8 +156,8 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
         std::lock_guard<std::mutex> lock(mu);
         ++started;
       }
-      auto request = PrepareRun(store, workflow, options.overrides, item.date.ds,
-                                RunTrigger::kBackfill);
+      auto request =
+          PrepareRun(store, workflow, options.overrides, item.date.ds, RunTrigger::kBackfill);
       if (!request.ok()) {
         finish(item, "", RunStatus::kFailed, request.status().message());
         continue;
@@ -174,16 +178,16 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
     }
   };
 
-  size_t threads = std::min<size_t>(static_cast<size_t>(std::max(1, options.parallel)),
-                                    runnable.size());
+  size_t threads =
+      std::min<size_t>(static_cast<size_t>(std::max(1, options.parallel)), runnable.size());
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
   if (threads > 0) worker();
   for (auto& t : pool) t.join();
 
   summary.not_started = runnable.size() - started;
-  summary.all_succeeded = only_succeeded_skips && summary.failed == 0 &&
-                          summary.cancelled == 0 && summary.not_started == 0;
+  summary.all_succeeded = only_succeeded_skips && summary.failed == 0 && summary.cancelled == 0 &&
+                          summary.not_started == 0;
   return summary;
 }
 

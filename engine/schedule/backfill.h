@@ -24,9 +24,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/store/artifact_store.h"
-#include "engine/schedule/backfill_plan.h"
 #include "engine/exec/scheduler.h"
+#include "engine/schedule/backfill_plan.h"
+#include "engine/store/artifact_store.h"
 #include "engine/store/state_store.h"
 
 namespace reel {
@@ -44,7 +44,9 @@ enum class BackfillAction {
 };
 // "run", "rerun", "skip (succeeded)", "skip (failed)", "skip (running)".
 const char* BackfillActionName(BackfillAction action);
-inline bool IsSkip(BackfillAction a) { return a != BackfillAction::kRun && a != BackfillAction::kRerun; }
+inline bool IsSkip(BackfillAction a) {
+  return a != BackfillAction::kRun && a != BackfillAction::kRerun;
+}
 
 struct BackfillItem {
   LogicalDate date;
@@ -60,7 +62,7 @@ Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::s
                                                  Reprocess reprocess);
 
 struct BackfillOptions {
-  int parallel = 1;  // runs at once
+  int parallel = 1;                              // runs at once
   std::map<std::string, std::string> overrides;  // -p KEY=VALUE, for every run
   SchedulerOptions scheduler;  // per run; handle_signals must stay false (see RunBackfill)
 };
@@ -77,11 +79,11 @@ class BackfillObserver {
 };
 
 struct BackfillSummary {
-  size_t dates = 0;      // items given
-  size_t skipped = 0;    // items whose action was a skip
-  size_t succeeded = 0;  // runs that succeeded
-  size_t failed = 0;     // runs that failed (or could not be started)
-  size_t cancelled = 0;  // runs cancelled by `stop` or `reel cancel`
+  size_t dates = 0;        // items given
+  size_t skipped = 0;      // items whose action was a skip
+  size_t succeeded = 0;    // runs that succeeded
+  size_t failed = 0;       // runs that failed (or could not be started)
+  size_t cancelled = 0;    // runs cancelled by `stop` or `reel cancel`
   size_t not_started = 0;  // runnable items left alone because `stop` was set
   // Every date is done: nothing failed, cancelled or left, and no skip other than succeeded.
   bool all_succeeded = false;

@@ -34,11 +34,9 @@ std::string FormatDate(date::year_month_day day) { return date::format("%F", day
 Result<std::vector<LogicalDate>> PlanBackfill(const std::optional<CronSchedule>& schedule,
                                               std::string_view from, std::string_view to,
                                               const BackfillPlanOptions& options) {
-  Result<date::year_month_day> first_day = ParseDate(from);
-  if (!first_day.ok()) return first_day.status();
-  Result<date::year_month_day> last_day = ParseDate(to);
-  if (!last_day.ok()) return last_day.status();
-  if (date::sys_days{*first_day} > date::sys_days{*last_day}) {
+  REEL_ASSIGN_OR_RETURN(date::year_month_day first_day, ParseDate(from));
+  REEL_ASSIGN_OR_RETURN(date::year_month_day last_day, ParseDate(to));
+  if (date::sys_days{first_day} > date::sys_days{last_day}) {
     return Status::InvalidArgument("backfill range is reversed: --from " + std::string(from) +
                                    " is after --to " + std::string(to) +
                                    "; give the earlier date first (use --reverse to run "
@@ -48,8 +46,8 @@ Result<std::vector<LogicalDate>> PlanBackfill(const std::optional<CronSchedule>&
   CronSchedule cron = schedule ? *schedule : *CronSchedule::Parse("0 0 * * *", "UTC");
   const TimeZone& zone = cron.zone();
   // Interval starts in [start of D1, start of D2 + 1 day), local days in the schedule's zone.
-  const sys_seconds begin = zone.StartOfDay(*first_day);
-  const sys_seconds end = zone.StartOfDay(date::sys_days{*last_day} + date::days{1});
+  const sys_seconds begin = zone.StartOfDay(first_day);
+  const sys_seconds end = zone.StartOfDay(date::sys_days{last_day} + date::days{1});
 
   std::vector<LogicalDate> dates;
   Result<sys_seconds> next = cron.NextAfter(begin - std::chrono::seconds{1});

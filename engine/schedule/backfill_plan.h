@@ -7,13 +7,13 @@
 // start falls on a local day D1..D2 (inclusive) in the schedule's time zone.
 #pragma once
 
-#include <date/date.h>
-
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <date/date.h>
 
 #include "engine/time/cron.h"
 #include "reel/status.h"

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/schedule/backfill_plan.h"
 #include "engine/exec/runner.h"
+#include "engine/schedule/backfill_plan.h"
 #include "engine/schedule/schedule_store.h"
 #include "engine/workflow/loader.h"
 
@@ -42,11 +42,11 @@ Result<DueIntervals> FindDueIntervals(const CronSchedule& cron, const Schedule& 
   }
   sys_seconds from = due.decided_before;
   if (schedule.start_date) {
-    Result<date::year_month_day> day = ParseDate(*schedule.start_date);
-    if (!day.ok()) return day.status();
-    from = std::max(from, cron.zone().StartOfDay(*day) - kSecond);
+    REEL_ASSIGN_OR_RETURN(date::year_month_day day, ParseDate(*schedule.start_date));
+    from = std::max(from, cron.zone().StartOfDay(day) - kSecond);
   }
-  const size_t keep = schedule.catchup ? static_cast<size_t>(std::max(1, schedule.catchup_limit)) : 1;
+  const size_t keep =
+      schedule.catchup ? static_cast<size_t>(std::max(1, schedule.catchup_limit)) : 1;
   std::deque<sys_seconds> kept;
   Result<sys_seconds> start = cron.NextAfter(from);
   while (start.ok() && *start <= *latest) {
@@ -121,9 +121,11 @@ void Daemon::ScanFiles(std::vector<DaemonDecision>& out) {
     // Keep scheduling what is loaded: a folder that vanishes for a moment (a deploy swapping
     // it) must not stop every schedule.
     if (!folder_error_logged_) {
-      Decide(out, {.kind = Kind::kError, .message = fmt::format("cannot read the workflows folder '{}': {}; keeping the {} "
-                               "workflow file(s) already loaded",
-                               options_.workflows_dir.string(), ec.message(), files_.size())});
+      Decide(out, {.kind = Kind::kError,
+                   .message =
+                       fmt::format("cannot read the workflows folder '{}': {}; keeping the {} "
+                                   "workflow file(s) already loaded",
+                                   options_.workflows_dir.string(), ec.message(), files_.size())});
     }
     folder_error_logged_ = true;
     return;
@@ -136,8 +138,11 @@ void Daemon::ScanFiles(std::vector<DaemonDecision>& out) {
       continue;
     }
     if (it->second.workflow) {
-      Decide(out, {.kind = Kind::kRemoved, .file = it->first, .workflow = it->second.workflow->name, .message = fmt::format("removed {}: workflow {} is no longer scheduled", it->first,
-                               it->second.workflow->name)});
+      Decide(out, {.kind = Kind::kRemoved,
+                   .file = it->first,
+                   .workflow = it->second.workflow->name,
+                   .message = fmt::format("removed {}: workflow {} is no longer scheduled",
+                                          it->first, it->second.workflow->name)});
     }
     it = files_.erase(it);
   }
@@ -151,8 +156,11 @@ void Daemon::ScanFiles(std::vector<DaemonDecision>& out) {
     if (known != files_.end() && known->second.text == content) continue;
     if (!text.ok()) {
       bool was_scheduled = known != files_.end() && known->second.workflow;
-      Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = was_scheduled ? known->second.workflow->name : "", .message = fmt::format("cannot read {}; not scheduled:\n{}", name,
-                                          diags.Format())});
+      Decide(out,
+             {.kind = Kind::kInvalid,
+              .file = name,
+              .workflow = was_scheduled ? known->second.workflow->name : "",
+              .message = fmt::format("cannot read {}; not scheduled:\n{}", name, diags.Format())});
       files_[name] = WatchedFile{content, nullptr, std::nullopt, ""};
       continue;
     }
@@ -177,21 +185,31 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
   if (!workflow) {
     std::string report = diags.Format();
     while (!report.empty() && report.back() == '\n') report.pop_back();
-    Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = before ? before->workflow->name : "", .message = fmt::format("invalid {}{}:\n{}", name, stop_note, report)});
+    Decide(out, {.kind = Kind::kInvalid,
+                 .file = name,
+                 .workflow = before ? before->workflow->name : "",
+                 .message = fmt::format("invalid {}{}:\n{}", name, stop_note, report)});
     files_[name] = std::move(entry);
     return;
   }
   if (!workflow->schedule) {
-    Decide(out, {.kind = before ? Kind::kRemoved : Kind::kIgnored, .file = name, .workflow = workflow->name, .message = fmt::format("{} {}: workflow {} has no schedule", before ? "removed" : "ignored",
-                             name, workflow->name)});
+    Decide(out, {.kind = before ? Kind::kRemoved : Kind::kIgnored,
+                 .file = name,
+                 .workflow = workflow->name,
+                 .message = fmt::format("{} {}: workflow {} has no schedule",
+                                        before ? "removed" : "ignored", name, workflow->name)});
     files_[name] = std::move(entry);
     return;
   }
   for (const auto& [other, watched] : files_) {
     if (other != name && watched.workflow && watched.workflow->name == workflow->name) {
-      Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = workflow->name, .message = fmt::format("invalid {}: workflow {} is already scheduled from {}; give one "
-                               "of them another name{}", name, workflow->name, other,
-                               stop_note)});
+      Decide(out, {.kind = Kind::kInvalid,
+                   .file = name,
+                   .workflow = workflow->name,
+                   .message =
+                       fmt::format("invalid {}: workflow {} is already scheduled from {}; give one "
+                                   "of them another name{}",
+                                   name, workflow->name, other, stop_note)});
       files_[name] = std::move(entry);
       return;
     }
@@ -199,15 +217,23 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
   Result<CronSchedule> cron =
       CronSchedule::Parse(workflow->schedule->cron, workflow->schedule->timezone);
   if (!cron.ok()) {  // the loader validates schedules, so this is a safety net
-    Decide(out, {.kind = Kind::kInvalid, .file = name, .workflow = workflow->name, .message = fmt::format("invalid {}: {}{}", name, cron.status().message(), stop_note)});
+    Decide(out,
+           {.kind = Kind::kInvalid,
+            .file = name,
+            .workflow = workflow->name,
+            .message = fmt::format("invalid {}: {}{}", name, cron.status().message(), stop_note)});
     files_[name] = std::move(entry);
     return;
   }
   Result<std::string> version = store_.PutWorkflowVersion(workflow->name, workflow->source);
   if (!version.ok()) {
     // Not remembered, so the next poll tries again.
-    Decide(out, {.kind = Kind::kError, .file = name, .workflow = workflow->name, .message = fmt::format("cannot record workflow {} from {}: {}; retrying at the next poll",
-                             workflow->name, name, version.status().message())});
+    Decide(out, {.kind = Kind::kError,
+                 .file = name,
+                 .workflow = workflow->name,
+                 .message =
+                     fmt::format("cannot record workflow {} from {}: {}; retrying at the next poll",
+                                 workflow->name, name, version.status().message())});
     return;
   }
   entry.workflow = workflow;
@@ -219,35 +245,45 @@ void Daemon::LoadFile(const std::string& name, const std::string& text,
     std::string change;
     if (before->cron->expression() != cron->expression() ||
         before->cron->timezone() != cron->timezone()) {
-      change = fmt::format(": now {} (was '{}' in {})", schedule_text,
-                           before->cron->expression(), before->cron->timezone());
+      change = fmt::format(": now {} (was '{}' in {})", schedule_text, before->cron->expression(),
+                           before->cron->timezone());
     }
-    Decide(out, {.kind = Kind::kReloaded, .file = name, .workflow = workflow->name, .message = fmt::format("reloaded {} (version {}){}", name, version->substr(0, 12), change)});
+    Decide(out, {.kind = Kind::kReloaded,
+                 .file = name,
+                 .workflow = workflow->name,
+                 .message = fmt::format("reloaded {} (version {}){}", name, version->substr(0, 12),
+                                        change)});
   } else {
-    Decide(out, {.kind = Kind::kLoaded, .file = name, .workflow = workflow->name, .message = fmt::format("loaded {}: workflow {}, {} (version {})", name, workflow->name,
-                             schedule_text, version->substr(0, 12))});
+    Decide(out, {.kind = Kind::kLoaded,
+                 .file = name,
+                 .workflow = workflow->name,
+                 .message = fmt::format("loaded {}: workflow {}, {} (version {})", name,
+                                        workflow->name, schedule_text, version->substr(0, 12))});
   }
   files_[name] = std::move(entry);
 }
 
 Result<int> Daemon::CountActiveRuns(const std::string& workflow) {
-  Result<Stmt> st = store_.db().Prepare(
-      "SELECT count(*) FROM runs WHERE workflow = ? AND trigger = 'schedule'"
-      " AND status IN ('queued','running')");
-  if (!st.ok()) return st.status();
-  st->Bind(1, workflow);
-  Result<bool> row = st->Step();
-  if (!row.ok()) return row.status();
-  return static_cast<int>(st->Int(0));
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      store_.db().Prepare("SELECT count(*) FROM runs WHERE workflow = ? AND trigger = 'schedule'"
+                          " AND status IN ('queued','running')"));
+  st.Bind(1, workflow);
+  REEL_RETURN_IF_ERROR((st.Step()).status());
+  return static_cast<int>(st.Int(0));
 }
 
 Status Daemon::RecordSkipped(const WatchedFile& watched, sys_seconds start) {
-  ScheduleState state{.workflow = watched.workflow->name, .cron = watched.cron->expression(), .timezone = watched.cron->timezone(), .last_interval = start, .last_ds = IntervalDs(*watched.cron, start)};
+  ScheduleState state{.workflow = watched.workflow->name,
+                      .cron = watched.cron->expression(),
+                      .timezone = watched.cron->timezone(),
+                      .last_interval = start,
+                      .last_ds = IntervalDs(*watched.cron, start)};
   return PutScheduleState(store_, state);
 }
 
-void Daemon::ScheduleWorkflow(const std::string& file, const WatchedFile& watched,
-                              sys_seconds now, std::vector<DaemonDecision>& out) {
+void Daemon::ScheduleWorkflow(const std::string& file, const WatchedFile& watched, sys_seconds now,
+                              std::vector<DaemonDecision>& out) {
   const Workflow& wf = *watched.workflow;
   const CronSchedule& cron = *watched.cron;
   Result<std::optional<sys_seconds>> last = LastDecidedInterval(wf.name, cron);
@@ -310,10 +346,10 @@ Status Daemon::SkipDropped(const std::string& file, const WatchedFile& watched,
   std::string last = IntervalDs(*watched.cron, due.last_dropped);
   std::string why =
       schedule.catchup
-          ? fmt::format("more than catchup_limit={} were missed; run them with `reel backfill "
-                        "{} --from {} --to {}`",
-                        schedule.catchup_limit, (options_.workflows_dir / file).string(), first,
-                        last)
+          ? fmt::format(
+                "more than catchup_limit={} were missed; run them with `reel backfill "
+                "{} --from {} --to {}`",
+                schedule.catchup_limit, (options_.workflows_dir / file).string(), first, last)
           : std::string("catchup is off");
   Decide(out, {.kind = Kind::kSkipped,
                .file = file,
@@ -321,15 +357,15 @@ Status Daemon::SkipDropped(const std::string& file, const WatchedFile& watched,
                .ds = first,
                .interval = due.first_dropped,
                .count = due.dropped,
-               .message = fmt::format("skipped {} interval(s) of {} (ds {}..{}): {}",
-                                      due.dropped, wf.name, first, last, why)});
+               .message = fmt::format("skipped {} interval(s) of {} (ds {}..{}): {}", due.dropped,
+                                      wf.name, first, last, why)});
   return Status::Ok();
 }
 
 // Fires the due intervals, oldest first, while max_active_runs allows; past it, the overlap
 // policy skips them or leaves them due (waiting) for a later poll.
-void Daemon::FireDue(const std::string& file, const WatchedFile& watched,
-                     const DueIntervals& due, std::vector<DaemonDecision>& out) {
+void Daemon::FireDue(const std::string& file, const WatchedFile& watched, const DueIntervals& due,
+                     std::vector<DaemonDecision>& out) {
   const Workflow& wf = *watched.workflow;
   const Schedule& schedule = *wf.schedule;
   Result<int> active = CountActiveRuns(wf.name);
@@ -381,8 +417,8 @@ void Daemon::FireDue(const std::string& file, const WatchedFile& watched,
                  .ds = first_fired,
                  .interval = due.to_run.front(),
                  .count = fired,
-                 .message = fmt::format("caught up {} intervals of {} (ds {}..{})", fired,
-                                        wf.name, first_fired, last_fired)});
+                 .message = fmt::format("caught up {} intervals of {} (ds {}..{})", fired, wf.name,
+                                        first_fired, last_fired)});
   }
 }
 
@@ -396,16 +432,20 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
     // Params that do not resolve fail for every interval alike: record the interval as
     // skipped, so that the log says it once per interval rather than once per poll.
     Status recorded = RecordSkipped(watched, start);
-    Decide(out, {.kind = Kind::kError, .file = file, .workflow = wf.name, .ds = ds, .interval = start, .message = fmt::format("cannot fire {} ds={}: {}; {}", wf.name, ds,
-                             request.status().message(),
-                             recorded.ok() ? "interval skipped" : "retrying at the next poll")});
+    Decide(out, {.kind = Kind::kError,
+                 .file = file,
+                 .workflow = wf.name,
+                 .ds = ds,
+                 .interval = start,
+                 .message = fmt::format(
+                     "cannot fire {} ds={}: {}; {}", wf.name, ds, request.status().message(),
+                     recorded.ok() ? "interval skipped" : "retrying at the next poll")});
     return false;
   }
   bool already_fired = false;
   Status s = store_.Transaction([&]() -> Status {
-    Result<std::optional<ScheduleState>> current = GetScheduleState(store_, wf.name);
-    if (!current.ok()) return current.status();
-    if (*current && (*current)->last_interval && *(*current)->last_interval >= start) {
+    REEL_ASSIGN_OR_RETURN(std::optional<ScheduleState> current, GetScheduleState(store_, wf.name));
+    if (current && current->last_interval && *current->last_interval >= start) {
       already_fired = true;  // another process got here first
       return Status::Ok();
     }
@@ -418,18 +458,34 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
     run.status = RunStatus::kQueued;
     run.trigger = RunTrigger::kSchedule;
     REEL_RETURN_IF_ERROR(store_.CreateRun(run));
-    return PutScheduleState(store_, ScheduleState{.workflow = wf.name, .cron = cron.expression(), .timezone = cron.timezone(), .last_interval = start, .last_ds = ds, .last_run_id = run.run_id});
+    return PutScheduleState(store_, ScheduleState{.workflow = wf.name,
+                                                  .cron = cron.expression(),
+                                                  .timezone = cron.timezone(),
+                                                  .last_interval = start,
+                                                  .last_ds = ds,
+                                                  .last_run_id = run.run_id});
   });
   if (!s.ok()) {
-    Decide(out, {.kind = Kind::kError, .file = file, .workflow = wf.name, .ds = ds, .interval = start, .message = fmt::format("cannot fire {} ds={}: {}; retrying at the next poll", wf.name, ds,
-                             s.message())});
+    Decide(out, {.kind = Kind::kError,
+                 .file = file,
+                 .workflow = wf.name,
+                 .ds = ds,
+                 .interval = start,
+                 .message = fmt::format("cannot fire {} ds={}: {}; retrying at the next poll",
+                                        wf.name, ds, s.message())});
     return false;
   }
   if (already_fired) return false;
   Result<sys_seconds> end = cron.NextAfter(start);
-  Decide(out, {.kind = Kind::kFired, .file = file, .workflow = wf.name, .ds = ds, .interval = start, .run_id = request->run_id, .message = fmt::format("fired {} ds={} run={} (interval {} - {})", wf.name, ds,
-                           request->run_id, FormatIsoUtc(start),
-                           end.ok() ? FormatIsoUtc(*end) : std::string("?"))});
+  Decide(out, {.kind = Kind::kFired,
+               .file = file,
+               .workflow = wf.name,
+               .ds = ds,
+               .interval = start,
+               .run_id = request->run_id,
+               .message = fmt::format("fired {} ds={} run={} (interval {} - {})", wf.name, ds,
+                                      request->run_id, FormatIsoUtc(start),
+                                      end.ok() ? FormatIsoUtc(*end) : std::string("?"))});
   request->run_record_exists = true;
   StartRun(std::move(*request), ds);
   return true;

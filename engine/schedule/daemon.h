@@ -16,8 +16,8 @@
 //       them as skipped
 //
 // Durability: a fired interval's run row (status queued) and its `schedules` row are written
-// in one transaction (engine/schedule/schedule_store.h), so a restart neither fires it again nor loses
-// it. Skips are recorded the same way.
+// in one transaction (engine/schedule/schedule_store.h), so a restart neither fires it again nor
+// loses it. Skips are recorded the same way.
 //
 // Threads: Tick and Serve are called from one thread. Each fired run executes on its own
 // thread (Scheduler::Execute); the store and artifact store are shared (both thread-safe).
@@ -37,19 +37,19 @@
 #include <thread>
 #include <vector>
 
+#include "engine/exec/scheduler.h"
 #include "engine/store/artifact_store.h"
+#include "engine/store/state_store.h"
 #include "engine/time/clock.h"
 #include "engine/time/cron.h"
-#include "engine/exec/scheduler.h"
-#include "engine/store/state_store.h"
 #include "engine/workflow/workflow.h"
 
 namespace reel {
 
 struct DaemonOptions {
   std::filesystem::path workflows_dir;  // *.yaml and *.yml files in it (not recursive)
-  SchedulerOptions scheduler;  // for every run; handle_signals and observer are ignored
-  std::chrono::seconds poll{10};  // Serve: at most this long between polls
+  SchedulerOptions scheduler;           // for every run; handle_signals and observer are ignored
+  std::chrono::seconds poll{10};        // Serve: at most this long between polls
   std::chrono::milliseconds drain_grace{std::chrono::seconds(30)};  // Serve's shutdown
   // Loads a plugin named in a workflow's `plugins:` list (see LoadOptions); unset: such a
   // workflow is loaded with only the operators known already. Called on the polling thread
@@ -71,13 +71,13 @@ struct DaemonDecision {
     kError,     // the store or the folder failed; retried on the next poll
   };
   Kind kind;
-  std::string file;      // file name within the folder
+  std::string file;  // file name within the folder
   std::string workflow;
-  std::string ds;        // for interval decisions (the first one when count > 1)
+  std::string ds;                       // for interval decisions (the first one when count > 1)
   std::chrono::sys_seconds interval{};  // interval start, for interval decisions
-  size_t count = 1;      // intervals covered
-  std::string run_id;    // kFired
-  std::string message;   // the log line, without its timestamp
+  size_t count = 1;                     // intervals covered
+  std::string run_id;                   // kFired
+  std::string message;                  // the log line, without its timestamp
 };
 
 // A cron interval's logical date, as the daemon records it: YYYY-MM-DD of `start` in `cron`'s zone.
@@ -145,17 +145,16 @@ class Daemon {
   void Log(const std::string& line);
   void Decide(std::vector<DaemonDecision>& out, DaemonDecision decision);
   void ScanFiles(std::vector<DaemonDecision>& out);
-  void LoadFile(const std::string& name, const std::string& text,
-                std::vector<DaemonDecision>& out);
+  void LoadFile(const std::string& name, const std::string& text, std::vector<DaemonDecision>& out);
   // Decides what is due for one workflow at `now`: fires, skips or leaves it waiting.
   void ScheduleWorkflow(const std::string& file, const WatchedFile& watched,
                         std::chrono::sys_seconds now, std::vector<DaemonDecision>& out);
-  void DecideError(std::vector<DaemonDecision>& out, const std::string& file,
-                   const Workflow& wf, const std::string& what, const Status& s);
-  Result<std::optional<std::chrono::sys_seconds>> LastDecidedInterval(
-      const std::string& workflow, const CronSchedule& cron);
-  Status SkipDropped(const std::string& file, const WatchedFile& watched,
-                     const DueIntervals& due, std::vector<DaemonDecision>& out);
+  void DecideError(std::vector<DaemonDecision>& out, const std::string& file, const Workflow& wf,
+                   const std::string& what, const Status& s);
+  Result<std::optional<std::chrono::sys_seconds>> LastDecidedInterval(const std::string& workflow,
+                                                                      const CronSchedule& cron);
+  Status SkipDropped(const std::string& file, const WatchedFile& watched, const DueIntervals& due,
+                     std::vector<DaemonDecision>& out);
   void FireDue(const std::string& file, const WatchedFile& watched, const DueIntervals& due,
                std::vector<DaemonDecision>& out);
   // Creates the run and the schedules row in one transaction, then starts the run's thread.
@@ -175,7 +174,7 @@ class Daemon {
   std::mutex log_mu_;  // serializes log_
 
   // Used only by the ticking thread.
-  std::map<std::string, WatchedFile> files_;  // by file name
+  std::map<std::string, WatchedFile> files_;                        // by file name
   std::map<std::string, std::chrono::sys_seconds> waiting_logged_;  // workflow -> interval
   bool folder_error_logged_ = false;
   bool stopping_ = false;

@@ -27,45 +27,40 @@ std::optional<std::string> NullIfEmpty(const std::string& s) {
 
 Result<std::optional<ScheduleState>> GetScheduleState(StateStore& store,
                                                       const std::string& workflow) {
-  Result<Stmt> st =
-      store.db().Prepare(std::string("SELECT ") + kColumns + " FROM schedules WHERE workflow = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, workflow);
-  Result<bool> row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<ScheduleState>();
-  return std::optional<ScheduleState>(ReadState(*st));
+  REEL_ASSIGN_OR_RETURN(Stmt st, store.db().Prepare(std::string("SELECT ") + kColumns +
+                                                    " FROM schedules WHERE workflow = ?"));
+  st.Bind(1, workflow);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<ScheduleState>();
+  return std::optional<ScheduleState>(ReadState(st));
 }
 
 Status PutScheduleState(StateStore& store, const ScheduleState& state) {
   if (state.workflow.empty()) return Status::InvalidArgument("a schedule needs a workflow name");
   return store.db().Transaction(
       [&]() -> Status {
-        Result<Stmt> st = store.db().Prepare(
-            std::string("INSERT OR REPLACE INTO schedules(") + kColumns +
-            ") VALUES(?, ?, ?, ?, ?, ?, ?)");
-        if (!st.ok()) return st.status();
+        REEL_ASSIGN_OR_RETURN(Stmt st,
+                              store.db().Prepare(std::string("INSERT OR REPLACE INTO schedules(") +
+                                                 kColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?)"));
         std::optional<int64_t> at;
         if (state.last_interval) at = state.last_interval->time_since_epoch().count();
         return st
-            ->BindAll(state.workflow, state.cron, state.timezone, at, NullIfEmpty(state.last_ds),
-                      NullIfEmpty(state.last_run_id),
-                      state.updated_at != 0 ? state.updated_at : NowMillis())
+            .BindAll(state.workflow, state.cron, state.timezone, at, NullIfEmpty(state.last_ds),
+                     NullIfEmpty(state.last_run_id),
+                     state.updated_at != 0 ? state.updated_at : NowMillis())
             .Run();
       },
       Database::Nesting::kJoin);
 }
 
 Result<std::vector<ScheduleState>> ListScheduleStates(StateStore& store) {
-  Result<Stmt> st =
-      store.db().Prepare(std::string("SELECT ") + kColumns + " FROM schedules ORDER BY workflow");
-  if (!st.ok()) return st.status();
+  REEL_ASSIGN_OR_RETURN(Stmt st, store.db().Prepare(std::string("SELECT ") + kColumns +
+                                                    " FROM schedules ORDER BY workflow"));
   std::vector<ScheduleState> out;
   for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(ReadState(*st));
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back(ReadState(st));
   }
 }
 

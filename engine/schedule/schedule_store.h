@@ -39,7 +39,7 @@ struct ScheduleState {
   std::optional<std::chrono::sys_seconds> last_interval;  // start of the latest decided interval
   std::string last_ds;
   std::string last_run_id;  // empty when that interval was skipped
-  int64_t updated_at = 0;  // ms since the epoch; 0: now
+  int64_t updated_at = 0;   // ms since the epoch; 0: now
 };
 
 // nullopt when the workflow has never been scheduled in this home.

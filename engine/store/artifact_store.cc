@@ -1,12 +1,13 @@
 #include "engine/store/artifact_store.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "engine/base/sha256.h"
 
@@ -40,8 +41,7 @@ ArtifactStore::ArtifactStore(fs::path home) : root_(std::move(home) / "artifacts
 Result<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(const fs::path& home) {
   auto store = std::make_unique<ArtifactStore>(home);
   REEL_RETURN_IF_ERROR(MakeDirs(store->root_));
-  Result<int> cleaned = store->CleanTemporaries();
-  if (!cleaned.ok()) return cleaned.status();
+  REEL_RETURN_IF_ERROR((store->CleanTemporaries()).status());
   return store;
 }
 
@@ -112,9 +112,8 @@ Result<ArtifactRef> ArtifactStore::Put(const std::string& name, const fs::path& 
         name, file.string()));
   }
   REEL_RETURN_IF_ERROR(MakeDirs(root_));
-  Result<AtomicFile> temp = AtomicFile::Create(root_);
-  if (!temp.ok()) return temp.status();
-  temp->set_mode(0444);
+  REEL_ASSIGN_OR_RETURN(AtomicFile temp, AtomicFile::Create(root_));
+  temp.set_mode(0444);
   Sha256 hash;
   uint64_t size = 0;
   auto buf = std::make_unique<char[]>(kCopyChunk);
@@ -128,11 +127,11 @@ Result<ArtifactRef> ArtifactStore::Put(const std::string& name, const fs::path& 
     if (n == 0) break;
     std::string_view chunk(buf.get(), static_cast<size_t>(n));
     hash.Update(chunk);
-    REEL_RETURN_IF_ERROR(temp->Append(chunk));
+    REEL_RETURN_IF_ERROR(temp.Append(chunk));
     size += static_cast<uint64_t>(n);
   }
-  REEL_RETURN_IF_ERROR(temp->Seal());
-  return Publish(*temp, name, hash.HexFinal(), size);
+  REEL_RETURN_IF_ERROR(temp.Seal());
+  return Publish(temp, name, hash.HexFinal(), size);
 }
 
 Result<ArtifactRef> ArtifactStore::PutBytes(const std::string& name, std::string_view data) {
@@ -145,12 +144,11 @@ Result<ArtifactRef> ArtifactStore::PutBytes(const std::string& name, std::string
   if (::stat(target.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == data.size()) {
     return ArtifactRef{name, UriOf(hex), data.size()};
   }
-  Result<AtomicFile> temp = AtomicFile::Create(root_);
-  if (!temp.ok()) return temp.status();
-  temp->set_mode(0444);
-  REEL_RETURN_IF_ERROR(temp->Append(data));
-  REEL_RETURN_IF_ERROR(temp->Seal());
-  return Publish(*temp, name, hex, data.size());
+  REEL_ASSIGN_OR_RETURN(AtomicFile temp, AtomicFile::Create(root_));
+  temp.set_mode(0444);
+  REEL_RETURN_IF_ERROR(temp.Append(data));
+  REEL_RETURN_IF_ERROR(temp.Seal());
+  return Publish(temp, name, hex, data.size());
 }
 
 Result<fs::path> ArtifactStore::Path(const std::string& uri) const {
@@ -172,15 +170,13 @@ Result<fs::path> ArtifactStore::Path(const std::string& uri) const {
 }
 
 Status ArtifactStore::Verify(const std::string& uri) const {
-  Result<fs::path> path = Path(uri);
-  if (!path.ok()) return path.status();
-  Result<std::string> hex = Sha256::HexOfFile(*path);
-  if (!hex.ok()) return hex.status();
-  if (UriOf(*hex) != uri) {
+  REEL_ASSIGN_OR_RETURN(fs::path path, Path(uri));
+  REEL_ASSIGN_OR_RETURN(std::string hex, Sha256::HexOfFile(path));
+  if (UriOf(hex) != uri) {
     return Status::Conflict(fmt::format(
         "artifact {} is damaged: its file '{}' now hashes to sha256:{}; rerun the step that "
         "produced it",
-        uri, path->string(), *hex));
+        uri, path.string(), hex));
   }
   return Status::Ok();
 }

@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "engine/base/fsutil.h"
-#include "reel/status.h"
 #include "reel/artifact.h"
+#include "reel/status.h"
 
 namespace reel {
 

@@ -1,10 +1,10 @@
 #include "engine/store/sqlite.h"
 
-#include <fmt/format.h>
-#include <sqlite3.h>
-
 #include <random>
 #include <thread>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
 
 namespace reel {
 namespace {
@@ -117,9 +117,8 @@ Result<bool> Stmt::Step() {
 
 Status Stmt::Run() {
   for (;;) {
-    Result<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Ok();
+    REEL_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
   }
 }
 
@@ -348,11 +347,9 @@ Status Database::Transaction(const std::function<Status()>& body, Nesting nestin
 }
 
 Result<int> Database::UserVersion() {
-  Result<Stmt> st = Prepare("PRAGMA user_version");
-  if (!st.ok()) return st.status();
-  Result<bool> row = st->Step();
-  if (!row.ok()) return row.status();
-  return *row ? static_cast<int>(st->Int(0)) : 0;
+  REEL_ASSIGN_OR_RETURN(Stmt st, Prepare("PRAGMA user_version"));
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? static_cast<int>(st.Int(0)) : 0;
 }
 
 Status Database::Migrate(std::span<const Migration> migrations) {
@@ -364,21 +361,19 @@ Status Database::Migrate(std::span<const Migration> migrations) {
     }
   }
   const int latest = static_cast<int>(migrations.size());
-  Result<int> current = UserVersion();
-  if (!current.ok()) return current.status();
-  if (*current > latest) {
+  REEL_ASSIGN_OR_RETURN(int current, UserVersion());
+  if (current > latest) {
     return Status::InvalidArgument(
         fmt::format("database '{}' has schema version {}, newer than this reel understands ({}); "
                     "upgrade reel or use another home",
-                    path_.string(), *current, latest));
+                    path_.string(), current, latest));
   }
   for (const Migration& m : migrations) {
-    if (m.version <= *current) continue;
+    if (m.version <= current) continue;
     Status s = Transaction([&]() -> Status {
       // Another process may have migrated since we looked; re-check under the write lock.
-      Result<int> now = UserVersion();
-      if (!now.ok()) return now.status();
-      if (*now >= m.version) return Status::Ok();
+      REEL_ASSIGN_OR_RETURN(int now, UserVersion());
+      if (now >= m.version) return Status::Ok();
       Status applied = ExecLocked(m.sql);
       if (!applied.ok()) {
         return Status::Internal(fmt::format("migration {} ({}) of '{}' failed: {}", m.version,

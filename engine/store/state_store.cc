@@ -1,10 +1,11 @@
 // StateStore: opening, transactions, workflow versions and runs.
 #include "engine/store/state_store.h"
 
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+
+#include <fmt/format.h>
 
 #include "engine/base/fsutil.h"
 #include "engine/base/sha256.h"
@@ -49,10 +50,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::filesystem::path
                                                      std::span<const Migration> schema,
                                                      Database::Options options) {
   REEL_RETURN_IF_ERROR(MakeDirs(home));
-  Result<std::unique_ptr<Database>> db = Database::Open(home / "reel.db", options);
-  if (!db.ok()) return db.status();
-  REEL_RETURN_IF_ERROR((*db)->Migrate(schema));
-  return std::unique_ptr<StateStore>(new StateStore(home, std::move(*db)));
+  REEL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(home / "reel.db", options));
+  REEL_RETURN_IF_ERROR(db->Migrate(schema));
+  return std::unique_ptr<StateStore>(new StateStore(home, std::move(db)));
 }
 
 Status StateStore::Transaction(const std::function<Status()>& body) {
@@ -68,11 +68,11 @@ Result<std::string> StateStore::PutWorkflowVersion(const std::string& name,
   if (name.empty()) return Status::InvalidArgument("a workflow needs a name");
   std::string hash = Sha256::HexOf(yaml);
   Status s = Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "INSERT OR IGNORE INTO workflows(name, version_hash, yaml, created_at) "
-        "VALUES(?, ?, ?, ?)");
-    if (!st.ok()) return st.status();
-    return st->BindAll(name, hash, yaml, NowMillis()).Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st,
+        db_->Prepare("INSERT OR IGNORE INTO workflows(name, version_hash, yaml, created_at) "
+                     "VALUES(?, ?, ?, ?)"));
+    return st.BindAll(name, hash, yaml, NowMillis()).Run();
   });
   if (!s.ok()) return s;
   return hash;
@@ -80,16 +80,15 @@ Result<std::string> StateStore::PutWorkflowVersion(const std::string& name,
 
 Result<std::string> StateStore::GetWorkflowYaml(const std::string& name,
                                                 const std::string& version_hash) {
-  Result<Stmt> st = db_->Prepare("SELECT yaml FROM workflows WHERE name = ? AND version_hash = ?");
-  if (!st.ok()) return st.status();
-  st->BindAll(name, version_hash);
-  Result<bool> row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st, db_->Prepare("SELECT yaml FROM workflows WHERE name = ? AND version_hash = ?"));
+  st.BindAll(name, version_hash);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
     return Status::NotFound(fmt::format("no version {} of workflow '{}' in '{}'",
                                         version_hash.substr(0, 12), name, db_->path().string()));
   }
-  return st->Text(0);
+  return st.Text(0);
 }
 
 Status StateStore::CreateRun(const RunRecord& run) {
@@ -97,18 +96,20 @@ Status StateStore::CreateRun(const RunRecord& run) {
   if (run.workflow.empty()) return Status::InvalidArgument("a run needs a workflow name");
   int64_t now = NowMillis();
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "INSERT INTO runs(run_id, workflow, version_hash, params, logical_date, status, trigger,"
-        " origin_run_id, created_at, started_at, ended_at, host, pid, heartbeat_at, error,"
-        " cancel_requested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (!st.ok()) return st.status();
-    st->BindAll(run.run_id, run.workflow, run.version_hash, DumpJson(run.params),
-                NullIfEmpty(run.logical_date), ToString(run.status), ToString(run.trigger),
-                NullIfEmpty(run.origin_run_id), run.created_at != 0 ? run.created_at : now,
-                run.started_at, run.ended_at, run.host.empty() ? HostName() : run.host,
-                run.pid != 0 ? run.pid : static_cast<int64_t>(::getpid()),
-                run.heartbeat_at.value_or(now), NullIfEmpty(run.error), run.cancel_requested_at);
-    Status s = st->Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st,
+        db_->Prepare(
+            "INSERT INTO runs(run_id, workflow, version_hash, params, logical_date, status, "
+            "trigger,"
+            " origin_run_id, created_at, started_at, ended_at, host, pid, heartbeat_at, error,"
+            " cancel_requested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    st.BindAll(run.run_id, run.workflow, run.version_hash, DumpJson(run.params),
+               NullIfEmpty(run.logical_date), ToString(run.status), ToString(run.trigger),
+               NullIfEmpty(run.origin_run_id), run.created_at != 0 ? run.created_at : now,
+               run.started_at, run.ended_at, run.host.empty() ? HostName() : run.host,
+               run.pid != 0 ? run.pid : static_cast<int64_t>(::getpid()),
+               run.heartbeat_at.value_or(now), NullIfEmpty(run.error), run.cancel_requested_at);
+    Status s = st.Run();
     if (s.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(fmt::format("run id '{}' is already taken", run.run_id));
     }
@@ -126,39 +127,38 @@ Status StateStore::UpdateRunStatus(const std::string& run_id, RunStatus status,
   int64_t now = NowMillis();
   bool terminal = IsTerminal(status);
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "UPDATE runs SET status = ?1,"
-        " started_at = CASE WHEN ?1 = 'running' THEN coalesce(started_at, ?2) ELSE started_at END,"
-        " ended_at = CASE WHEN ?3 THEN coalesce(ended_at, ?2) ELSE NULL END,"
-        " heartbeat_at = ?2,"
-        " error = CASE WHEN ?4 THEN ?5 ELSE error END"
-        " WHERE run_id = ?6");
-    if (!st.ok()) return st.status();
-    st->BindAll(ToString(status), now, int64_t{terminal}, int64_t{error.has_value()},
-                error ? NullIfEmpty(*error) : std::nullopt, run_id);
-    REEL_RETURN_IF_ERROR(st->Run());
-    if (st->Changes() == 0) return Status::NotFound(fmt::format("no run '{}'", run_id));
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("UPDATE runs SET status = ?1,"
+                              " started_at = CASE WHEN ?1 = 'running' THEN coalesce(started_at, "
+                              "?2) ELSE started_at END,"
+                              " ended_at = CASE WHEN ?3 THEN coalesce(ended_at, ?2) ELSE NULL END,"
+                              " heartbeat_at = ?2,"
+                              " error = CASE WHEN ?4 THEN ?5 ELSE error END"
+                              " WHERE run_id = ?6"));
+    st.BindAll(ToString(status), now, int64_t{terminal}, int64_t{error.has_value()},
+               error ? NullIfEmpty(*error) : std::nullopt, run_id);
+    REEL_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) return Status::NotFound(fmt::format("no run '{}'", run_id));
     return Status::Ok();
   });
 }
 
 Status StateStore::Heartbeat(const std::string& run_id) {
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?");
-    if (!st.ok()) return st.status();
-    REEL_RETURN_IF_ERROR(st->BindAll(NowMillis(), run_id).Run());
-    if (st->Changes() == 0) return Status::NotFound(fmt::format("no run '{}'", run_id));
+    REEL_ASSIGN_OR_RETURN(Stmt st,
+                          db_->Prepare("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?"));
+    REEL_RETURN_IF_ERROR(st.BindAll(NowMillis(), run_id).Run());
+    if (st.Changes() == 0) return Status::NotFound(fmt::format("no run '{}'", run_id));
     return Status::Ok();
   });
 }
 
 Status StateStore::HeartbeatProcess() {
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "UPDATE runs SET heartbeat_at = ? WHERE host = ? AND pid = ? AND"
-        " status IN ('queued','running')");
-    if (!st.ok()) return st.status();
-    return st->BindAll(NowMillis(), HostName(), static_cast<int64_t>(::getpid())).Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("UPDATE runs SET heartbeat_at = ? WHERE host = ? AND pid = ? AND"
+                              " status IN ('queued','running')"));
+    return st.BindAll(NowMillis(), HostName(), static_cast<int64_t>(::getpid())).Run();
   });
 }
 
@@ -171,50 +171,47 @@ Result<std::vector<RunRecord>> StateStore::ListRuns(const RunFilter& filter) {
   if (filter.trigger) sql += " AND trigger = :trigger";
   sql += " ORDER BY created_at DESC, run_id DESC";
   if (filter.limit > 0) sql += " LIMIT :limit";
-  Result<Stmt> st = db_->Prepare(sql);
-  if (!st.ok()) return st.status();
+  REEL_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(sql));
   int index = 0;
-  if (filter.workflow) st->Bind(++index, *filter.workflow);
-  if (filter.status) st->Bind(++index, ToString(*filter.status));
-  if (filter.logical_date) st->Bind(++index, *filter.logical_date);
-  if (filter.trigger) st->Bind(++index, ToString(*filter.trigger));
-  if (filter.limit > 0) st->Bind(++index, filter.limit);
-  return Collect<RunRecord>(*st, ReadRun);
+  if (filter.workflow) st.Bind(++index, *filter.workflow);
+  if (filter.status) st.Bind(++index, ToString(*filter.status));
+  if (filter.logical_date) st.Bind(++index, *filter.logical_date);
+  if (filter.trigger) st.Bind(++index, ToString(*filter.trigger));
+  if (filter.limit > 0) st.Bind(++index, filter.limit);
+  return Collect<RunRecord>(st, ReadRun);
 }
 
 Result<RunRecord> StateStore::GetRun(const std::string& run_id_or_prefix) {
   const std::string& key = run_id_or_prefix;
   if (key.empty()) return Status::InvalidArgument("empty run id; `reel runs` lists run ids");
   {
-    Result<Stmt> st =
-        db_->Prepare(fmt::format("SELECT {} FROM runs WHERE run_id = ?", kRunColumns));
-    if (!st.ok()) return st.status();
-    st->Bind(1, key);
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (*row) return ReadRun(*st);
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare(fmt::format("SELECT {} FROM runs WHERE run_id = ?", kRunColumns)));
+    st.Bind(1, key);
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) return ReadRun(st);
   }
   // A prefix: every id in [key, key + 0xff) starts with key (ids are ASCII).
-  Result<Stmt> st = db_->Prepare(fmt::format(
-      "SELECT {} FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 6", kRunColumns));
-  if (!st.ok()) return st.status();
-  st->BindAll(key, key + '\xff');
-  Result<std::vector<RunRecord>> matches = Collect<RunRecord>(*st, ReadRun);
-  if (!matches.ok()) return matches.status();
-  if (matches->empty()) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st, db_->Prepare(fmt::format(
+                   "SELECT {} FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 6",
+                   kRunColumns)));
+  st.BindAll(key, key + '\xff');
+  REEL_ASSIGN_OR_RETURN(std::vector<RunRecord> matches, Collect<RunRecord>(st, ReadRun));
+  if (matches.empty()) {
     return Status::NotFound(
         fmt::format("no run '{}' in '{}'; `reel runs` lists run ids", key, db_->path().string()));
   }
-  if (matches->size() > 1) {
+  if (matches.size() > 1) {
     std::string list;
-    for (size_t i = 0; i < std::min<size_t>(matches->size(), 5); ++i) {
-      list += (i ? ", " : "") + (*matches)[i].run_id;
+    for (size_t i = 0; i < std::min<size_t>(matches.size(), 5); ++i) {
+      list += (i ? ", " : "") + matches[i].run_id;
     }
-    if (matches->size() > 5) list += ", ...";
+    if (matches.size() > 5) list += ", ...";
     return Status::InvalidArgument(fmt::format(
         "run id prefix '{}' is ambiguous: it matches {}; give more characters", key, list));
   }
-  return std::move(matches->front());
+  return std::move(matches.front());
 }
 
 }  // namespace reel

@@ -1,7 +1,7 @@
 // The durable record of everything reel runs: <home>/reel.db (SQLite, WAL).
 //
-// Core schema (kStateStoreSchema in state_store_schema.h, migration 1; home/schema.cc lists every migration and says
-// how to add one):
+// Core schema (kStateStoreSchema in state_store_schema.h, migration 1; home/schema.cc lists every
+// migration and says how to add one):
 //
 //   workflows(name, version_hash, yaml, created_at)        PK(name, version_hash)
 //       One row per distinct YAML text of a workflow; version_hash = SHA-256 of the text.
@@ -45,11 +45,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/store/sqlite.h"
 #include "engine/store/states.h"

@@ -1,14 +1,15 @@
 // StateStore: orphaned runs, cancel requests; run ids and time helpers.
-#include <fmt/format.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <mutex>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "engine/base/fsutil.h"
-#include "engine/store/state_store.h"
 #include "engine/store/internal/state_store.h"
+#include "engine/store/state_store.h"
 
 namespace reel {
 
@@ -36,62 +37,58 @@ Result<std::vector<std::string>> StateStore::ReapOrphanedRuns(std::chrono::milli
     };
     std::vector<Orphan> orphans;
     {
-      Result<Stmt> st = db_->Prepare(
-          "SELECT run_id, host, pid, coalesce(heartbeat_at, created_at) FROM runs"
-          " WHERE status IN ('queued','running') ORDER BY run_id");
-      if (!st.ok()) return st.status();
+      REEL_ASSIGN_OR_RETURN(
+          Stmt st,
+          db_->Prepare("SELECT run_id, host, pid, coalesce(heartbeat_at, created_at) FROM runs"
+                       " WHERE status IN ('queued','running') ORDER BY run_id"));
       for (;;) {
-        Result<bool> row = st->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        std::string run_host = st->Text(1);
-        int64_t pid = st->Int(2);
-        int64_t silent_ms = now - st->Int(3);
+        REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        std::string run_host = st.Text(1);
+        int64_t pid = st.Int(2);
+        int64_t silent_ms = now - st.Int(3);
         if (run_host == host && pid == self) continue;
         std::string owner = fmt::format("pid {} on host {}", pid, run_host);
         if (run_host == host && !ProcessAlive(pid)) {
-          orphans.push_back({st->Text(0), fmt::format("the reel process that ran it ({}) exited "
-                                                      "before the run finished",
-                                                      owner)});
+          orphans.push_back({st.Text(0), fmt::format("the reel process that ran it ({}) exited "
+                                                     "before the run finished",
+                                                     owner)});
         } else if (silent_ms > stale.count()) {
           orphans.push_back(
-              {st->Text(0), fmt::format("the reel process that ran it ({}) sent no heartbeat "
-                                        "for {}",
-                                        owner, FormatDuration(silent_ms))});
+              {st.Text(0), fmt::format("the reel process that ran it ({}) sent no heartbeat "
+                                       "for {}",
+                                       owner, FormatDuration(silent_ms))});
         }
       }
     }
     for (const Orphan& o : orphans) {
       std::string error =
           fmt::format("{}; `reel resume {}` reruns what did not finish", o.reason, o.run_id);
-      Result<Stmt> run = db_->Prepare(
-          "UPDATE runs SET status = 'failed', ended_at = ?1, error = ?2"
-          " WHERE run_id = ?3 AND status IN ('queued','running')");
-      if (!run.ok()) return run.status();
-      REEL_RETURN_IF_ERROR(run->BindAll(now, error, o.run_id).Run());
-      Result<Stmt> attempts = db_->Prepare(
-          "UPDATE attempts SET status = 'failed', ended_at = ?1, error = ?2 WHERE status = "
-          "'running' AND task_id IN (SELECT task_id FROM tasks WHERE run_id = ?3)");
-      if (!attempts.ok()) return attempts.status();
-      REEL_RETURN_IF_ERROR(attempts->BindAll(now, o.reason, o.run_id).Run());
-      Result<Stmt> running = db_->Prepare(
-          "UPDATE tasks SET status = 'failed', ended_at = ?1, error = ?2"
-          " WHERE run_id = ?3 AND status = 'running'");
-      if (!running.ok()) return running.status();
-      REEL_RETURN_IF_ERROR(running->BindAll(now, o.reason, o.run_id).Run());
+      REEL_ASSIGN_OR_RETURN(
+          Stmt run, db_->Prepare("UPDATE runs SET status = 'failed', ended_at = ?1, error = ?2"
+                                 " WHERE run_id = ?3 AND status IN ('queued','running')"));
+      REEL_RETURN_IF_ERROR(run.BindAll(now, error, o.run_id).Run());
+      REEL_ASSIGN_OR_RETURN(
+          Stmt attempts,
+          db_->Prepare(
+              "UPDATE attempts SET status = 'failed', ended_at = ?1, error = ?2 WHERE status = "
+              "'running' AND task_id IN (SELECT task_id FROM tasks WHERE run_id = ?3)"));
+      REEL_RETURN_IF_ERROR(attempts.BindAll(now, o.reason, o.run_id).Run());
+      REEL_ASSIGN_OR_RETURN(
+          Stmt running, db_->Prepare("UPDATE tasks SET status = 'failed', ended_at = ?1, error = ?2"
+                                     " WHERE run_id = ?3 AND status = 'running'"));
+      REEL_RETURN_IF_ERROR(running.BindAll(now, o.reason, o.run_id).Run());
       // Tasks that never started will not run in this run any more.
-      Result<Stmt> queued = db_->Prepare(
-          "UPDATE tasks SET status = 'cancelled', ended_at = ?1"
-          " WHERE run_id = ?2 AND status = 'queued'");
-      if (!queued.ok()) return queued.status();
-      REEL_RETURN_IF_ERROR(queued->BindAll(now, o.run_id).Run());
+      REEL_ASSIGN_OR_RETURN(Stmt queued,
+                            db_->Prepare("UPDATE tasks SET status = 'cancelled', ended_at = ?1"
+                                         " WHERE run_id = ?2 AND status = 'queued'"));
+      REEL_RETURN_IF_ERROR(queued.BindAll(now, o.run_id).Run());
       EventRecord event;
       event.run_id = o.run_id;
       event.kind = "run.reaped";
       event.payload = {{"reason", o.reason}};
       event.at = now;
-      Result<int64_t> id = AddEvent(event);
-      if (!id.ok()) return id.status();
+      REEL_RETURN_IF_ERROR((AddEvent(event)).status());
       reaped.push_back(o.run_id);
     }
     return Status::Ok();
@@ -102,40 +99,38 @@ Result<std::vector<std::string>> StateStore::ReapOrphanedRuns(std::chrono::milli
 
 Status StateStore::RequestCancel(const std::string& run_id_or_prefix) {
   return db_->Transaction([&]() -> Status {
-    Result<RunRecord> run = GetRun(run_id_or_prefix);
-    if (!run.ok()) return run.status();
-    if (IsTerminal(run->status)) {
+    REEL_ASSIGN_OR_RETURN(RunRecord run, GetRun(run_id_or_prefix));
+    if (IsTerminal(run.status)) {
       return Status::Conflict(fmt::format("run '{}' has already finished ({}); nothing to cancel",
-                                          run->run_id, ToString(run->status)));
+                                          run.run_id, ToString(run.status)));
     }
     int64_t now = NowMillis();
-    Result<Stmt> st = db_->Prepare(
-        "UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, ?) WHERE run_id = ?");
-    if (!st.ok()) return st.status();
-    REEL_RETURN_IF_ERROR(st->BindAll(now, run->run_id).Run());
+    REEL_ASSIGN_OR_RETURN(Stmt st,
+                          db_->Prepare("UPDATE runs SET cancel_requested_at = "
+                                       "coalesce(cancel_requested_at, ?) WHERE run_id = ?"));
+    REEL_RETURN_IF_ERROR(st.BindAll(now, run.run_id).Run());
     EventRecord event;
-    event.run_id = run->run_id;
+    event.run_id = run.run_id;
     event.kind = "run.cancel_requested";
     event.payload = {{"host", HostName()}, {"pid", static_cast<int64_t>(::getpid())}};
     event.at = now;
-    Result<int64_t> id = AddEvent(event);
-    if (!id.ok()) return id.status();
+    REEL_RETURN_IF_ERROR((AddEvent(event)).status());
     // Nobody will poll the request of a run whose process is gone: finish it here.
-    bool own = run->host == HostName() && run->pid == ::getpid();
-    if (!own && run->host == HostName() && !ProcessAlive(run->pid)) {
+    bool own = run.host == HostName() && run.pid == ::getpid();
+    if (!own && run.host == HostName() && !ProcessAlive(run.pid)) {
       REEL_RETURN_IF_ERROR(UpdateRunStatus(
-          run->run_id, RunStatus::kCancelled,
-          fmt::format("cancelled; its reel process (pid {}) had already exited", run->pid)));
-      Result<Stmt> tasks = db_->Prepare(
-          "UPDATE tasks SET status = 'cancelled', ended_at = ?1"
-          " WHERE run_id = ?2 AND status IN ('queued','running')");
-      if (!tasks.ok()) return tasks.status();
-      REEL_RETURN_IF_ERROR(tasks->BindAll(now, run->run_id).Run());
-      Result<Stmt> attempts = db_->Prepare(
-          "UPDATE attempts SET status = 'cancelled', ended_at = ?1 WHERE status = 'running'"
-          " AND task_id IN (SELECT task_id FROM tasks WHERE run_id = ?2)");
-      if (!attempts.ok()) return attempts.status();
-      REEL_RETURN_IF_ERROR(attempts->BindAll(now, run->run_id).Run());
+          run.run_id, RunStatus::kCancelled,
+          fmt::format("cancelled; its reel process (pid {}) had already exited", run.pid)));
+      REEL_ASSIGN_OR_RETURN(Stmt tasks,
+                            db_->Prepare("UPDATE tasks SET status = 'cancelled', ended_at = ?1"
+                                         " WHERE run_id = ?2 AND status IN ('queued','running')"));
+      REEL_RETURN_IF_ERROR(tasks.BindAll(now, run.run_id).Run());
+      REEL_ASSIGN_OR_RETURN(
+          Stmt attempts,
+          db_->Prepare(
+              "UPDATE attempts SET status = 'cancelled', ended_at = ?1 WHERE status = 'running'"
+              " AND task_id IN (SELECT task_id FROM tasks WHERE run_id = ?2)"));
+      REEL_RETURN_IF_ERROR(attempts.BindAll(now, run.run_id).Run());
     }
     return Status::Ok();
   });

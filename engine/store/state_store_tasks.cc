@@ -1,13 +1,14 @@
 // StateStore: tasks, attempts, artifacts, metrics and events.
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "engine/base/fsutil.h"
-#include "engine/store/state_store.h"
 #include "engine/store/internal/state_store.h"
+#include "engine/store/state_store.h"
 
 namespace reel {
 
@@ -76,14 +77,15 @@ Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
   if (task.step.empty()) return Status::InvalidArgument("a task needs a step name");
   int64_t task_id = 0;
   Status s = Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "INSERT INTO tasks(run_id, step, item_index, item, status, attempts, outputs,"
-        " started_at, ended_at, error, reused_from) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-    if (!st.ok()) return st.status();
-    st->BindAll(task.run_id, task.step, task.item_index, JsonOrNull(task.item), ToString(task.status),
-                task.attempts, task.outputs.is_null() ? std::string("{}") : DumpJson(task.outputs),
-                task.started_at, task.ended_at, NullIfEmpty(task.error), task.reused_from);
-    Status run = st->Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st,
+        db_->Prepare("INSERT INTO tasks(run_id, step, item_index, item, status, attempts, outputs,"
+                     " started_at, ended_at, error, reused_from) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+    st.BindAll(task.run_id, task.step, task.item_index, JsonOrNull(task.item),
+               ToString(task.status), task.attempts,
+               task.outputs.is_null() ? std::string("{}") : DumpJson(task.outputs), task.started_at,
+               task.ended_at, NullIfEmpty(task.error), task.reused_from);
+    Status run = st.Run();
     if (run.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(
           fmt::format("run '{}' already has a task for step '{}'{}", task.run_id, task.step,
@@ -95,7 +97,7 @@ Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
                       task.step, task.run_id, run.message()));
     }
     REEL_RETURN_IF_ERROR(run);
-    task_id = st->LastInsertRowId();
+    task_id = st.LastInsertRowId();
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -106,20 +108,20 @@ Status StateStore::UpdateTask(int64_t task_id, TaskStatus status, const Json* ou
                               std::optional<std::string> error) {
   int64_t now = NowMillis();
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "UPDATE tasks SET status = ?1,"
-        " started_at = CASE WHEN ?1 = 'running' THEN coalesce(started_at, ?2) ELSE started_at END,"
-        " ended_at = CASE WHEN ?3 THEN coalesce(ended_at, ?2) ELSE NULL END,"
-        " outputs = coalesce(?4, outputs),"
-        " error = CASE WHEN ?5 THEN ?6 ELSE error END"
-        " WHERE task_id = ?7");
-    if (!st.ok()) return st.status();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("UPDATE tasks SET status = ?1,"
+                              " started_at = CASE WHEN ?1 = 'running' THEN coalesce(started_at, "
+                              "?2) ELSE started_at END,"
+                              " ended_at = CASE WHEN ?3 THEN coalesce(ended_at, ?2) ELSE NULL END,"
+                              " outputs = coalesce(?4, outputs),"
+                              " error = CASE WHEN ?5 THEN ?6 ELSE error END"
+                              " WHERE task_id = ?7"));
     std::optional<std::string> out_text;
     if (outputs != nullptr) out_text = DumpJson(*outputs);
-    st->BindAll(ToString(status), now, int64_t{IsTerminal(status)}, out_text,
-                int64_t{error.has_value()}, error ? NullIfEmpty(*error) : std::nullopt, task_id);
-    REEL_RETURN_IF_ERROR(st->Run());
-    if (st->Changes() == 0) return Status::NotFound(fmt::format("no task {}", task_id));
+    st.BindAll(ToString(status), now, int64_t{IsTerminal(status)}, out_text,
+               int64_t{error.has_value()}, error ? NullIfEmpty(*error) : std::nullopt, task_id);
+    REEL_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) return Status::NotFound(fmt::format("no task {}", task_id));
     return Status::Ok();
   });
 }
@@ -130,15 +132,16 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
   }
   static const int64_t pid = ::getpid();  // set on first use, in the process that records
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
-        " log_path, host, pid) VALUES(?,?,?,?,?,?,?,?,?,?)");
-    if (!st.ok()) return st.status();
-    st->BindAll(a.task_id, a.attempt, ToString(a.status), a.started_at != 0 ? a.started_at : NowMillis(),
-                a.ended_at, NullIfEmpty(a.error), a.exit_code, NullIfEmpty(a.log_path),
-                a.host.empty() ? HostName() : a.host,
-                a.pid != 0 ? a.pid : pid);
-    Status s = st->Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st,
+        db_->Prepare(
+            "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
+            " log_path, host, pid) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+    st.BindAll(a.task_id, a.attempt, ToString(a.status),
+               a.started_at != 0 ? a.started_at : NowMillis(), a.ended_at, NullIfEmpty(a.error),
+               a.exit_code, NullIfEmpty(a.log_path), a.host.empty() ? HostName() : a.host,
+               a.pid != 0 ? a.pid : pid);
+    Status s = st.Run();
     if (s.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(
           fmt::format("task {} already has an attempt {}", a.task_id, a.attempt));
@@ -148,24 +151,25 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
           fmt::format("no task {} to start attempt {} of", a.task_id, a.attempt));
     }
     REEL_RETURN_IF_ERROR(s);
-    Result<Stmt> up = db_->Prepare(
-        "UPDATE tasks SET attempts = max(attempts, ?), started_at = coalesce(started_at, ?)"
-        " WHERE task_id = ?");
-    if (!up.ok()) return up.status();
-    return up->BindAll(a.attempt, a.started_at != 0 ? a.started_at : NowMillis(), a.task_id).Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt up,
+        db_->Prepare(
+            "UPDATE tasks SET attempts = max(attempts, ?), started_at = coalesce(started_at, ?)"
+            " WHERE task_id = ?"));
+    return up.BindAll(a.attempt, a.started_at != 0 ? a.started_at : NowMillis(), a.task_id).Run();
   });
 }
 
 Status StateStore::FinishAttempt(int64_t task_id, int attempt, AttemptStatus status,
                                  const std::string& error, std::optional<int> exit_code) {
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "UPDATE attempts SET status = ?, ended_at = ?, error = ?, exit_code = ?"
-        " WHERE task_id = ? AND attempt = ?");
-    if (!st.ok()) return st.status();
-    st->BindAll(ToString(status), NowMillis(), NullIfEmpty(error), exit_code, task_id, attempt);
-    REEL_RETURN_IF_ERROR(st->Run());
-    if (st->Changes() == 0) {
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st,
+        db_->Prepare("UPDATE attempts SET status = ?, ended_at = ?, error = ?, exit_code = ?"
+                     " WHERE task_id = ? AND attempt = ?"));
+    st.BindAll(ToString(status), NowMillis(), NullIfEmpty(error), exit_code, task_id, attempt);
+    REEL_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
       return Status::NotFound(fmt::format("no attempt {} of task {}", attempt, task_id));
     }
     return Status::Ok();
@@ -174,25 +178,25 @@ Status StateStore::FinishAttempt(int64_t task_id, int attempt, AttemptStatus sta
 
 Status StateStore::AddArtifact(const ArtifactRecord& r) {
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "INSERT INTO artifacts(run_id, task_id, name, uri, size, created_at)"
-        " VALUES(?,?,?,?,?,?)");
-    if (!st.ok()) return st.status();
-    st->BindAll(r.run_id, r.task_id, r.name, r.uri, r.size,
-                r.created_at != 0 ? r.created_at : NowMillis());
-    return st->Run();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("INSERT INTO artifacts(run_id, task_id, name, uri, size, created_at)"
+                              " VALUES(?,?,?,?,?,?)"));
+    st.BindAll(r.run_id, r.task_id, r.name, r.uri, r.size,
+               r.created_at != 0 ? r.created_at : NowMillis());
+    return st.Run();
   });
 }
 
 Status StateStore::AddMetric(const MetricRecord& m) {
   return Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare(
-        "INSERT INTO metrics(run_id, task_id, key, value, step, at) VALUES(?,?,?,?,?,?)");
-    if (!st.ok()) return st.status();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st,
+        db_->Prepare(
+            "INSERT INTO metrics(run_id, task_id, key, value, step, at) VALUES(?,?,?,?,?,?)"));
     std::optional<double> value;
     if (!std::isnan(m.value)) value = m.value;
-    st->BindAll(m.run_id, m.task_id, m.key, value, m.step, m.at != 0 ? m.at : NowMillis());
-    return st->Run();
+    st.BindAll(m.run_id, m.task_id, m.key, value, m.step, m.at != 0 ? m.at : NowMillis());
+    return st.Run();
   });
 }
 
@@ -200,11 +204,11 @@ Result<int64_t> StateStore::AddEvent(const EventRecord& e) {
   if (e.kind.empty()) return Status::InvalidArgument("an event needs a kind");
   int64_t id = 0;
   Status s = Write([&]() -> Status {
-    Result<Stmt> st = db_->Prepare("INSERT INTO events(run_id, kind, payload, at) VALUES(?,?,?,?)");
-    if (!st.ok()) return st.status();
-    st->BindAll(NullIfEmpty(e.run_id), e.kind, DumpJson(e.payload), e.at != 0 ? e.at : NowMillis());
-    REEL_RETURN_IF_ERROR(st->Run());
-    id = st->LastInsertRowId();
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("INSERT INTO events(run_id, kind, payload, at) VALUES(?,?,?,?)"));
+    st.BindAll(NullIfEmpty(e.run_id), e.kind, DumpJson(e.payload), e.at != 0 ? e.at : NowMillis());
+    REEL_RETURN_IF_ERROR(st.Run());
+    id = st.LastInsertRowId();
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -212,50 +216,50 @@ Result<int64_t> StateStore::AddEvent(const EventRecord& e) {
 }
 
 Result<std::vector<TaskRecord>> StateStore::GetTasks(const std::string& run_id) {
-  Result<Stmt> st = db_->Prepare(
-      fmt::format("SELECT {} FROM tasks WHERE run_id = ? ORDER BY task_id", kTaskColumns));
-  if (!st.ok()) return st.status();
-  st->Bind(1, run_id);
-  return Collect<TaskRecord>(*st, ReadTask);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st, db_->Prepare(fmt::format("SELECT {} FROM tasks WHERE run_id = ? ORDER BY task_id",
+                                        kTaskColumns)));
+  st.Bind(1, run_id);
+  return Collect<TaskRecord>(st, ReadTask);
 }
 
 Result<TaskRecord> StateStore::GetTask(int64_t task_id) {
-  Result<Stmt> st =
-      db_->Prepare(fmt::format("SELECT {} FROM tasks WHERE task_id = ?", kTaskColumns));
-  if (!st.ok()) return st.status();
-  st->Bind(1, task_id);
-  Result<bool> row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound(fmt::format("no task {}", task_id));
-  return ReadTask(*st);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st, db_->Prepare(fmt::format("SELECT {} FROM tasks WHERE task_id = ?", kTaskColumns)));
+  st.Bind(1, task_id);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound(fmt::format("no task {}", task_id));
+  return ReadTask(st);
 }
 
 Result<std::vector<AttemptRecord>> StateStore::GetAttempts(int64_t task_id) {
-  Result<Stmt> st = db_->Prepare(fmt::format(
-      "SELECT {} FROM attempts a WHERE a.task_id = ? ORDER BY a.attempt", kAttemptColumns));
-  if (!st.ok()) return st.status();
-  st->Bind(1, task_id);
-  return Collect<AttemptRecord>(*st, ReadAttempt);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare(fmt::format("SELECT {} FROM attempts a WHERE a.task_id = ? ORDER BY a.attempt",
+                               kAttemptColumns)));
+  st.Bind(1, task_id);
+  return Collect<AttemptRecord>(st, ReadAttempt);
 }
 
 Result<std::vector<AttemptRecord>> StateStore::GetRunAttempts(const std::string& run_id) {
-  Result<Stmt> st = db_->Prepare(fmt::format(
-      "SELECT {} FROM attempts a JOIN tasks t ON t.task_id = a.task_id WHERE t.run_id = ?"
-      " ORDER BY a.task_id, a.attempt",
-      kAttemptColumns));
-  if (!st.ok()) return st.status();
-  st->Bind(1, run_id);
-  return Collect<AttemptRecord>(*st, ReadAttempt);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare(fmt::format(
+          "SELECT {} FROM attempts a JOIN tasks t ON t.task_id = a.task_id WHERE t.run_id = ?"
+          " ORDER BY a.task_id, a.attempt",
+          kAttemptColumns)));
+  st.Bind(1, run_id);
+  return Collect<AttemptRecord>(st, ReadAttempt);
 }
 
 Result<std::vector<MetricRecord>> StateStore::GetMetrics(const std::string& run_id) {
-  Result<Stmt> st = db_->Prepare(
-      "SELECT m.run_id, m.task_id, m.key, m.value, m.step, m.at, t.step FROM metrics m"
-      " LEFT JOIN tasks t ON t.task_id = m.task_id WHERE m.run_id = ?"
-      " ORDER BY m.task_id, m.key, m.step, m.id");
-  if (!st.ok()) return st.status();
-  st->Bind(1, run_id);
-  return Collect<MetricRecord>(*st, [](const Stmt& s) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare("SELECT m.run_id, m.task_id, m.key, m.value, m.step, m.at, t.step FROM metrics m"
+                   " LEFT JOIN tasks t ON t.task_id = m.task_id WHERE m.run_id = ?"
+                   " ORDER BY m.task_id, m.key, m.step, m.id"));
+  st.Bind(1, run_id);
+  return Collect<MetricRecord>(st, [](const Stmt& s) {
     MetricRecord m;
     m.run_id = s.Text(0);
     m.task_id = s.OptInt(1);
@@ -269,12 +273,13 @@ Result<std::vector<MetricRecord>> StateStore::GetMetrics(const std::string& run_
 }
 
 Result<std::vector<ArtifactRecord>> StateStore::GetArtifacts(const std::string& run_id) {
-  Result<Stmt> st = db_->Prepare(
-      "SELECT a.run_id, a.task_id, a.name, a.uri, a.size, a.created_at, t.step FROM artifacts a"
-      " LEFT JOIN tasks t ON t.task_id = a.task_id WHERE a.run_id = ? ORDER BY a.id");
-  if (!st.ok()) return st.status();
-  st->Bind(1, run_id);
-  return Collect<ArtifactRecord>(*st, [](const Stmt& s) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare(
+          "SELECT a.run_id, a.task_id, a.name, a.uri, a.size, a.created_at, t.step FROM artifacts a"
+          " LEFT JOIN tasks t ON t.task_id = a.task_id WHERE a.run_id = ? ORDER BY a.id"));
+  st.Bind(1, run_id);
+  return Collect<ArtifactRecord>(st, [](const Stmt& s) {
     ArtifactRecord a;
     a.run_id = s.Text(0);
     a.task_id = s.OptInt(1);
@@ -288,20 +293,21 @@ Result<std::vector<ArtifactRecord>> StateStore::GetArtifacts(const std::string& 
 }
 
 Result<std::vector<EventRecord>> StateStore::GetEvents(const std::string& run_id) {
-  Result<Stmt> st =
-      db_->Prepare("SELECT id, run_id, kind, payload, at FROM events WHERE run_id = ? ORDER BY id");
-  if (!st.ok()) return st.status();
-  st->Bind(1, run_id);
-  return Collect<EventRecord>(*st, ReadEvent);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare(
+          "SELECT id, run_id, kind, payload, at FROM events WHERE run_id = ? ORDER BY id"));
+  st.Bind(1, run_id);
+  return Collect<EventRecord>(st, ReadEvent);
 }
 
 Result<std::vector<EventRecord>> StateStore::ListEvents(const std::string& kind, int limit) {
-  Result<Stmt> st = db_->Prepare(
-      "SELECT id, run_id, kind, payload, at FROM events WHERE (?1 = '' OR kind = ?1)"
-      " ORDER BY id DESC LIMIT ?2");
-  if (!st.ok()) return st.status();
-  st->BindAll(kind, limit > 0 ? limit : -1);
-  return Collect<EventRecord>(*st, ReadEvent);
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare("SELECT id, run_id, kind, payload, at FROM events WHERE (?1 = '' OR kind = ?1)"
+                   " ORDER BY id DESC LIMIT ?2"));
+  st.BindAll(kind, limit > 0 ? limit : -1);
+  return Collect<EventRecord>(st, ReadEvent);
 }
 
 }  // namespace reel

@@ -52,11 +52,9 @@ Result<int64_t> DayCount(const Json& value, std::string_view who) {
 Result<Json> DsAddFn(const std::vector<Json>& args) {
   if (!args[0].is_string())
     return WrongType("ds_add", "a date string as the first argument", args[0]);
-  auto days = DayCount(args[1], "ds_add");
-  if (!days.ok()) return days.status();
-  auto out = DsAdd(args[0].get_ref<const std::string&>(), *days);
-  if (!out.ok()) return out.status();
-  return Json(*out);
+  REEL_ASSIGN_OR_RETURN(auto days, DayCount(args[1], "ds_add"));
+  REEL_ASSIGN_OR_RETURN(auto out, DsAdd(args[0].get_ref<const std::string&>(), days));
+  return Json(out);
 }
 
 Result<Json> DsFormatFn(const std::vector<Json>& args) {
@@ -67,21 +65,19 @@ Result<Json> DsFormatFn(const std::vector<Json>& args) {
     return WrongType("ds_format", "a format string such as \"%Y%m%d\" as the second argument",
                      args[1]);
   }
-  auto time = ParseCivilTime(args[0].get_ref<const std::string&>(), "ds_format");
-  if (!time.ok()) return time.status();
-  auto out = FormatCivilTime(*time, args[1].get_ref<const std::string&>());
-  if (!out.ok()) return out.status();
-  return Json(*out);
+  REEL_ASSIGN_OR_RETURN(auto time,
+                        ParseCivilTime(args[0].get_ref<const std::string&>(), "ds_format"));
+  REEL_ASSIGN_OR_RETURN(auto out, FormatCivilTime(time, args[1].get_ref<const std::string&>()));
+  return Json(out);
 }
 
 Result<Json> DateDiffFn(const std::vector<Json>& args) {
   for (const Json& a : args) {
     if (!a.is_string()) return WrongType("date_diff", "two date strings", a);
   }
-  auto days =
-      DateDiff(args[0].get_ref<const std::string&>(), args[1].get_ref<const std::string&>());
-  if (!days.ok()) return days.status();
-  return Json(*days);
+  REEL_ASSIGN_OR_RETURN(auto days, DateDiff(args[0].get_ref<const std::string&>(),
+                                            args[1].get_ref<const std::string&>()));
+  return Json(days);
 }
 
 Result<Json> Extreme(const std::vector<Json>& args, std::string_view who, int want) {
@@ -97,9 +93,8 @@ Result<Json> Extreme(const std::vector<Json>& args, std::string_view who, int wa
   if (items->empty()) return Status::InvalidArgument(std::string(who) + ": the list is empty");
   const Json* best = &(*items)[0];
   for (const Json& candidate : *items) {
-    auto order = CompareValues(candidate, *best, who);
-    if (!order.ok()) return order.status();
-    if (*order == want) best = &candidate;
+    REEL_ASSIGN_OR_RETURN(auto order, CompareValues(candidate, *best, who));
+    if (order == want) best = &candidate;
   }
   return *best;
 }

@@ -1,8 +1,8 @@
 #include "engine/template/internal/dates.h"
 
-#include <date/date.h>
-
 #include <sstream>
+
+#include <date/date.h>
 
 namespace reel::template_internal {
 namespace {
@@ -121,23 +121,20 @@ Result<std::string> FormatCivilTime(const CivilTime& time, std::string_view form
 }
 
 Result<std::string> DsAdd(std::string_view date, int64_t days) {
-  auto parsed = ParseCivilTime(date, "ds_add");
-  if (!parsed.ok()) return parsed.status();
+  REEL_ASSIGN_OR_RETURN(auto parsed, ParseCivilTime(date, "ds_add"));
   // Years stay within 0000-9999, so anything beyond ~3.7 million days is out of range anyway;
   // clamping first keeps the addition itself from overflowing.
   constexpr int64_t kLimit = 10'000'000;
   if (days > kLimit || days < -kLimit) {
     return Status::InvalidArgument("ds_add: the result lies outside the years 0000-9999");
   }
-  return FormatDs(parsed->day + std::chrono::days(days), "ds_add");
+  return FormatDs(parsed.day + std::chrono::days(days), "ds_add");
 }
 
 Result<int64_t> DateDiff(std::string_view a, std::string_view b) {
-  auto first = ParseCivilTime(a, "date_diff");
-  if (!first.ok()) return first.status();
-  auto second = ParseCivilTime(b, "date_diff");
-  if (!second.ok()) return second.status();
-  return static_cast<int64_t>((first->day - second->day).count());
+  REEL_ASSIGN_OR_RETURN(auto first, ParseCivilTime(a, "date_diff"));
+  REEL_ASSIGN_OR_RETURN(auto second, ParseCivilTime(b, "date_diff"));
+  return static_cast<int64_t>((first.day - second.day).count());
 }
 
 }  // namespace reel::template_internal

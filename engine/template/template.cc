@@ -108,18 +108,18 @@ Result<Json> RenderAt(const Json& value, const TemplateScope& scope, const std::
   if (value.is_object()) {
     Json out = Json::object();
     for (auto it = value.begin(); it != value.end(); ++it) {
-      auto child = RenderAt(*it, scope, where.empty() ? it.key() : where + "." + it.key());
-      if (!child.ok()) return child.status();
-      out[it.key()] = std::move(child).value();
+      REEL_ASSIGN_OR_RETURN(
+          auto child, RenderAt(*it, scope, where.empty() ? it.key() : where + "." + it.key()));
+      out[it.key()] = std::move(child);
     }
     return out;
   }
   if (value.is_array()) {
     Json out = Json::array();
     for (size_t i = 0; i < value.size(); ++i) {
-      auto child = RenderAt(value[i], scope, where + "[" + std::to_string(i) + "]");
-      if (!child.ok()) return child.status();
-      out.push_back(std::move(child).value());
+      REEL_ASSIGN_OR_RETURN(auto child,
+                            RenderAt(value[i], scope, where + "[" + std::to_string(i) + "]"));
+      out.push_back(std::move(child));
     }
     return out;
   }

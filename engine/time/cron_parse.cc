@@ -190,8 +190,8 @@ class CronParser {
         }
       }
       return Fail(spec.name, std::string(token),
-                  fmt::format("'{}' is not {} or a number {}-{}", token, spec.names_hint,
-                              spec.min, spec.max));
+                  fmt::format("'{}' is not {} or a number {}-{}", token, spec.names_hint, spec.min,
+                              spec.max));
     }
     return Fail(spec.name, std::string(token),
                 fmt::format("'{}' is not a number {}-{}", token, spec.min, spec.max));
@@ -207,9 +207,9 @@ class CronParser {
       std::optional<int> n = ParseNumber(step_text);
       const int max_step = spec.max - spec.min + (spec.max == 7 ? 0 : 1);
       if (!n || *n < 1 || *n > max_step) {
-        return Fail(spec.name, std::string(item),
-                    fmt::format("'{}' has step '{}'; use a step from 1 to {}", item, step_text,
-                                max_step));
+        return Fail(
+            spec.name, std::string(item),
+            fmt::format("'{}' has step '{}'; use a step from 1 to {}", item, step_text, max_step));
       }
       step = *n;
       has_step = true;
@@ -224,8 +224,7 @@ class CronParser {
       REEL_RETURN_IF_ERROR(ParseValue(spec, base.substr(dash + 1), &high));
       if (low > high) {
         return Fail(spec.name, std::string(base),
-                    fmt::format("'{}' is a reversed range; write the smaller value first",
-                                base));
+                    fmt::format("'{}' is a reversed range; write the smaller value first", base));
       }
     } else {
       if (base.empty()) {
@@ -247,8 +246,7 @@ class CronParser {
       std::string_view item = text.substr(
           start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       if (item.empty()) {
-        return Fail(spec.name, std::string(text),
-                    fmt::format("'{}' has an empty list item", text));
+        return Fail(spec.name, std::string(text), fmt::format("'{}' has an empty list item", text));
       }
       REEL_RETURN_IF_ERROR(ParseItem(spec, item, bits));
       if (comma == std::string_view::npos) break;

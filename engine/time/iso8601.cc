@@ -3,8 +3,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/time/cron.h"
 #include "engine/base/text_cursor.h"
+#include "engine/time/cron.h"
 
 namespace reel {
 namespace {

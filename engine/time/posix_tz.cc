@@ -1,12 +1,12 @@
 #include "engine/time/posix_tz.h"
 
-#include <date/date.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <fstream>
 #include <iterator>
+
+#include <date/date.h>
 
 #include "engine/base/text_cursor.h"
 

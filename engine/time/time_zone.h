@@ -14,12 +14,12 @@
 // call from any thread.
 #pragma once
 
-#include <date/tz.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <date/tz.h>
 
 #include "engine/time/posix_tz.h"
 #include "reel/status.h"

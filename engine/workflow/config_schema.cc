@@ -16,19 +16,25 @@ bool HasValue(const Json& config, const std::string& name) {
 // Checks (and for a whole float given as an int, converts) one value.
 bool MatchesType(ConfigType type, Json& v) {
   switch (type) {
-    case ConfigType::kString: return v.is_string();
+    case ConfigType::kString:
+      return v.is_string();
     case ConfigType::kInt:
       if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) {
         v = static_cast<int64_t>(v.get<double>());
       }
       return v.is_number_integer();
-    case ConfigType::kFloat: return v.is_number();
-    case ConfigType::kBool: return v.is_boolean();
-    case ConfigType::kList: return v.is_array();
-    case ConfigType::kMap: return v.is_object();
+    case ConfigType::kFloat:
+      return v.is_number();
+    case ConfigType::kBool:
+      return v.is_boolean();
+    case ConfigType::kList:
+      return v.is_array();
+    case ConfigType::kMap:
+      return v.is_object();
     case ConfigType::kDuration:
       return v.is_number() || (v.is_string() && ParseDuration(v.get<std::string>()).ok());
-    case ConfigType::kAny: return true;
+    case ConfigType::kAny:
+      return true;
   }
   return true;
 }

@@ -201,8 +201,8 @@ std::string RenderDot(const Workflow& workflow, const Dag& dag) {
   }
   for (size_t v = 0; v < dag.size(); ++v) {
     for (int u : dag.upstream(static_cast<int>(v))) {
-      out << "  \"" << DotEscape(dag.name(u)) << "\" -> \"" << DotEscape(dag.name(static_cast<int>(v)))
-          << "\";\n";
+      out << "  \"" << DotEscape(dag.name(u)) << "\" -> \""
+          << DotEscape(dag.name(static_cast<int>(v))) << "\";\n";
     }
   }
   out << "}\n";

@@ -13,14 +13,13 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name",     "description", "params", "defaults",
                                            "schedule", "steps",       "pools",  "plugins"};
 const std::vector<std::string> kStepKeys = {
-    "operator", "description", "needs",       "with",    "foreach", "when",
-    "retries",  "retry_delay", "retry_backoff", "timeout", "catch", "resources"};
+    "operator", "description", "needs",         "with",    "foreach", "when",
+    "retries",  "retry_delay", "retry_backoff", "timeout", "catch",   "resources"};
 const std::vector<std::string> kDefaultsKeys = {"retries", "retry_delay", "retry_backoff",
                                                 "timeout", "resources"};
 const std::vector<std::string> kParamKeys = {"type", "default", "required", "description"};
-const std::vector<std::string> kScheduleKeys = {"cron",     "timezone",        "catchup",
-                                                "catchup_limit", "max_active_runs", "overlap",
-                                                "start_date"};
+const std::vector<std::string> kScheduleKeys = {
+    "cron", "timezone", "catchup", "catchup_limit", "max_active_runs", "overlap", "start_date"};
 const std::vector<std::string> kResourceKeys = {"cpus", "gpus", "pool"};
 const std::vector<std::string> kParamTypes = {"string", "int", "float", "bool", "date", "list"};
 
@@ -75,9 +74,9 @@ class Parser {
                              int64_t max) {
     Json v = YamlToJson(node);
     if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max) {
-      Error(node,
-            what + " must be an integer between " + std::to_string(min) + " and " +
-                std::to_string(max) + ", got " + (node.IsScalar() ? Quote(node.scalar) : node.KindName()));
+      Error(node, what + " must be an integer between " + std::to_string(min) + " and " +
+                      std::to_string(max) + ", got " +
+                      (node.IsScalar() ? Quote(node.scalar) : node.KindName()));
       return std::nullopt;
     }
     return v.get<int64_t>();
@@ -162,7 +161,8 @@ class Parser {
       spec.mark = key->mark;
       static const std::regex kName(R"([A-Za-z_][A-Za-z0-9_]*)");
       if (!std::regex_match(spec.name, kName)) {
-        Error(*key, "param name " + Quote(spec.name) + " must be an identifier (letters, digits, _)");
+        Error(*key,
+              "param name " + Quote(spec.name) + " must be an identifier (letters, digits, _)");
       }
       if (value->IsMap()) {
         CheckKeys(*value, kParamKeys, "param " + Quote(spec.name));
@@ -199,8 +199,8 @@ class Parser {
         if (spec.default_value.is_array()) spec.type = ParamType::kList;
       }
       if (spec.has_default && !spec.default_value.is_null()) {
-        bool is_template =
-            spec.default_value.is_string() && ContainsTemplate(spec.default_value.get<std::string>());
+        bool is_template = spec.default_value.is_string() &&
+                           ContainsTemplate(spec.default_value.get<std::string>());
         if (!is_template) {
           auto coerced = CoerceParam(spec, spec.default_value);
           if (!coerced.ok()) {
@@ -238,10 +238,12 @@ class Parser {
       if (auto v = Bool(*n, "schedule.catchup")) s.catchup = *v;
     }
     if (auto* n = node.Get("catchup_limit")) {
-      if (auto v = Int(*n, "schedule.catchup_limit", 1, 100000)) s.catchup_limit = static_cast<int>(*v);
+      if (auto v = Int(*n, "schedule.catchup_limit", 1, 100000))
+        s.catchup_limit = static_cast<int>(*v);
     }
     if (auto* n = node.Get("max_active_runs")) {
-      if (auto v = Int(*n, "schedule.max_active_runs", 1, 1000)) s.max_active_runs = static_cast<int>(*v);
+      if (auto v = Int(*n, "schedule.max_active_runs", 1, 1000))
+        s.max_active_runs = static_cast<int>(*v);
     }
     if (auto* n = node.Get("overlap")) {
       if (auto v = String(*n, "schedule.overlap")) {
@@ -301,7 +303,8 @@ class Parser {
           if (auto v = String(*item, "an entry of needs")) step.needs.push_back(*v);
         }
       } else if (!n->IsNull()) {
-        Error(*n, "needs must be a step name or a list of step names, got " + std::string(n->KindName()));
+        Error(*n, "needs must be a step name or a list of step names, got " +
+                      std::string(n->KindName()));
       }
     }
     if (auto* n = node.Get("with")) {
@@ -309,7 +312,8 @@ class Parser {
         step.with = YamlToJson(*n);
         step.with_node = FindShared(node, "with");
       } else if (!n->IsNull()) {
-        Error(*n, "with must be a mapping of the operator's settings, got " + std::string(n->KindName()));
+        Error(*n, "with must be a mapping of the operator's settings, got " +
+                      std::string(n->KindName()));
       }
     }
     if (auto* n = node.Get("foreach")) {
@@ -410,8 +414,8 @@ class Parser {
       return;
     }
     if (!steps->IsMap()) {
-      Error(*steps, "steps must be a mapping of step name to step, got " +
-                        std::string(steps->KindName()));
+      Error(*steps,
+            "steps must be a mapping of step name to step, got " + std::string(steps->KindName()));
       return;
     }
     if (steps->entries.empty()) Error(*steps, "the workflow has no steps");

@@ -4,16 +4,16 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/template/template.h"
 #include "engine/time/cron.h"
 #include "engine/workflow/dag.h"
-#include "engine/template/template.h"
 #include "engine/workflow/loader.h"
 
 namespace reel {
 namespace {
 
-const std::vector<std::string> kTemplateRoots = {"params", "ds",  "logical_date", "run_id",
-                                                 "item",   "steps", "env",        "secrets"};
+const std::vector<std::string> kTemplateRoots = {"params", "ds",    "logical_date", "run_id",
+                                                 "item",   "steps", "env",          "secrets"};
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
@@ -38,13 +38,20 @@ bool IsTemplateString(const Json& v) {
 
 bool MatchesType(ConfigType type, const Json& v) {
   switch (type) {
-    case ConfigType::kAny: return true;
-    case ConfigType::kString: return v.is_string();
-    case ConfigType::kInt: return v.is_number_integer();
-    case ConfigType::kFloat: return v.is_number();
-    case ConfigType::kBool: return v.is_boolean();
-    case ConfigType::kList: return v.is_array();
-    case ConfigType::kMap: return v.is_object();
+    case ConfigType::kAny:
+      return true;
+    case ConfigType::kString:
+      return v.is_string();
+    case ConfigType::kInt:
+      return v.is_number_integer();
+    case ConfigType::kFloat:
+      return v.is_number();
+    case ConfigType::kBool:
+      return v.is_boolean();
+    case ConfigType::kList:
+      return v.is_array();
+    case ConfigType::kMap:
+      return v.is_object();
     case ConfigType::kDuration:
       return (v.is_string() && ParseDuration(v.get<std::string>()).ok()) || v.is_number();
   }
@@ -102,9 +109,11 @@ class Validator {
     CheckStepTemplates(index, step, *node);
     if (!step.resources.pool.empty() && !wf_.pools.count(step.resources.pool)) {
       const YamlNode* res = node->Get("resources");
-      Error(res ? res->mark : step.mark, "step " + Quote(step.name) + " uses pool " +
-                                             Quote(step.resources.pool) + ", which is not declared",
-            "declare it under 'pools:' with its size, e.g. pools: {" + step.resources.pool + ": 2}");
+      Error(
+          res ? res->mark : step.mark,
+          "step " + Quote(step.name) + " uses pool " + Quote(step.resources.pool) +
+              ", which is not declared",
+          "declare it under 'pools:' with its size, e.g. pools: {" + step.resources.pool + ": 2}");
     }
   }
 
@@ -224,8 +233,8 @@ class Validator {
     return mark;
   }
 
-  void CheckTemplate(const std::string& text, const YamlNode& node, int step_index,
-                     bool in_foreach, const std::vector<bool>* ancestors) {
+  void CheckTemplate(const std::string& text, const YamlNode& node, int step_index, bool in_foreach,
+                     const std::vector<bool>* ancestors) {
     auto parsed = Template::ParseWithError(text);
     if (auto* err = std::get_if<TemplateError>(&parsed)) {
       Error(MarkAt(node, text, err->offset), "template: " + err->message);
@@ -247,9 +256,9 @@ class Validator {
           for (const auto& p : wf_.params) names.push_back(p.name);
           std::string guess = ClosestMatch(ref.path[1], names);
           Error(mark, "template refers to unknown param " + Quote(ref.path[1]),
-                guess.empty() ? (names.empty() ? "declare it under 'params:'"
-                                               : "params: " + Join(names))
-                              : "did you mean " + Quote(guess) + "?");
+                guess.empty()
+                    ? (names.empty() ? "declare it under 'params:'" : "params: " + Join(names))
+                    : "did you mean " + Quote(guess) + "?");
         }
       } else if (root == "item") {
         if (!in_foreach) {
@@ -295,7 +304,8 @@ class Validator {
     std::string path;
     for (size_t i = 0; i < cycle->size(); ++i) path += (i ? " -> " : "") + dag_.name((*cycle)[i]);
     const Step& first = wf_.steps[static_cast<size_t>(cycle->front())];
-    Error(first.mark, "cycle in needs: " + path, "a workflow must be a DAG; remove one of these needs");
+    Error(first.mark, "cycle in needs: " + path,
+          "a workflow must be a DAG; remove one of these needs");
   }
 
   void CheckSchedule() {

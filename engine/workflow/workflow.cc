@@ -12,12 +12,18 @@ namespace reel {
 
 const char* ParamTypeName(ParamType type) {
   switch (type) {
-    case ParamType::kString: return "string";
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kBool: return "bool";
-    case ParamType::kDate: return "date";
-    case ParamType::kList: return "list";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kDate:
+      return "date";
+    case ParamType::kList:
+      return "list";
   }
   return "string";
 }
@@ -92,7 +98,8 @@ bool IsValidDate(const std::string& s) {
 
 Json YamlToJson(const YamlNode& node) {
   switch (node.kind) {
-    case YamlNode::Kind::kNull: return nullptr;
+    case YamlNode::Kind::kNull:
+      return nullptr;
     case YamlNode::Kind::kScalar: {
       const std::string& s = node.scalar;
       if (node.quoted) return s;

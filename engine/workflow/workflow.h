@@ -64,9 +64,9 @@ struct Step {
   std::string op;  // operator name
   std::string description;
   std::vector<std::string> needs;
-  Json with = Json::object();  // raw config; strings may hold templates
+  Json with = Json::object();   // raw config; strings may hold templates
   std::optional<Json> foreach;  // a list literal, or a template string rendering to a list
-  std::string when;  // a template; empty when the step always runs
+  std::string when;             // a template; empty when the step always runs
   RetryPolicy retry;
   std::optional<Millis> timeout;
   bool catch_failure = false;  // `catch: true`
@@ -78,11 +78,11 @@ struct Step {
 struct Workflow {
   std::string name;
   std::string description;
-  std::string file;  // the path it was loaded from
+  std::string file;    // the path it was loaded from
   std::string source;  // the YAML text, recorded with every run
   std::vector<ParamSpec> params;
   std::optional<Schedule> schedule;
-  std::vector<Step> steps;  // in file order
+  std::vector<Step> steps;           // in file order
   std::map<std::string, int> pools;  // named resource pools and their sizes
   std::vector<std::string> plugins;  // shared libraries named by the workflow, resolved paths
 

@@ -1,16 +1,16 @@
 #include "engine/workflow/yaml_tree.h"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 
 namespace reel {
 
@@ -23,10 +23,14 @@ const YamlNode* YamlNode::Get(std::string_view key) const {
 
 const char* YamlNode::KindName() const {
   switch (kind) {
-    case Kind::kNull: return "null";
-    case Kind::kScalar: return "a scalar";
-    case Kind::kSequence: return "a list";
-    case Kind::kMap: return "a mapping";
+    case Kind::kNull:
+      return "null";
+    case Kind::kScalar:
+      return "a scalar";
+    case Kind::kSequence:
+      return "a list";
+    case Kind::kMap:
+      return "a mapping";
   }
   return "?";
 }
@@ -75,7 +79,8 @@ class TreeBuilder : public YAML::EventHandler {
     node->mark = ToMark(mark);
     node->scalar = value;
     // yaml-cpp reports "!" for quoted (non-specific) scalars and "?" for plain ones.
-    node->quoted = (tag == "!") || (!tag.empty() && tag != "?" && tag.find("str") != std::string::npos);
+    node->quoted =
+        (tag == "!") || (!tag.empty() && tag != "?" && tag.find("str") != std::string::npos);
     Add(node, anchor);
   }
 
@@ -101,11 +106,10 @@ class TreeBuilder : public YAML::EventHandler {
   void Charge(size_t nodes, SourceMark mark) {
     total_ += nodes;
     if (total_ > limits_.max_nodes) {
-      throw LimitExceeded{mark,
-                          "document expands to more than " + std::to_string(limits_.max_nodes) +
-                              " nodes",
-                          "anchors and aliases that multiply each other (a 'billion laughs' "
-                          "file) are refused; write the values out or reduce the aliasing"};
+      throw LimitExceeded{
+          mark, "document expands to more than " + std::to_string(limits_.max_nodes) + " nodes",
+          "anchors and aliases that multiply each other (a 'billion laughs' "
+          "file) are refused; write the values out or reduce the aliasing"};
     }
   }
 
@@ -149,13 +153,15 @@ class TreeBuilder : public YAML::EventHandler {
         }
         for (const YamlNode* source : sources) {
           if (!source->IsMap()) {
-            diags_.Error(file_, source->mark, "a merge key '<<' takes a mapping or a list of mappings");
+            diags_.Error(file_, source->mark,
+                         "a merge key '<<' takes a mapping or a list of mappings");
             continue;
           }
           for (const auto& entry : source->entries) merged.push_back(entry);
         }
         if (sources.empty()) {
-          diags_.Error(file_, value->mark, "a merge key '<<' takes a mapping or a list of mappings");
+          diags_.Error(file_, value->mark,
+                       "a merge key '<<' takes a mapping or a list of mappings");
         }
         continue;
       }

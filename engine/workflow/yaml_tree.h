@@ -35,8 +35,8 @@ class YamlNode {
 
   Kind kind = Kind::kNull;
   SourceMark mark;
-  std::string scalar;  // kScalar only
-  bool quoted = false;  // a quoted scalar is always a string: "5" is not an int
+  std::string scalar;              // kScalar only
+  bool quoted = false;             // a quoted scalar is always a string: "5" is not an int
   std::vector<YamlNodePtr> items;  // kSequence
   std::vector<std::pair<YamlNodePtr, YamlNodePtr>> entries;  // kMap, in file order
   size_t weight = 1;  // nodes in this subtree, aliases expanded

@@ -10,7 +10,7 @@ namespace reel {
 // A file stored in the content-addressed artifact store.
 struct ArtifactRef {
   std::string name;  // a relative name chosen by the operator: "model", "train.csv"
-  std::string uri;  // "sha256:<hex>", what outputs and templates pass around
+  std::string uri;   // "sha256:<hex>", what outputs and templates pass around
   std::uint64_t size = 0;
 };
 

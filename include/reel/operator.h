@@ -39,14 +39,22 @@ inline constexpr int kOperatorApiVersion = 4;
 enum class ConfigType { kAny, kString, kInt, kFloat, kBool, kList, kMap, kDuration };
 inline const char* ConfigTypeName(ConfigType type) {
   switch (type) {
-    case ConfigType::kAny: return "any";
-    case ConfigType::kString: return "string";
-    case ConfigType::kInt: return "int";
-    case ConfigType::kFloat: return "float";
-    case ConfigType::kBool: return "bool";
-    case ConfigType::kList: return "list";
-    case ConfigType::kMap: return "map";
-    case ConfigType::kDuration: return "duration";
+    case ConfigType::kAny:
+      return "any";
+    case ConfigType::kString:
+      return "string";
+    case ConfigType::kInt:
+      return "int";
+    case ConfigType::kFloat:
+      return "float";
+    case ConfigType::kBool:
+      return "bool";
+    case ConfigType::kList:
+      return "list";
+    case ConfigType::kMap:
+      return "map";
+    case ConfigType::kDuration:
+      return "duration";
   }
   return "any";
 }
@@ -64,7 +72,7 @@ struct OperatorInfo {
   std::string description;
   std::vector<ConfigField> config;
   bool allow_unknown_keys = false;  // when true, keys outside `config` are passed through
-  std::string example;  // a YAML step, shown by `reel operators NAME`
+  std::string example;              // a YAML step, shown by `reel operators NAME`
   // An operator that returns within microseconds and never blocks (no I/O, no waiting) may
   // run on the scheduler's own thread instead of being handed to a worker: it takes no worker
   // slot or resources, and `timeout` does not apply to it. Everything else leaves this false.
@@ -86,9 +94,9 @@ class Context {
   virtual const std::string& run_id() const = 0;
   virtual const std::string& workflow_name() const = 0;
   virtual const std::string& step_name() const = 0;
-  virtual int attempt() const = 0;  // 1-based
+  virtual int attempt() const = 0;                      // 1-based
   virtual const std::string& logical_date() const = 0;  // YYYY-MM-DD
-  virtual const Json& item() const = 0;  // the foreach item, null outside foreach
+  virtual const Json& item() const = 0;                 // the foreach item, null outside foreach
 
   // Where the engine keeps its state; operators with stores of their own live under it.
   virtual std::filesystem::path home() const = 0;

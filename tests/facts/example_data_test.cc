@@ -1,11 +1,11 @@
 #include "facts/example_data.h"
 
-#include <date/date.h>
-#include <doctest/doctest.h>
-
 #include <map>
 #include <string>
 #include <vector>
+
+#include <date/date.h>
+#include <doctest/doctest.h>
 
 #include "engine/base/csv.h"
 #include "facts/time.h"

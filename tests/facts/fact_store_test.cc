@@ -1,10 +1,10 @@
 #include "facts/fact_store.h"
 
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <random>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
 

@@ -1,6 +1,7 @@
+#include "models/model_file.h"
+
 #include <doctest/doctest.h>
 
-#include "models/model_file.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;

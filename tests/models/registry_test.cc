@@ -1,10 +1,10 @@
-#include "home/home.h"
 #include "models/registry.h"
-
-#include <doctest/doctest.h>
 
 #include <thread>
 
+#include <doctest/doctest.h>
+
+#include "home/home.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;

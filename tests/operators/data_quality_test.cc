@@ -1,10 +1,11 @@
-#include <doctest/doctest.h>
+#include "operators/data_quality.h"
 
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "facts/fact_store.h"
-#include "operators/data_quality.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;
@@ -24,9 +25,9 @@ void WriteViews(const std::filesystem::path& db) {
   auto store = FactStore::Open(db);
   REQUIRE(store.ok());
   FactSchema schema;
-  schema.columns = {{"event_id", ColumnType::kInt},      {"user_id", ColumnType::kInt},
+  schema.columns = {{"event_id", ColumnType::kInt},         {"user_id", ColumnType::kInt},
                     {"event_time", ColumnType::kTimestamp}, {"watch_seconds", ColumnType::kInt},
-                    {"device", ColumnType::kString},     {"score", ColumnType::kString}};
+                    {"device", ColumnType::kString},        {"score", ColumnType::kString}};
   schema.time_column = "event_time";
   const char* devices[] = {"tv", "web", "mobile"};
   auto write = [&](const char* ds, int n, bool dirty, std::int64_t first_id) {
@@ -45,7 +46,8 @@ void WriteViews(const std::filesystem::path& db) {
       }
       rows.Append({id, user, t, watch, device, score}, t);
     }
-    REQUIRE((*store)->WritePartition({"views", FactKind::kEvent, ds, schema, false, "r"}, rows).ok());
+    REQUIRE(
+        (*store)->WritePartition({"views", FactKind::kEvent, ds, schema, false, "r"}, rows).ok());
   };
   write("2024-03-01", 50, false, 1);
   write("2024-03-02", 100, true, 101);
@@ -175,14 +177,15 @@ TEST_CASE("data_quality: scope as_of checks everything visible before ds, nothin
   TempDir dir;
   WriteViews(dir / "home" / "facts.db");
   FakeContext ctx(dir / "home", DataQualityOperator::Info());
-  Json checks = {{{"check", "row_count"}, {"min", 1}}, {{"check", "unique"}, {"column", "event_id"}}};
-  Status s = Run(ctx, {{"ds", "2024-03-03"}, {"table", "views"}, {"scope", "as_of"},
-                       {"checks", checks}});
-  CHECK_FALSE(s.ok());  // the duplicate of 03-02
+  Json checks = {{{"check", "row_count"}, {"min", 1}},
+                 {{"check", "unique"}, {"column", "event_id"}}};
+  Status s =
+      Run(ctx, {{"ds", "2024-03-03"}, {"table", "views"}, {"scope", "as_of"}, {"checks", checks}});
+  CHECK_FALSE(s.ok());                // the duplicate of 03-02
   CHECK(ctx.outputs["rows"] == 150);  // 03-03 is not visible at ds 03-03
   FakeContext earlier(dir / "home", DataQualityOperator::Info());
-  s = Run(earlier, {{"ds", "2024-03-02"}, {"table", "views"}, {"scope", "as_of"},
-                    {"checks", checks}});
+  s = Run(earlier,
+          {{"ds", "2024-03-02"}, {"table", "views"}, {"scope", "as_of"}, {"checks", checks}});
   CHECK_MESSAGE(s.ok(), s.message());
   CHECK(earlier.outputs["rows"] == 50);
 }
@@ -210,11 +213,13 @@ TEST_CASE("data_quality: checks a CSV dataset artifact or file") {
   CHECK(ctx.Metric("dq.allowed_values(item_id)") == 1);
 
   FakeContext by_path(dir / "home", DataQualityOperator::Info());
-  s = Run(by_path, {{"dataset", (dir / "train.csv").string()}, {"checks", Json::array({checks[0]})}});
+  s = Run(by_path,
+          {{"dataset", (dir / "train.csv").string()}, {"checks", Json::array({checks[0]})}});
   CHECK_MESSAGE(s.ok(), s.message());
 
   FakeContext fresh(dir / "home", DataQualityOperator::Info());
-  s = Run(fresh, {{"dataset", ref->uri}, {"checks", Json::array({{{"check", "freshness"}, {"max_age", "1d"}}})}});
+  s = Run(fresh, {{"dataset", ref->uri},
+                  {"checks", Json::array({{{"check", "freshness"}, {"max_age", "1d"}}})}});
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(Has(s.message(), "does not apply to a dataset"));
 

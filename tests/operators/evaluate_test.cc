@@ -1,8 +1,8 @@
-#include "home/home.h"
 #include "operators/evaluate.h"
 
 #include <doctest/doctest.h>
 
+#include "home/home.h"
 #include "models/model_file.h"
 #include "models/registry.h"
 #include "tests/operators/rec_testdata.h"
@@ -56,8 +56,8 @@ struct Fixture {
     WriteFile(dir / "holdout.csv", HoldoutCsv(data));
     ctx.workflow_ = "recs";
     ctx.config_ = Json({{"model", (dir / "good.reelmdl").string()},
-                                {"holdout", (dir / "holdout.csv").string()},
-                                {"interactions", (dir / "train.csv").string()}});
+                        {"holdout", (dir / "holdout.csv").string()},
+                        {"interactions", (dir / "train.csv").string()}});
   }
   void Save(const RecModel& m, const std::string& name) {
     REQUIRE(SaveRecModel(m, dir / name).ok());
@@ -151,9 +151,9 @@ TEST_CASE("evaluate: seen items are excluded from every ranking") {
   REQUIRE(SaveRecModel(m, dir / "m.reelmdl").ok());
   FakeContext ctx(dir / "home", EvaluateOperator::Info());
   ctx.config_ = Json({{"model", (dir / "m.reelmdl").string()},
-                              {"holdout", (dir / "holdout.csv").string()},
-                              {"interactions", (dir / "train.csv").string()},
-                              {"k", 1}});
+                      {"holdout", (dir / "holdout.csv").string()},
+                      {"interactions", (dir / "train.csv").string()},
+                      {"k", 1}});
   Status s = EvaluateOperator().Execute(ctx);
   REQUIRE_MESSAGE(s.ok(), s.ToString());
   const Json& out = ctx.outputs;

@@ -1,9 +1,9 @@
 #include "operators/fact_snapshot.h"
 
-#include <doctest/doctest.h>
-
 #include <random>
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "facts/fact_store.h"
 #include "tests/support/fake_context.h"

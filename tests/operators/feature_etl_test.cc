@@ -1,5 +1,4 @@
-#include <doctest/doctest.h>
-#include <fmt/format.h>
+#include "operators/feature_etl.h"
 
 #include <algorithm>
 #include <functional>
@@ -11,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
 #include "facts/fact_store.h"
-#include "operators/feature_etl.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;
@@ -56,26 +57,30 @@ World MakeWorld(std::uint64_t seed) {
   const std::int64_t start = Ms("2024-03-01");
   for (int d = 0; d < kDays; ++d) {
     for (int i = 0; i < 120; ++i) {  // distinct times: the ms part is i + 1
-      std::int64_t t = start + d * kMsPerDay + static_cast<std::int64_t>(rng() % 86400) * 1000 + i + 1;
+      std::int64_t t =
+          start + d * kMsPerDay + static_cast<std::int64_t>(rng() % 86400) * 1000 + i + 1;
       std::optional<std::int64_t> watch;
       if (rng() % 20 != 0) watch = static_cast<std::int64_t>(rng() % 3000);
       w.views.push_back({static_cast<std::int64_t>(1 + rng() % 30),
                          static_cast<std::int64_t>(1 + rng() % 25), t, watch, devices[rng() % 3]});
     }
     for (int i = 0; i < 30; ++i) {
-      std::int64_t t = start + d * kMsPerDay + static_cast<std::int64_t>(rng() % 86400) * 1000 + i + 1;
+      std::int64_t t =
+          start + d * kMsPerDay + static_cast<std::int64_t>(rng() % 86400) * 1000 + i + 1;
       w.thumbs.push_back({static_cast<std::int64_t>(1 + rng() % 30),
                           static_cast<std::int64_t>(1 + rng() % 25), t, rng() % 3 ? 1 : -1});
     }
   }
   // Exactly on the window boundaries (users 31..36).
-  for (auto [user, t] : {std::pair{31, kFrom}, {32, kFrom - 1}, {33, kC - 1}, {34, kC},
-                         {35, kT - 1}, {36, kT}}) {
+  for (auto [user, t] :
+       {std::pair{31, kFrom}, {32, kFrom - 1}, {33, kC - 1}, {34, kC}, {35, kT - 1}, {36, kT}}) {
     w.views.push_back({user, 7, t, 100, "tv"});
   }
   // Exactly on feature window boundaries (3, 5 and 10 days before the cutoff), and 1 ms off.
-  for (auto [user, t] : {std::pair{1, kC - 5 * kMsPerDay}, {2, kC - 3 * kMsPerDay},
-                         {3, kC - 10 * kMsPerDay}, {4, kC - 5 * kMsPerDay - 1}}) {
+  for (auto [user, t] : {std::pair{1, kC - 5 * kMsPerDay},
+                         {2, kC - 3 * kMsPerDay},
+                         {3, kC - 10 * kMsPerDay},
+                         {4, kC - 5 * kMsPerDay - 1}}) {
     w.views.push_back({user, 7, t, 1500, "web"});
   }
   for (const char* ds : {"2024-03-10", "2024-03-16", "2024-03-17", "2024-03-22"}) {
@@ -97,12 +102,16 @@ void WriteDays(const std::filesystem::path& db, const World& w, std::int32_t fir
                std::int32_t last) {
   auto store = FactStore::Open(db);
   REQUIRE(store.ok());
-  FactSchema views = Schema({{"user_id", ColumnType::kInt}, {"item_id", ColumnType::kInt},
+  FactSchema views = Schema({{"user_id", ColumnType::kInt},
+                             {"item_id", ColumnType::kInt},
                              {"event_time", ColumnType::kTimestamp},
-                             {"watch_seconds", ColumnType::kInt}, {"device", ColumnType::kString}},
+                             {"watch_seconds", ColumnType::kInt},
+                             {"device", ColumnType::kString}},
                             "event_time");
-  FactSchema thumbs = Schema({{"user_id", ColumnType::kInt}, {"item_id", ColumnType::kInt},
-                              {"event_time", ColumnType::kTimestamp}, {"thumb", ColumnType::kInt}},
+  FactSchema thumbs = Schema({{"user_id", ColumnType::kInt},
+                              {"item_id", ColumnType::kInt},
+                              {"event_time", ColumnType::kTimestamp},
+                              {"thumb", ColumnType::kInt}},
                              "event_time");
   FactSchema state = Schema({{"user_id", ColumnType::kInt}, {"credits", ColumnType::kInt}}, "");
   for (std::int32_t day = first; day <= last; ++day) {
@@ -125,7 +134,8 @@ void WriteDays(const std::filesystem::path& db, const World& w, std::int32_t fir
     REQUIRE((*store)->WritePartition({"views", FactKind::kEvent, ds, views, false, "r"}, v).ok());
     REQUIRE((*store)->WritePartition({"thumbs", FactKind::kEvent, ds, thumbs, false, "r"}, t).ok());
     if (has_state) {
-      REQUIRE((*store)->WritePartition({"user_state", FactKind::kState, ds, state, false, "r"}, s)
+      REQUIRE((*store)
+                  ->WritePartition({"user_state", FactKind::kState, ds, state, false, "r"}, s)
                   .ok());
     }
   }
@@ -135,7 +145,7 @@ void WriteDays(const std::filesystem::path& db, const World& w, std::int32_t fir
 struct Obs {
   std::int64_t t;
   std::optional<double> v;  // the aggregated column
-  std::string text;  // the aggregated column as text (distinct_count)
+  std::string text;         // the aggregated column as text (distinct_count)
   bool numerator = false;
 };
 struct Expected {
@@ -153,8 +163,8 @@ double Aggregate(const std::string& agg, const std::vector<Obs>& obs) {
   if (agg == "count") return static_cast<double>(obs.size());
   if (agg == "ratio") {
     if (obs.empty()) return 0;
-    return static_cast<double>(std::count_if(obs.begin(), obs.end(),
-                                             [](const Obs& o) { return o.numerator; })) /
+    return static_cast<double>(
+               std::count_if(obs.begin(), obs.end(), [](const Obs& o) { return o.numerator; })) /
            static_cast<double>(obs.size());
   }
   if (agg == "distinct_count") {
@@ -190,7 +200,8 @@ double ExpectedValue(const Expected& e, const World& w, std::int64_t entity) {
 }
 
 // Views of a user (or an item) with `column` as the value.
-std::function<std::vector<Obs>(const World&, std::int64_t)> Views(bool by_user, std::string column) {
+std::function<std::vector<Obs>(const World&, std::int64_t)> Views(bool by_user,
+                                                                  std::string column) {
   return [=](const World& w, std::int64_t entity) {
     std::vector<Obs> out;
     for (const auto& v : w.views) {
@@ -198,8 +209,10 @@ std::function<std::vector<Obs>(const World&, std::int64_t)> Views(bool by_user, 
       Obs o{v.t, std::nullopt, "", v.device == "tv"};
       if (column == "watch_seconds" && v.watch) o.v = static_cast<double>(*v.watch);
       if (column == "watch_seconds" && v.watch) o.text = std::to_string(*v.watch);
-      if (column == "item_id") o = {v.t, static_cast<double>(v.item), std::to_string(v.item), false};
-      if (column == "user_id") o = {v.t, static_cast<double>(v.user), std::to_string(v.user), false};
+      if (column == "item_id")
+        o = {v.t, static_cast<double>(v.item), std::to_string(v.item), false};
+      if (column == "user_id")
+        o = {v.t, static_cast<double>(v.user), std::to_string(v.user), false};
       if (column == "device") o = {v.t, 0.0, v.device, false};
       if (column == "filter") {
         o.text = v.device;
@@ -216,29 +229,66 @@ std::vector<Expected> Features() {
   std::vector<Expected> f = {
       {{{"name", "watches_all"}, {"fact", "views"}}, Views(true, "")},
       {{{"name", "watches_5d"}, {"fact", "views"}, {"window_days", 5}}, Views(true, "")},
-      {{{"name", "watch_sum_10d"}, {"fact", "views"}, {"aggregation", "sum"},
-        {"column", "watch_seconds"}, {"window_days", 10}}, Views(true, "watch_seconds")},
-      {{{"name", "watch_mean_5d"}, {"fact", "views"}, {"aggregation", "mean"},
-        {"column", "watch_seconds"}, {"window_days", 5}}, Views(true, "watch_seconds")},
-      {{{"name", "watch_min"}, {"fact", "views"}, {"aggregation", "min"},
-        {"column", "watch_seconds"}}, Views(true, "watch_seconds")},
-      {{{"name", "watch_max_5d"}, {"fact", "views"}, {"aggregation", "max"},
-        {"column", "watch_seconds"}, {"window_days", 5}}, Views(true, "watch_seconds")},
-      {{{"name", "items_5d"}, {"fact", "views"}, {"aggregation", "distinct_count"},
-        {"column", "item_id"}, {"window_days", 5}}, Views(true, "item_id")},
-      {{{"name", "devices"}, {"fact", "views"}, {"aggregation", "distinct_count"},
-        {"column", "device"}}, Views(true, "device")},
-      {{{"name", "last_watch"}, {"fact", "views"}, {"aggregation", "last"},
-        {"column", "watch_seconds"}}, Views(true, "watch_seconds")},
-      {{{"name", "tv_share_10d"}, {"fact", "views"}, {"aggregation", "ratio"}, {"window_days", 10},
-        {"numerator", {{"column", "device"}, {"value", "tv"}}}}, Views(true, "")},
-      {{{"name", "long_5d"}, {"fact", "views"}, {"window_days", 5},
+      {{{"name", "watch_sum_10d"},
+        {"fact", "views"},
+        {"aggregation", "sum"},
+        {"column", "watch_seconds"},
+        {"window_days", 10}},
+       Views(true, "watch_seconds")},
+      {{{"name", "watch_mean_5d"},
+        {"fact", "views"},
+        {"aggregation", "mean"},
+        {"column", "watch_seconds"},
+        {"window_days", 5}},
+       Views(true, "watch_seconds")},
+      {{{"name", "watch_min"},
+        {"fact", "views"},
+        {"aggregation", "min"},
+        {"column", "watch_seconds"}},
+       Views(true, "watch_seconds")},
+      {{{"name", "watch_max_5d"},
+        {"fact", "views"},
+        {"aggregation", "max"},
+        {"column", "watch_seconds"},
+        {"window_days", 5}},
+       Views(true, "watch_seconds")},
+      {{{"name", "items_5d"},
+        {"fact", "views"},
+        {"aggregation", "distinct_count"},
+        {"column", "item_id"},
+        {"window_days", 5}},
+       Views(true, "item_id")},
+      {{{"name", "devices"},
+        {"fact", "views"},
+        {"aggregation", "distinct_count"},
+        {"column", "device"}},
+       Views(true, "device")},
+      {{{"name", "last_watch"},
+        {"fact", "views"},
+        {"aggregation", "last"},
+        {"column", "watch_seconds"}},
+       Views(true, "watch_seconds")},
+      {{{"name", "tv_share_10d"},
+        {"fact", "views"},
+        {"aggregation", "ratio"},
+        {"window_days", 10},
+        {"numerator", {{"column", "device"}, {"value", "tv"}}}},
+       Views(true, "")},
+      {{{"name", "long_5d"},
+        {"fact", "views"},
+        {"window_days", 5},
         {"filter", {{"column", "watch_seconds"}, {"op", ">="}, {"value", 1000}}}},
-       Views(true, "filter"), watch_at_least(1000)},
-      {{{"name", "not_tv_3d"}, {"fact", "views"}, {"window_days", 3},
+       Views(true, "filter"),
+       watch_at_least(1000)},
+      {{{"name", "not_tv_3d"},
+        {"fact", "views"},
+        {"window_days", 3},
         {"filter", {{"column", "device"}, {"op", "in"}, {"value", {"mobile", "web"}}}}},
-       Views(true, "filter"), [](const Obs& o) { return o.text != "tv"; }},
-      {{{"name", "thumbs_up"}, {"fact", "thumbs"}, {"aggregation", "ratio"},
+       Views(true, "filter"),
+       [](const Obs& o) { return o.text != "tv"; }},
+      {{{"name", "thumbs_up"},
+        {"fact", "thumbs"},
+        {"aggregation", "ratio"},
         {"numerator", {{"column", "thumb"}, {"op", "=="}, {"value", 1}}}},
        [](const World& w, std::int64_t user) {
          std::vector<Obs> out;
@@ -247,7 +297,10 @@ std::vector<Expected> Features() {
          }
          return out;
        }},
-      {{{"name", "credits"}, {"fact", "user_state"}, {"aggregation", "last"}, {"column", "credits"}},
+      {{{"name", "credits"},
+        {"fact", "user_state"},
+        {"aggregation", "last"},
+        {"column", "credits"}},
        [](const World& w, std::int64_t user) {  // the state at the end of 03-16
          std::vector<Obs> out;
          for (const auto& s : w.state) {
@@ -258,10 +311,17 @@ std::vector<Expected> Features() {
          return out;
        }},
       {{{"name", "views_3d"}, {"fact", "views"}, {"window_days", 3}}, Views(false, "")},
-      {{{"name", "avg_watch"}, {"fact", "views"}, {"aggregation", "mean"},
-        {"column", "watch_seconds"}}, Views(false, "watch_seconds")},
-      {{{"name", "viewers_10d"}, {"fact", "views"}, {"aggregation", "distinct_count"},
-        {"column", "user_id"}, {"window_days", 10}}, Views(false, "user_id")},
+      {{{"name", "avg_watch"},
+        {"fact", "views"},
+        {"aggregation", "mean"},
+        {"column", "watch_seconds"}},
+       Views(false, "watch_seconds")},
+      {{{"name", "viewers_10d"},
+        {"fact", "views"},
+        {"aggregation", "distinct_count"},
+        {"column", "user_id"},
+        {"window_days", 10}},
+       Views(false, "user_id")},
   };
   return f;
 }
@@ -270,12 +330,14 @@ constexpr std::size_t kUserFeatures = 14;
 Json Config() {
   Json user = Json::array(), item = Json::array();
   auto all = Features();
-  for (std::size_t i = 0; i < all.size(); ++i) (i < kUserFeatures ? user : item).push_back(all[i].def);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    (i < kUserFeatures ? user : item).push_back(all[i].def);
   return Json{{"ds", "2024-03-20"},
               {"train_days", 7},
               {"holdout_days", 3},
               {"interactions",
-               {{"fact", "views"}, {"weight", "watch_seconds"},
+               {{"fact", "views"},
+                {"weight", "watch_seconds"},
                 {"filter", {{"column", "watch_seconds"}, {"op", ">="}, {"value", 60}}}}},
               {"user_features", user},
               {"item_features", item}};
@@ -309,7 +371,8 @@ std::string ExpectedInteractions(const World& w, std::int64_t from, std::int64_t
   }
   std::sort(kept.begin(), kept.end(), [](const View& a, const View& b) { return a.t < b.t; });
   std::string out = "user_id,item_id,weight,ts\n";
-  for (const auto& v : kept) out += fmt::format("{},{},{},{}\n", v.user, v.item, *v.watch, v.t / 1000);
+  for (const auto& v : kept)
+    out += fmt::format("{},{},{},{}\n", v.user, v.item, *v.watch, v.t / 1000);
   return out;
 }
 
@@ -381,12 +444,12 @@ TEST_CASE("feature_etl: features match a brute-force computation; later facts ch
   auto has_user = [](const std::string& csv, int user) {
     return csv.find(fmt::format("\n{},7,100,", user)) != std::string::npos;
   };
-  CHECK(has_user(train, 31));  // at 03-10 00:00: the first instant of training
+  CHECK(has_user(train, 31));        // at 03-10 00:00: the first instant of training
   CHECK_FALSE(has_user(train, 32));  // 1 ms before
-  CHECK(has_user(train, 33));  // 03-16 23:59:59.999
+  CHECK(has_user(train, 33));        // 03-16 23:59:59.999
   CHECK_FALSE(has_user(train, 34));
-  CHECK(has_user(holdout, 34));  // at the cutoff: the first instant of the holdout
-  CHECK(has_user(holdout, 35));  // 1 ms before ds
+  CHECK(has_user(holdout, 34));        // at the cutoff: the first instant of the holdout
+  CHECK(has_user(holdout, 35));        // 1 ms before ds
   CHECK_FALSE(has_user(holdout, 36));  // at ds: never read
   CHECK(ctx.outputs["train_rows"] == ParseCsv(train).size() - 1);
   CHECK(ctx.outputs["holdout_rows"] == ParseCsv(holdout).size() - 1);
@@ -479,7 +542,9 @@ TEST_CASE("feature_etl: errors name the problem and the fix") {
   CHECK(m.find("window_days must be an integer >= 0") != std::string::npos);
   m = error([](Json& c) { c["user_features"][9].erase("numerator"); });
   CHECK(m.find("needs 'numerator'") != std::string::npos);
-  m = error([](Json& c) { c["user_features"][1]["filter"] = {{"column", "device"}, {"op", "~"}, {"value", "tv"}}; });
+  m = error([](Json& c) {
+    c["user_features"][1]["filter"] = {{"column", "device"}, {"op", "~"}, {"value", "tv"}};
+  });
   CHECK(m.find("unknown filter op '~'") != std::string::npos);
   m = error([](Json& c) { c["user_features"][1]["name"] = "watches_all"; });
   CHECK(m.find("duplicate feature name 'watches_all'") != std::string::npos);

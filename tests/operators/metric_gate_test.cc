@@ -15,8 +15,9 @@ Json Evaluation(double candidate, Json production, double baseline) {
             {"baseline", {{"recall_at_10", baseline}, {"ndcg_at_10", 0.05}}},
             {"k", 10},
             {"users", 100}};
-  e["production"] = production.is_null() ? Json(nullptr)
-                                         : Json({{"recall_at_10", production}, {"ndcg_at_10", 0.1}});
+  e["production"] = production.is_null()
+                        ? Json(nullptr)
+                        : Json({{"recall_at_10", production}, {"ndcg_at_10", 0.1}});
   return e;
 }
 

@@ -1,8 +1,8 @@
-#include "home/home.h"
 #include "operators/promote.h"
 
 #include <doctest/doctest.h>
 
+#include "home/home.h"
 #include "models/model_file.h"
 #include "models/registry.h"
 #include "tests/support/fake_context.h"
@@ -76,8 +76,7 @@ TEST_CASE("promote registers a model file and moves production exactly once per 
   FakeContext next(dir / "home");
   next.workflow_ = "recs";
   next.run_id_ = "run-2";
-  next.config_ = {{"model", (dir / "m2.reelmdl").string()},
-                  {"metrics", {{"recall_at_10", 0.3}}}};
+  next.config_ = {{"model", (dir / "m2.reelmdl").string()}, {"metrics", {{"recall_at_10", 0.3}}}};
   REQUIRE(PromoteOperator().Execute(next).ok());
   CHECK(next.outputs["version"] == 2);
   CHECK(next.outputs["previous_version"] == 1);

@@ -19,11 +19,11 @@
 namespace reel::testing {
 
 struct RecTestData {
-  std::string interactions_csv;  // user_id,item_id,weight,ts
-  std::string user_features_csv;  // user_id,f0,f1 (noisy cluster signal)
-  std::string item_features_csv;  // item_id,g0,g1
+  std::string interactions_csv;                        // user_id,item_id,weight,ts
+  std::string user_features_csv;                       // user_id,f0,f1 (noisy cluster signal)
+  std::string item_features_csv;                       // item_id,g0,g1
   std::map<std::string, std::set<std::string>> train;  // user -> items seen in training
-  std::map<std::string, std::string> holdout;  // user -> held-out item
+  std::map<std::string, std::string> holdout;          // user -> held-out item
   std::vector<std::string> items;
 };
 
@@ -40,15 +40,15 @@ inline RecTestData MakeRecTestData(int clusters = 6, int users_per_cluster = 40,
   d.item_features_csv = "item_id,g0,g1\n";
   for (int i = 0; i < num_items; ++i) {
     int g = i / items_per_group;
-    d.item_features_csv += fmt::format("{},{:.3f},{:.3f}\n", d.items[i], g % 2 + noise(rng),
-                                       g / 2 + noise(rng));
+    d.item_features_csv +=
+        fmt::format("{},{:.3f},{:.3f}\n", d.items[i], g % 2 + noise(rng), g / 2 + noise(rng));
   }
   long ts = 1700000000;
   for (int c = 0; c < clusters; ++c) {
     for (int k = 0; k < users_per_cluster; ++k) {
       std::string user = fmt::format("user{:04d}", c * users_per_cluster + k);
-      d.user_features_csv += fmt::format("{},{:.3f},{:.3f}\n", user, c % 2 + noise(rng),
-                                         c / 2 + noise(rng));
+      d.user_features_csv +=
+          fmt::format("{},{:.3f},{:.3f}\n", user, c % 2 + noise(rng), c / 2 + noise(rng));
       std::vector<int> group(items_per_group);
       for (int j = 0; j < items_per_group; ++j) group[j] = c * items_per_group + j;
       std::shuffle(group.begin(), group.end(), rng);

@@ -1,8 +1,8 @@
 #include "operators/shell.h"
 
-#include <doctest/doctest.h>
-
 #include <thread>
+
+#include <doctest/doctest.h>
 
 #include "engine/base/process.h"
 #include "tests/support/fake_context.h"

@@ -1,12 +1,13 @@
-#include <doctest/doctest.h>
+#include "operators/torch_train.h"
 
 #include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <thread>
 
+#include <doctest/doctest.h>
+
 #include "models/model_file.h"
-#include "operators/torch_train.h"
 #include "tests/operators/rec_testdata.h"
 #include "tests/support/fake_context.h"
 
@@ -181,7 +182,8 @@ TEST_CASE("torch_train: a dead rank fails the step with its error, without a han
   TrainFixture f(Json{{"world_size", 2}, {"epochs", 1000}});
   auto started = std::chrono::steady_clock::now();
   Status s = f.Run();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   REQUIRE_FALSE(s.ok());
   CHECK(s.code() == Status::Code::kFailed);
   CHECK(s.message().find("rank 1 of 2 exited with code 1") != std::string::npos);
@@ -249,7 +251,8 @@ TEST_CASE("torch_train: cancelling the attempt stops the ranks") {
 
 TEST_CASE("torch_train: bad input data fails with the file and line") {
   TrainFixture f;
-  f.ctx.config_["interactions"] = f.Put("bad.csv", "user_id,item_id,weight\nu1,i1,1\nu2,i2,heavy\n");
+  f.ctx.config_["interactions"] =
+      f.Put("bad.csv", "user_id,item_id,weight\nu1,i1,1\nu2,i2,heavy\n");
   Status s = f.Run();
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find(":3 column `weight`: 'heavy' is not a number") != std::string::npos);

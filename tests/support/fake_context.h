@@ -65,8 +65,7 @@ class FakeContext : public Context {
   // config() then returns config_ as the engine hands a rendered `with:` block to Execute: each
   // key of `info.config` that is missing or null takes the key's default_value, if it has one
   // (ApplyConfigDefaults, the first half of what the engine does before Execute).
-  FakeContext(std::filesystem::path home, const OperatorInfo& info)
-      : FakeContext(std::move(home)) {
+  FakeContext(std::filesystem::path home, const OperatorInfo& info) : FakeContext(std::move(home)) {
     schema_ = info.config;
   }
 
@@ -156,7 +155,7 @@ class FakeContext : public Context {
   std::filesystem::path home_;
   int next_artifact_ = 0;
   std::vector<ConfigField> schema_;
-  mutable Json applied_;                    // config_ with the schema's defaults
+  mutable Json applied_;                     // config_ with the schema's defaults
   mutable std::optional<Json> applied_for_;  // the config_ that applied_ was made from
 };
 

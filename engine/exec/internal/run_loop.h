@@ -2,6 +2,11 @@
 // Everything here is touched only on the io_context's thread, except the completion queue.
 #pragma once
 
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -9,16 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include <deque>
-#include <mutex>
-#include <optional>
-#include <random>
-
-#include "engine/workflow/dag.h"
 #include "engine/exec/process_step.h"
 #include "engine/exec/scheduler.h"
 #include "engine/exec/task_context.h"
 #include "engine/template/template.h"
+#include "engine/workflow/dag.h"
 
 namespace reel::scheduler_internal {
 
@@ -61,8 +61,8 @@ struct ProcessAttempt {
   uint64_t quiet_round = 0;                     // the quiet_timer arming a handler belongs to
   std::chrono::steady_clock::time_point drain_deadline;
   std::optional<Result<ProcessResult>> reaped;  // set once the child was reaped
-  bool cancelled = false;  // SIGTERM sent
-  bool killed = false;     // SIGKILL sent after the grace period
+  bool cancelled = false;                       // SIGTERM sent
+  bool killed = false;                          // SIGKILL sent after the grace period
   bool finished = false;
 };
 
@@ -76,13 +76,13 @@ struct Task {
   int attempt = 0;  // attempts started
   Json outputs = Json::object();
   std::string error;
-  std::shared_ptr<TaskContext> ctx;  // the running attempt
-  std::shared_ptr<ProcessAttempt> process;  // the running attempt, when a process step's
+  std::shared_ptr<TaskContext> ctx;           // the running attempt
+  std::shared_ptr<ProcessAttempt> process;    // the running attempt, when a process step's
   std::unique_ptr<asio::steady_timer> timer;  // timeout, grace or retry delay
   uint64_t generation = 0;  // bumped when an attempt is abandoned; late completions are ignored
   bool timed_out = false;
   bool running = false;
-  bool inline_run = false;  // the running attempt executes on the loop thread, without a slot
+  bool inline_run = false;   // the running attempt executes on the loop thread, without a slot
   uint64_t ready_round = 0;  // the commit round in which it joined the queue
   uint64_t start_round = 0;  // the commit round whose transaction records the attempt's start
   int merged_attempt = 0;    // an attempt that ended before its start was committed: its
@@ -96,9 +96,9 @@ struct StepRun {
   size_t unfinished = 0;
   bool finished = false;
   TaskStatus status = TaskStatus::kQueued;  // once finished: how the step as a whole ended
-  std::set<std::string> referenced_steps;  // steps.NAME used by its templates
+  std::set<std::string> referenced_steps;   // steps.NAME used by its templates
   bool runs_inline = false;  // its operator runs on the loop thread (OperatorInfo::runs_inline)
-  bool templated = true;  // its `with:` contains template expressions
+  bool templated = true;     // its `with:` contains template expressions
 };
 
 struct Completion {
@@ -158,8 +158,7 @@ class RunLoop {
     std::string error;
   };
   AttemptEnd ClassifyAttempt(const Task& task, const Status& status) const;
-  void RecordAttemptEnd(size_t task, const AttemptEnd& end, const Json& outputs,
-                        TaskContext* ctx);
+  void RecordAttemptEnd(size_t task, const AttemptEnd& end, const Json& outputs, TaskContext* ctx);
   void SetTaskStatus(size_t task, TaskStatus status, const std::string& error = {},
                      const Json* outputs = nullptr);
   void FinishTask(size_t task);
@@ -168,8 +167,8 @@ class RunLoop {
   void Cancel(const std::string& reason);
   void OnTimeout(size_t task);
 
-  // Process steps, run on the loop thread (engine/exec/scheduler_processes.cc). StartProcess returns
-  // false when `op` is not one, or the kernel offers no pidfds: it then runs on a worker.
+  // Process steps, run on the loop thread (engine/exec/scheduler_processes.cc). StartProcess
+  // returns false when `op` is not one, or the kernel offers no pidfds: it then runs on a worker.
   bool StartProcess(size_t task, uint64_t generation, std::shared_ptr<TaskContext> ctx,
                     std::shared_ptr<Operator> op);
   void WatchExit(const std::shared_ptr<ProcessAttempt>& p);
@@ -255,7 +254,7 @@ class RunLoop {
   std::shared_ptr<CompletionInbox> inbox_ = std::make_shared<CompletionInbox>(this);
   std::mutex completions_mu_;
   std::vector<Completion> completions_;  // guarded by completions_mu_
-  bool drain_posted_ = false;  // guarded by completions_mu_
+  bool drain_posted_ = false;            // guarded by completions_mu_
 };
 
 }  // namespace reel::scheduler_internal

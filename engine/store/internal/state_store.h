@@ -41,9 +41,8 @@ template <typename T, typename Reader>
 Result<std::vector<T>> Collect(Stmt& st, Reader read) {
   std::vector<T> out;
   for (;;) {
-    Result<bool> row = st.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
     out.push_back(read(st));
   }
 }

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "reel/status.h"
 #include "engine/template/template.h"
+#include "reel/status.h"
 
 namespace reel::template_internal {
 

@@ -1,9 +1,9 @@
 #include "engine/base/csv.h"
 
-#include <doctest/doctest.h>
-
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
 

@@ -1,6 +1,5 @@
 #include "engine/base/process.h"
 
-#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +9,8 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+
+#include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
 
@@ -136,8 +137,9 @@ TEST_CASE("process: with on_output, output is handed over in order and nothing i
 TEST_CASE("process: on_output gets large output whole, and what the group wrote before dying") {
   TempDir dir;
   std::size_t bytes = 0;
-  ProcessSpec spec = Spec({"sh", "-c", "head -c 3000000 /dev/zero; (sleep 2; echo late) & echo"
-                                       " early"},
+  ProcessSpec spec = Spec({"sh", "-c",
+                           "head -c 3000000 /dev/zero; (sleep 2; echo late) & echo"
+                           " early"},
                           dir);
   std::string text;
   spec.on_output = [&](std::string_view chunk) {

@@ -1,11 +1,11 @@
 #include "engine/base/sha256.h"
 
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
+
+#include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
 
@@ -23,8 +23,7 @@ std::string HashInChunks(const std::string& data, size_t chunk) {
 
 TEST_CASE("SHA-256 matches the FIPS 180-4 test vectors") {
   CHECK(Sha256::HexOf("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(Sha256::HexOf("abc") ==
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(Sha256::HexOf("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(HashInChunks("abc", 1) ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(HashInChunks("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 64) ==
@@ -54,7 +53,8 @@ TEST_CASE("SHA-256 gives the same digest however the input is split") {
   }
 }
 
-TEST_CASE("SHA-256: Final resets the object, Reset discards input, a moved object keeps its state") {
+TEST_CASE(
+    "SHA-256: Final resets the object, Reset discards input, a moved object keeps its state") {
   Sha256 h;
   h.Update("abc");
   CHECK(h.HexFinal() == Sha256::HexOf("abc"));

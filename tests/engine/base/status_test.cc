@@ -1,9 +1,9 @@
-#include <doctest/doctest.h>
+#include "reel/status.h"
 
 #include <memory>
 #include <string>
 
-#include "reel/status.h"
+#include <doctest/doctest.h>
 
 namespace reel {
 namespace {

@@ -1,6 +1,6 @@
 // Scheduler semantics at 1, 2 and 4 workers. Every run has a deadline: a deadlock fails the
 // test instead of hanging it.
-#include <doctest/doctest.h>
+#include "engine/exec/scheduler.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -11,11 +11,12 @@
 #include <sstream>
 #include <thread>
 
-#include "engine/workflow/loader.h"
-#include "home/home.h"
+#include <doctest/doctest.h>
+
 #include "engine/base/process.h"
 #include "engine/exec/runner.h"
-#include "engine/exec/scheduler.h"
+#include "engine/workflow/loader.h"
+#include "home/home.h"
 #include "operators/builtin_operators.h"
 #include "tests/support/fake_context.h"
 
@@ -171,8 +172,8 @@ struct Harness {
     options.heartbeat = std::chrono::milliseconds(100);
     if (tweak) tweak(options);
     Scheduler scheduler(*store, *artifacts, registry.Catalog(), options);
-    auto future = std::async(std::launch::async,
-                             [&] { return scheduler.Execute(*request, &stop); });
+    auto future =
+        std::async(std::launch::async, [&] { return scheduler.Execute(*request, &stop); });
     if (future.wait_for(deadline) != std::future_status::ready) {
       FAIL_CHECK("run did not finish within the deadline: deadlock?");
       stop = true;
@@ -217,7 +218,8 @@ steps:
   join: {operator: record, needs: [b, c, fan], with: {value: "{{ steps.fan.outputs | length }}"}}
   never: {operator: record, needs: [join], when: "{{ steps.join.outputs.value > 100 }}"}
   after_never: {operator: record, needs: [never]}
-)", workers);
+)",
+                         workers);
     CHECK(ToString(outcome.status) == "succeeded");
     auto tasks = h.Tasks();
     CHECK(tasks["b"].outputs["value"] == 8);
@@ -249,7 +251,8 @@ steps:
   independent: {operator: record, with: {ms: 50}}
   caught: {operator: throws, catch: true}
   after_caught: {operator: record, needs: [caught]}
-)", workers);
+)",
+                         workers);
     CHECK(ToString(outcome.status) == "failed");
     CHECK(outcome.error.find("fails") != std::string::npos);
     auto tasks = h.Tasks();
@@ -268,7 +271,9 @@ steps:
 
 TEST_CASE("scheduler: a run whose only failure is caught succeeds") {
   Harness h;
-  auto outcome = h.Run("name: c\nsteps:\n  x: {operator: throws, catch: true}\n  y: {operator: noop, needs: [x]}\n", 2);
+  auto outcome = h.Run(
+      "name: c\nsteps:\n  x: {operator: throws, catch: true}\n  y: {operator: noop, needs: [x]}\n",
+      2);
   CHECK(ToString(outcome.status) == "succeeded");
 }
 
@@ -282,7 +287,8 @@ steps:
   slow: {operator: sleep, timeout: 100ms, with: {seconds: 30}}
   stubborn: {operator: stubborn, timeout: 100ms, with: {ms: 1500}}
   fine: {operator: sleep, with: {seconds: 0.01}}
-)", workers);
+)",
+                         workers);
     CHECK(ToString(outcome.status) == "failed");
     auto tasks = h.Tasks();
     CHECK(ToString(tasks["slow"].status) == "failed");
@@ -314,7 +320,8 @@ steps:
   long: {operator: sleep, with: {seconds: 30}}
   other: {operator: sleep, foreach: [1, 2, 3, 4, 5, 6], with: {seconds: 30}}
   later: {operator: noop, needs: [long]}
-)", workers);
+)",
+                         workers);
     canceller.join();
     CHECK(ToString(outcome.status) == "cancelled");
     for (const auto& [label, task] : h.Tasks()) {
@@ -384,13 +391,15 @@ steps:
   slow:
     operator: shell
     timeout: 200ms
-    with: {shell: true, command: "sleep 30 & echo $! > )" + pid_file + R"(; wait"}
+    with: {shell: true, command: "sleep 30 & echo $! > )" +
+                             pid_file + R"(; wait"}
   deaf:
     operator: shell
     timeout: 200ms
     with: {shell: true, kill_grace: 300ms, command: "trap '' TERM; sleep 30"}
   fails: {operator: shell, with: {shell: true, command: "echo oops; exit 3"}}
-)", workers);
+)",
+                         workers);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
     CHECK(ToString(outcome.status) == "failed");
     auto tasks = h.Tasks();
@@ -446,7 +455,8 @@ name: pools
 pools: {gpu_box: 1}
 steps:
   train: {operator: record, foreach: [1, 2, 3], resources: {pool: gpu_box}, with: {ms: 30}}
-)", 4);
+)",
+        4);
   CHECK(h.journal.max_running == 1);
 }
 
@@ -461,7 +471,8 @@ steps:
   c: {operator: quick, needs: [b], with: {succeed_on: 2}, retries: 2, retry_delay: 10ms}
   d: {operator: quick, needs: [c], catch: true, with: {throw: true}}
   e: {operator: quick, needs: [c]}
-)", 1);
+)",
+                       1);
   CHECK(ToString(outcome.status) == "succeeded");
   auto tasks = h.Tasks();
   // With one worker busy on `slow`, the inline chain still ran to the end meanwhile.

@@ -1,10 +1,10 @@
 #include "engine/schedule/backfill_plan.h"
 
-#include <doctest/doctest.h>
-#include <fmt/format.h>
-
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace reel;
 

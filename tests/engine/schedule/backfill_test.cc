@@ -1,14 +1,15 @@
 // Backfill: which dates run, skip or rerun, resuming after an interruption, order, dry runs.
-#include <doctest/doctest.h>
+#include "engine/schedule/backfill.h"
 
 #include <atomic>
 #include <mutex>
 #include <set>
 
+#include <doctest/doctest.h>
+
+#include "engine/exec/runner.h"
 #include "engine/workflow/loader.h"
 #include "home/home.h"
-#include "engine/schedule/backfill.h"
-#include "engine/exec/runner.h"
 #include "operators/builtin_operators.h"
 #include "tests/support/fake_context.h"
 
@@ -112,8 +113,8 @@ struct Harness {
     options.scheduler.cpus = 8;
     options.scheduler.kill_grace = std::chrono::milliseconds(500);
     options.scheduler.heartbeat = std::chrono::milliseconds(100);
-    auto summary = RunBackfill(*store, *artifacts, registry.Catalog(), workflow, items, options,
-                               &stop);
+    auto summary =
+        RunBackfill(*store, *artifacts, registry.Catalog(), workflow, items, options, &stop);
     REQUIRE(summary.ok());
     return *summary;
   }
@@ -134,7 +135,9 @@ struct Harness {
   }
 };
 
-std::vector<std::string> Ds(std::initializer_list<const char*> list) { return {list.begin(), list.end()}; }
+std::vector<std::string> Ds(std::initializer_list<const char*> list) {
+  return {list.begin(), list.end()};
+}
 
 }  // namespace
 

@@ -1,17 +1,18 @@
 // The cron daemon against a fake "now": logical dates, catchup, restarts, max_active_runs,
 // file reloads, invalid files, the serve loop and the one-daemon-per-home lock.
-#include <doctest/doctest.h>
+#include "engine/schedule/daemon.h"
 
 #include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
 
-#include "engine/workflow/loader.h"
-#include "home/home.h"
-#include "engine/schedule/daemon.h"
+#include <doctest/doctest.h>
+
 #include "engine/schedule/daemon_lock.h"
 #include "engine/schedule/schedule_store.h"
+#include "engine/workflow/loader.h"
+#include "home/home.h"
 #include "operators/builtin_operators.h"
 #include "tests/support/fake_context.h"
 
@@ -47,9 +48,8 @@ struct Gate {
 };
 
 std::string WorkflowYaml(const std::string& name, const std::string& schedule,
-                     const std::string& op = "noop") {
-  return "name: " + name + "\nschedule: " + schedule + "\nsteps:\n  only: {operator: " + op +
-         "}\n";
+                         const std::string& op = "noop") {
+  return "name: " + name + "\nschedule: " + schedule + "\nsteps:\n  only: {operator: " + op + "}\n";
 }
 
 struct Harness {
@@ -137,7 +137,9 @@ const DaemonDecision* Find(const std::vector<DaemonDecision>& decisions, Kind ki
   return nullptr;
 }
 
-std::vector<std::string> Ds(std::initializer_list<const char*> list) { return {list.begin(), list.end()}; }
+std::vector<std::string> Ds(std::initializer_list<const char*> list) {
+  return {list.begin(), list.end()};
+}
 
 }  // namespace
 
@@ -242,7 +244,8 @@ TEST_CASE("daemon max_active_runs: overlap queue waits, overlap skip records a s
   SUBCASE("queue") {
     Harness h;
     h.Write("q.yaml", WorkflowYaml("q", R"({cron: "0 3 * * *", catchup: true, max_active_runs: 1,
-                                        overlap: queue})", "hold"));
+                                        overlap: queue})",
+                                   "hold"));
     CHECK(FiredDs(h.Tick("2026-06-02T03:00:00Z")) == Ds({"2026-06-01"}));
     auto waiting = h.Tick("2026-06-03T03:00:00Z");
     CHECK(FiredDs(waiting).empty());
@@ -256,7 +259,8 @@ TEST_CASE("daemon max_active_runs: overlap queue waits, overlap skip records a s
   SUBCASE("skip") {
     Harness h;
     h.Write("s.yaml", WorkflowYaml("s", R"({cron: "0 3 * * *", catchup: true, max_active_runs: 1,
-                                        overlap: skip})", "hold"));
+                                        overlap: skip})",
+                                   "hold"));
     CHECK(FiredDs(h.Tick("2026-06-02T03:00:00Z")) == Ds({"2026-06-01"}));
     auto skipped = h.Tick("2026-06-03T03:00:00Z");
     CHECK(FiredDs(skipped).empty());
@@ -305,7 +309,8 @@ TEST_CASE("daemon reloads changed files, records versions, and stops firing remo
 
 TEST_CASE("daemon logs an invalid file with its diagnostics and schedules the rest") {
   Harness h;
-  h.Write("bad.yaml", "name: bad\nschedule: {cron: \"0 3 * * *\"}\nsteps:\n  a: {operator: nope}\n");
+  h.Write("bad.yaml",
+          "name: bad\nschedule: {cron: \"0 3 * * *\"}\nsteps:\n  a: {operator: nope}\n");
   h.Write("good.yaml", WorkflowYaml("good", R"({cron: "0 3 * * *"})"));
   h.Write("plain.yaml", "name: plain\nsteps:\n  a: {operator: noop}\n");
   auto decisions = h.Tick("2026-09-02T03:00:00Z");
@@ -359,8 +364,8 @@ TEST_CASE("daemon Serve loop fires consecutive intervals on a fake clock, then d
   for (const auto& l : lines) {
     if (l.rfind("fired ", 0) == 0) fired_lines.push_back(l.substr(0, 24));
   }
-  CHECK(fired_lines == Ds({"fired loop ds=2026-09-30", "fired loop ds=2026-10-01",
-                           "fired loop ds=2026-10-02"}));
+  CHECK(fired_lines ==
+        Ds({"fired loop ds=2026-09-30", "fired loop ds=2026-10-01", "fired loop ds=2026-10-02"}));
 }
 
 TEST_CASE("serve lock: one daemon per home, the error names the holder's pid") {

@@ -1,12 +1,13 @@
 #include "engine/store/artifact_store.h"
 
-#include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "engine/base/fsutil.h"
 #include "engine/base/sha256.h"

@@ -1,8 +1,5 @@
-#include "home/home.h"
 #include "engine/store/state_store.h"
 
-#include <doctest/doctest.h>
-#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +9,10 @@
 #include <set>
 #include <thread>
 
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "home/home.h"
 #include "tests/support/fake_context.h"
 
 using namespace reel;
@@ -195,7 +196,8 @@ TEST_CASE("state store records tasks, attempts, metrics, artifacts and events") 
   CHECK(store->FinishAttempt(*id, 7, AttemptStatus::kSucceeded).code() == Code::kNotFound);
   Json outputs = {{"model", "sha256:abc"}, {"loss", 0.5}};
   REQUIRE(store->UpdateTask(*id, TaskStatus::kSucceeded, &outputs).ok());
-  REQUIRE(store->UpdateTask(*id2, TaskStatus::kUpstreamFailed, nullptr, std::string("gate failed")).ok());
+  REQUIRE(store->UpdateTask(*id2, TaskStatus::kUpstreamFailed, nullptr, std::string("gate failed"))
+              .ok());
 
   auto tasks = store->GetTasks("r1");
   REQUIRE(tasks.ok());
@@ -506,7 +508,8 @@ TEST_CASE("cancel requests are recorded for the executing process to see") {
   CHECK(!store->CancelRequested(run.run_id));
   REQUIRE(other->RequestCancel("20261128T030000-abc").ok());  // a prefix will do
   CHECK(store->CancelRequested(run.run_id));
-  CHECK(ToString(store->GetRun(run.run_id)->status) == "running");  // the executor decides when to stop
+  CHECK(ToString(store->GetRun(run.run_id)->status) ==
+        "running");  // the executor decides when to stop
   CHECK(other->RequestCancel("nope").code() == Code::kNotFound);
   CHECK(!store->CancelRequested("nope"));
 

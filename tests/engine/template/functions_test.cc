@@ -1,8 +1,8 @@
 // The template language's functions and filters, date arithmetic included.
-#include <doctest/doctest.h>
-
 #include <cstdio>
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "engine/template/template.h"
 

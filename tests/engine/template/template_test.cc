@@ -2,10 +2,10 @@
 // Functions and filters are covered in template_functions_test.cc.
 #include "engine/template/template.h"
 
-#include <doctest/doctest.h>
-
 #include <map>
 #include <string>
+
+#include <doctest/doctest.h>
 
 using namespace reel;
 

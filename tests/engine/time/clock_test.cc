@@ -1,8 +1,8 @@
 #include "engine/time/clock.h"
 
-#include <doctest/doctest.h>
-
 #include <thread>
+
+#include <doctest/doctest.h>
 
 #include "engine/time/cron.h"
 

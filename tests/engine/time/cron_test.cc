@@ -1,10 +1,10 @@
 #include "engine/time/cron.h"
 
-#include <doctest/doctest.h>
-
 #include <set>
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 using namespace reel;
 using std::chrono::sys_seconds;

@@ -1,9 +1,9 @@
 #include "engine/time/time_zone.h"
 
-#include <doctest/doctest.h>
-
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "engine/time/cron.h"
 #include "engine/time/posix_tz.h"

@@ -1,11 +1,11 @@
 // Every file in tests/workflows/invalid/ is a malformed or hostile workflow. Its leading
 // "# expect: TEXT" lines name diagnostics that loading it must produce.
-#include <doctest/doctest.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <doctest/doctest.h>
 
 #include "engine/workflow/loader.h"
 #include "operators/builtin_operators.h"
