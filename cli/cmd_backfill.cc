@@ -55,10 +55,22 @@ class BackfillProgress : public BackfillObserver {
       std::fprintf(stderr, "  %s\n", error.c_str());
     }
   }
+  void OnDateSkipped(const BackfillItem& item, const std::string& reason) override {
+    ++done_;
+    skipped_.push_back(item.date.ds + ": " + reason);
+    if (terminal_) {
+      Draw();
+      return;
+    }
+    std::fprintf(stderr, "%s %s skipped: %s (%zu/%zu)\n",
+                 FormatMillisIso(NowMillis(), false).c_str(), item.date.ds.c_str(), reason.c_str(),
+                 done_, total_);
+  }
   void Finish() {
     if (terminal_ && total_ > 0) std::fprintf(stderr, "\n");
   }
   const std::vector<std::string>& failures() const { return failures_; }
+  const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
   void Draw() {
@@ -76,23 +88,36 @@ class BackfillProgress : public BackfillObserver {
   size_t total_;
   size_t done_ = 0, running_ = 0, failed_ = 0;
   std::vector<std::string> failures_;
+  std::vector<std::string> skipped_;
 };
 
-void PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
-               const std::vector<BackfillItem>& items) {
+// One line per date: its action, the run it follows, and the params its run would get.
+bool PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
+               const std::vector<BackfillItem>& items,
+               const std::map<std::string, std::string>& overrides) {
   size_t runs = 0;
   for (const auto& item : items) runs += IsSkip(item.action) ? 0 : 1;
   std::printf("backfill %s %s..%s: %zu date(s), %zu to run, %zu to skip (dry run)\n",
               workflow.name.c_str(), flags.from.c_str(), flags.to.c_str(), items.size(), runs,
               items.size() - runs);
-  std::printf("%-10s  %-16s  %s\n", "ds", "action", "latest run");
+  std::printf("%-10s  %-16s  %-40s  %s\n", "ds", "action", "latest run", "params");
   for (const auto& item : items) {
     std::string previous = item.previous_run_id.empty()
                                ? "-"
                                : item.previous_run_id + " (" + item.previous_status + ")";
-    std::printf("%-10s  %-16s  %s\n", item.date.ds.c_str(), BackfillActionName(item.action),
-                previous.c_str());
+    std::string params = "-";
+    if (!IsSkip(item.action)) {
+      auto planned = PlannedParams(workflow, item, overrides);
+      if (!planned.ok()) {
+        PrintError(item.date.ds + ": " + planned.status().message());
+        return false;
+      }
+      params = planned->dump();
+    }
+    std::printf("%-10s  %-16s  %-40s  %s\n", item.date.ds.c_str(), BackfillActionName(item.action),
+                previous.c_str(), params.c_str());
   }
+  return true;
 }
 
 int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags) {
@@ -162,8 +187,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
           items.push_back(BackfillItem{d, BackfillAction::kRun, "", ""});
       }
     }
-    PrintPlan(*workflow, flags, items);
-    return kExitOk;
+    return PrintPlan(*workflow, flags, items, overrides) ? kExitOk : kExitUsage;
   }
 
   std::atomic<bool> stop{false};
@@ -186,6 +210,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     switch (item.action) {
       case BackfillAction::kRun:
       case BackfillAction::kRerun:
+      case BackfillAction::kResume:
         ++to_run;
         break;
       case BackfillAction::kSkipSucceeded:
@@ -234,6 +259,11 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
                  "reel: %zu date(s) skipped because a run for them is still running "
                  "elsewhere (see `reel runs --status running`)\n",
                  skip_active);
+  }
+  if (summary->claimed_elsewhere > 0) {
+    std::fprintf(stderr, "reel: %zu date(s) skipped because another process started them first:\n",
+                 summary->claimed_elsewhere);
+    for (const auto& skipped : progress.skipped()) std::fprintf(stderr, "  %s\n", skipped.c_str());
   }
   if (summary->cancelled > 0 || summary->not_started > 0) {
     std::fprintf(stderr,

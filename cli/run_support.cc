@@ -107,9 +107,15 @@ int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunReques
   auto outcome = scheduler.Execute(request);
   progress.Finish();
   if (!outcome.ok()) {
-    bool usage = outcome.status().code() == Status::Code::kInvalidArgument;
     PrintError(outcome.status().message());
-    return usage ? kExitUsage : kExitInternal;
+    switch (outcome.status().code()) {
+      case Status::Code::kInvalidArgument:
+        return kExitUsage;
+      case Status::Code::kConflict:  // another process has the work (a claim), nothing ran
+        return kExitRunFailed;
+      default:
+        return kExitInternal;
+    }
   }
   auto run = home.store->GetRun(request.run_id);
   auto tasks = home.store->GetTasks(request.run_id);

@@ -18,6 +18,7 @@ constexpr Migration kSchema[] = {
     {2, "model registry: models, model_versions, model_aliases, model_events",
      kModelRegistrySchema},
     {3, "schedules: the daemon's latest decided interval per workflow", kScheduleStoreSchema},
+    {4, "runs.owner and runs.pid_start: which process executes a run", kStateStoreOwnershipSchema},
 };
 
 }  // namespace

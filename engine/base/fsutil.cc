@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -203,6 +205,29 @@ bool ProcessAlive(int64_t pid) {
   if (pid <= 0) return false;
   if (::kill(static_cast<pid_t>(pid), 0) == 0) return true;
   return errno == EPERM;
+}
+
+std::string ProcessStartId(int64_t pid) {
+  if (pid <= 0) return "";
+  static const std::string boot_id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    std::getline(in, id);
+    return id;
+  }();
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return "";
+  // Field 2, the command name, is in parentheses and may hold spaces or ')': the fields after
+  // it start after the last ')'. starttime is field 22, the 20th after the name.
+  std::size_t close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  for (int i = 0; i < 20 && fields >> field; ++i) {
+  }
+  if (field.empty() || fields.fail()) return "";
+  return boot_id + "/" + field;
 }
 
 }  // namespace reel

@@ -82,5 +82,10 @@ bool TempFileOwnerAlive(const std::string& file_name);
 const std::string& HostName();
 // Whether a process with this pid exists on this host (EPERM counts as alive).
 bool ProcessAlive(int64_t pid);
+// Who a pid is on this host: "BOOT_ID/START_TICKS" (the kernel's boot id and the process's
+// start time in clock ticks since boot, from /proc), so that a pid reused by another process,
+// or a pid from before a reboot, reads differently. Empty when no such process exists or /proc
+// cannot tell.
+std::string ProcessStartId(int64_t pid);
 
 }  // namespace reel

@@ -15,7 +15,8 @@ std::string TodayUtc() {
 
 Result<Json> ResolveParams(const Workflow& workflow,
                            const std::map<std::string, std::string>& overrides,
-                           const std::string& logical_date, const std::string& run_id) {
+                           const std::string& logical_date, const std::string& run_id,
+                           const Json* recorded) {
   for (const auto& [name, value] : overrides) {
     if (!workflow.FindParam(name)) {
       std::vector<std::string> names;
@@ -43,6 +44,8 @@ Result<Json> ResolveParams(const Workflow& workflow,
     Json value;
     if (auto it = overrides.find(spec.name); it != overrides.end()) {
       value = it->second;
+    } else if (recorded != nullptr && recorded->contains(spec.name)) {
+      value = (*recorded)[spec.name];
     } else if (spec.has_default && !spec.default_value.is_null()) {
       value = spec.default_value;
       if (value.is_string() && ContainsTemplate(value.get<std::string>())) {
@@ -69,12 +72,13 @@ Result<Json> ResolveParams(const Workflow& workflow,
 
 Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
                               const std::map<std::string, std::string>& overrides,
-                              const std::string& logical_date, RunTrigger trigger) {
+                              const std::string& logical_date, RunTrigger trigger,
+                              const Json* recorded) {
   RunRequest request;
   request.run_id = NewRunId();
   request.logical_date = logical_date.empty() ? TodayUtc() : logical_date;
-  REEL_ASSIGN_OR_RETURN(auto params,
-                        ResolveParams(*workflow, overrides, request.logical_date, request.run_id));
+  REEL_ASSIGN_OR_RETURN(auto params, ResolveParams(*workflow, overrides, request.logical_date,
+                                                   request.run_id, recorded));
   request.params = params;
   REEL_ASSIGN_OR_RETURN(auto version, store.PutWorkflowVersion(workflow->name, workflow->source));
   request.version_hash = version;
@@ -130,6 +134,10 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   request.trigger = RunTrigger::kResume;
   request.origin_run_id = origin.run_id;
   request.secrets = SecretsResolver(store.home());
+  // Two `reel resume` of one run must not both run its failed steps.
+  request.claim = [origin = origin.run_id, again = !from_step.empty()](StateStore& s) {
+    return s.ClaimResume(origin, again);
+  };
   REEL_ASSIGN_OR_RETURN(auto tasks, store.GetTasks(origin.run_id));
   REEL_ASSIGN_OR_RETURN(auto artifacts, store.GetArtifacts(origin.run_id));
   for (const auto& task : tasks) {

@@ -10,19 +10,25 @@
 namespace reel {
 
 // Params for a run: each declared param from `overrides` (strings, as given on the command
-// line), else its default (templates rendered with ds, logical_date and run_id), coerced to
-// its type. Unknown overrides and missing required params are InvalidArgument.
+// line), else from `recorded` (the params of an earlier run, when given), else its default
+// (templates rendered with ds, logical_date and run_id), coerced to its type. Unknown
+// overrides and missing required params are InvalidArgument.
 Result<Json> ResolveParams(const Workflow& workflow,
                            const std::map<std::string, std::string>& overrides,
-                           const std::string& logical_date, const std::string& run_id);
+                           const std::string& logical_date, const std::string& run_id,
+                           const Json* recorded = nullptr);
 
-// A new run of `workflow` (recorded as a workflow version in the store).
+// A new run of `workflow` (recorded as a workflow version in the store). `recorded`: params
+// to keep from an earlier run (see ResolveParams).
 Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
                               const std::map<std::string, std::string>& overrides,
-                              const std::string& logical_date, RunTrigger trigger);
+                              const std::string& logical_date, RunTrigger trigger,
+                              const Json* recorded = nullptr);
 
 // A new run that resumes `origin_run_id`: same workflow version, params and logical date;
-// succeeded tasks are reused, except `from_step` and everything downstream of it.
+// succeeded tasks are reused, except `from_step` and everything downstream of it. Its claim
+// (StateStore::ClaimResume) makes a second resume of the same run, while this one is active
+// or after it succeeded, fail with Conflict before anything runs.
 Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& operators,
                                  const std::string& origin_run_id, const std::string& from_step);
 

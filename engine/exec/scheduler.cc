@@ -121,6 +121,7 @@ Result<RunOutcome> RunLoop::Run() {
   REEL_RETURN_IF_ERROR(CheckResources());
   outcome_.run_id = request_.run_id;
   Status created = store_.Transaction([&]() -> Status {
+    if (request_.claim) REEL_RETURN_IF_ERROR(request_.claim(store_));
     if (!request_.run_record_exists) {
       RunRecord run;
       run.run_id = request_.run_id;
@@ -178,7 +179,15 @@ void RunLoop::StartTimers() {
     heartbeat_timer_.expires_after(options_.heartbeat);
     heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || finished_) return;
-      (void)store_.Heartbeat(request_.run_id);
+      Status beat = store_.Heartbeat(request_.run_id);
+      if (beat.code() == Status::Code::kConflict) {
+        // Another process declared this one gone and took the run: stop its tasks now. Every
+        // later write for the run fails the same way, so nothing of it is recorded.
+        if (store_error_.ok()) store_error_ = beat;
+        if (!cancelling_) Cancel(beat.message());
+        Commit();
+        return;
+      }
       if (!cancelling_ && store_.CancelRequested(request_.run_id)) {
         Cancel("cancelled by `reel cancel`");
         Commit();

@@ -75,6 +75,10 @@ struct RunRequest {
   // Resolves secrets.NAME; nullopt when unknown.
   std::function<std::optional<std::string>(const std::string&)> secrets;
   bool run_record_exists = false;  // true when the caller created the run (backfill, daemon)
+  // Checked in the transaction that records the run, before it is recorded: an error (a
+  // Conflict from StateStore::ClaimLogicalDate or ClaimResume) means another process has the
+  // work, and Execute returns it without recording or running anything.
+  std::function<Status(StateStore&)> claim;
 };
 
 struct RunOutcome {

@@ -28,6 +28,8 @@ const char* BackfillActionName(BackfillAction action) {
       return "skip (failed)";
     case BackfillAction::kSkipActive:
       return "skip (running)";
+    case BackfillAction::kResume:
+      return "resume";
   }
   return "?";
 }
@@ -38,6 +40,7 @@ struct LatestRun {
   std::string run_id;
   RunStatus status = RunStatus::kQueued;
   bool reaped = false;
+  Json params;
 };
 
 // The latest run of `workflow` for each ds in [first, last], by creation order.
@@ -48,7 +51,8 @@ Result<std::map<std::string, LatestRun>> LatestRuns(StateStore& store, const std
       Stmt st,
       store.db().Prepare(
           "SELECT logical_date, run_id, status,"
-          " EXISTS(SELECT 1 FROM events e WHERE e.run_id = r.run_id AND e.kind = 'run.reaped')"
+          " EXISTS(SELECT 1 FROM events e WHERE e.run_id = r.run_id AND e.kind = 'run.reaped'),"
+          " params"
           " FROM runs r WHERE workflow = ? AND logical_date >= ? AND logical_date <= ?"
           " ORDER BY created_at, run_id"));
   st.BindAll(workflow, first, last);
@@ -59,7 +63,8 @@ Result<std::map<std::string, LatestRun>> LatestRuns(StateStore& store, const std
     latest[st.Text(0)] =
         LatestRun{.run_id = st.Text(1),
                   .status = ParseEnum<RunStatus>(st.Text(2)).value_or(RunStatus::kFailed),
-                  .reaped = st.Int(3) != 0};
+                  .reaped = st.Int(3) != 0,
+                  .params = Json::parse(st.Text(4), nullptr, /*allow_exceptions=*/false)};
   }
   return latest;
 }
@@ -69,7 +74,7 @@ BackfillAction Decide(const LatestRun* run, Reprocess reprocess) {
   if (!IsTerminal(run->status)) return BackfillAction::kSkipActive;
   // Interrupted: cancelled (a stopped backfill, `reel cancel`) or reaped after its process died.
   if (run->status == RunStatus::kCancelled || (run->status == RunStatus::kFailed && run->reaped)) {
-    return reprocess == Reprocess::kNone ? BackfillAction::kRun : BackfillAction::kRerun;
+    return BackfillAction::kResume;
   }
   if (run->status == RunStatus::kSucceeded) {
     return reprocess == Reprocess::kAll ? BackfillAction::kRerun : BackfillAction::kSkipSucceeded;
@@ -98,11 +103,51 @@ Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::s
     if (run) {
       item.previous_run_id = run->run_id;
       item.previous_status = std::string(ToString(run->status)) + (run->reaped ? " (reaped)" : "");
+      item.previous_params = run->params.is_discarded() ? Json::object() : run->params;
     }
     items.push_back(std::move(item));
   }
   return items;
 }
+
+Result<Json> PlannedParams(const Workflow& workflow, const BackfillItem& item,
+                           const std::map<std::string, std::string>& overrides) {
+  switch (item.action) {
+    case BackfillAction::kResume:
+      return item.previous_params;
+    case BackfillAction::kRerun:
+      return ResolveParams(workflow, overrides, item.date.ds, "-", &item.previous_params);
+    default:
+      return ResolveParams(workflow, overrides, item.date.ds, "-");
+  }
+}
+
+namespace {
+
+// The run for one item, with its claim on the date.
+Result<RunRequest> PrepareItem(StateStore& store, const OperatorCatalog& operators,
+                               const WorkflowPtr& workflow, const BackfillItem& item,
+                               const std::map<std::string, std::string>& overrides) {
+  RunRequest request;
+  if (item.action == BackfillAction::kResume) {
+    REEL_ASSIGN_OR_RETURN(request, PrepareResume(store, operators, item.previous_run_id, ""));
+    request.trigger = RunTrigger::kBackfill;
+  } else {
+    REEL_ASSIGN_OR_RETURN(
+        request,
+        PrepareRun(store, workflow, overrides, item.date.ds, RunTrigger::kBackfill,
+                   item.action == BackfillAction::kRerun ? &item.previous_params : nullptr));
+  }
+  auto resume_claim = std::move(request.claim);
+  request.claim = [&workflow = workflow->name, &item,
+                   resume_claim = std::move(resume_claim)](StateStore& s) -> Status {
+    REEL_RETURN_IF_ERROR(s.ClaimLogicalDate(workflow, item.date.ds, item.previous_run_id));
+    return resume_claim ? resume_claim(s) : Status::Ok();
+  };
+  return request;
+}
+
+}  // namespace
 
 Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
                                     const OperatorCatalog& operators, WorkflowPtr workflow,
@@ -156,17 +201,32 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
         std::lock_guard<std::mutex> lock(mu);
         ++started;
       }
-      auto request =
-          PrepareRun(store, workflow, options.overrides, item.date.ds, RunTrigger::kBackfill);
+      auto request = PrepareItem(store, operators, workflow, item, options.overrides);
       if (!request.ok()) {
         finish(item, "", RunStatus::kFailed, request.status().message());
         continue;
       }
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (observer) observer->OnDateStarted(item, request->run_id);
-      }
+      // Whether this process got the date: the claim runs where the run is recorded.
+      bool claimed = false;
+      Status claim_error;
+      request->claim = [&, claim = std::move(request->claim),
+                        run_id = request->run_id](StateStore& s) -> Status {
+        claim_error = claim(s);
+        claimed = claim_error.ok();
+        if (claimed) {
+          // Threads holding `mu` never wait for the store, so taking it here cannot deadlock.
+          std::lock_guard<std::mutex> lock(mu);
+          if (observer) observer->OnDateStarted(item, run_id);
+        }
+        return claim_error;
+      };
       auto outcome = scheduler.Execute(*request, stop);
+      if (!claimed && !claim_error.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++summary.claimed_elsewhere;
+        if (observer) observer->OnDateSkipped(item, claim_error.message());
+        continue;
+      }
       if (!outcome.ok()) {
         // The run may have been recorded before the error: do not leave it looking active.
         (void)store.UpdateRunStatus(request->run_id, RunStatus::kFailed,
@@ -187,7 +247,7 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
 
   summary.not_started = runnable.size() - started;
   summary.all_succeeded = only_succeeded_skips && summary.failed == 0 && summary.cancelled == 0 &&
-                          summary.not_started == 0;
+                          summary.not_started == 0 && summary.claimed_elsewhere == 0;
   return summary;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -41,6 +42,8 @@ RunRecord ReadRun(const Stmt& st) {
   r.heartbeat_at = st.OptInt(13);
   r.error = st.Text(14);
   r.cancel_requested_at = st.OptInt(15);
+  r.owner = st.Text(16);
+  r.pid_start = st.Text(17);
   return r;
 }
 
@@ -53,6 +56,12 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::filesystem::path
   REEL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(home / "reel.db", options));
   REEL_RETURN_IF_ERROR(db->Migrate(schema));
   return std::unique_ptr<StateStore>(new StateStore(home, std::move(db)));
+}
+
+StateStore::StateStore(std::filesystem::path home, std::unique_ptr<Database> db)
+    : home_(std::move(home)), db_(std::move(db)) {
+  std::random_device random;
+  owner_token_ = fmt::format("{}/{}/{:08x}", HostName(), ::getpid(), random());
 }
 
 Status StateStore::Transaction(const std::function<Status()>& body) {
@@ -102,13 +111,15 @@ Status StateStore::CreateRun(const RunRecord& run) {
             "INSERT INTO runs(run_id, workflow, version_hash, params, logical_date, status, "
             "trigger,"
             " origin_run_id, created_at, started_at, ended_at, host, pid, heartbeat_at, error,"
-            " cancel_requested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+            " cancel_requested_at, owner, pid_start) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    const int64_t pid = run.pid != 0 ? run.pid : static_cast<int64_t>(::getpid());
     st.BindAll(run.run_id, run.workflow, run.version_hash, DumpJson(run.params),
                NullIfEmpty(run.logical_date), ToString(run.status), ToString(run.trigger),
                NullIfEmpty(run.origin_run_id), run.created_at != 0 ? run.created_at : now,
-               run.started_at, run.ended_at, run.host.empty() ? HostName() : run.host,
-               run.pid != 0 ? run.pid : static_cast<int64_t>(::getpid()),
-               run.heartbeat_at.value_or(now), NullIfEmpty(run.error), run.cancel_requested_at);
+               run.started_at, run.ended_at, run.host.empty() ? HostName() : run.host, pid,
+               run.heartbeat_at.value_or(now), NullIfEmpty(run.error), run.cancel_requested_at,
+               run.owner.empty() ? owner_token_ : run.owner,
+               run.pid_start.empty() ? ProcessStartId(pid) : run.pid_start);
     Status s = st.Run();
     if (s.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(fmt::format("run id '{}' is already taken", run.run_id));
@@ -124,6 +135,14 @@ Status StateStore::CreateRun(const RunRecord& run) {
 
 Status StateStore::UpdateRunStatus(const std::string& run_id, RunStatus status,
                                    std::optional<std::string> error) {
+  return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckOwner(run_id));
+    return SetRunStatus(run_id, status, std::move(error));
+  });
+}
+
+Status StateStore::SetRunStatus(const std::string& run_id, RunStatus status,
+                                std::optional<std::string> error) {
   int64_t now = NowMillis();
   bool terminal = IsTerminal(status);
   return Write([&]() -> Status {
@@ -145,6 +164,7 @@ Status StateStore::UpdateRunStatus(const std::string& run_id, RunStatus status,
 
 Status StateStore::Heartbeat(const std::string& run_id) {
   return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckOwner(run_id));
     REEL_ASSIGN_OR_RETURN(Stmt st,
                           db_->Prepare("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?"));
     REEL_RETURN_IF_ERROR(st.BindAll(NowMillis(), run_id).Run());
@@ -153,12 +173,40 @@ Status StateStore::Heartbeat(const std::string& run_id) {
   });
 }
 
+Status StateStore::CheckOwner(const std::string& run_id) {
+  REEL_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT owner, error FROM runs WHERE run_id = ?"));
+  st.Bind(1, run_id);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Ok();  // the write itself reports the missing run
+  return CheckOwnerRow(run_id, st.Text(0), st.Text(1));
+}
+
+Status StateStore::CheckTaskOwner(int64_t task_id) {
+  REEL_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT r.run_id, r.owner, r.error FROM tasks t"
+                                              " JOIN runs r ON r.run_id = t.run_id"
+                                              " WHERE t.task_id = ?"));
+  st.Bind(1, task_id);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Ok();
+  return CheckOwnerRow(st.Text(0), st.Text(1), st.Text(2));
+}
+
+Status StateStore::CheckOwnerRow(const std::string& run_id, const std::string& owner,
+                                 const std::string& error) const {
+  // Runs recorded before owners existed have none: nobody can take them over.
+  if (owner.empty() || owner == owner_token_) return Status::Ok();
+  return Status::Conflict(
+      fmt::format("this process no longer executes run {}: {}; it stops without writing more",
+                  run_id, error.empty() ? "another process owns it" : error));
+}
+
 Status StateStore::HeartbeatProcess() {
   return Write([&]() -> Status {
     REEL_ASSIGN_OR_RETURN(
         Stmt st, db_->Prepare("UPDATE runs SET heartbeat_at = ? WHERE host = ? AND pid = ? AND"
-                              " status IN ('queued','running')"));
-    return st.BindAll(NowMillis(), HostName(), static_cast<int64_t>(::getpid())).Run();
+                              " status IN ('queued','running') AND owner IN ('', ?)"));
+    return st.BindAll(NowMillis(), HostName(), static_cast<int64_t>(::getpid()), owner_token_)
+        .Run();
   });
 }
 

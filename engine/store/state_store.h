@@ -7,11 +7,14 @@
 //       One row per distinct YAML text of a workflow; version_hash = SHA-256 of the text.
 //   runs(run_id PK, workflow, version_hash, params JSON, logical_date 'YYYY-MM-DD' | NULL,
 //        status, trigger, origin_run_id, created_at, started_at, ended_at, host, pid,
-//        heartbeat_at, error, cancel_requested_at)
+//        heartbeat_at, error, cancel_requested_at, owner, pid_start)
 //       status:  queued | running | succeeded | failed | cancelled
 //       trigger: manual | resume | backfill | schedule
 //       origin_run_id: the run a resume reuses tasks from. host/pid: the reel process that
 //       executes the run; heartbeat_at: when that process last said it was alive.
+//       owner: the token of the store that executes the run; writes for the run from any
+//       other store fail (a reaper replaces it when it declares the process gone).
+//       pid_start: ProcessStartId(pid), which tells the live process from a reused pid.
 //       cancel_requested_at: set by `reel cancel`, polled by the executing process.
 //   tasks(task_id INTEGER PK, run_id, step, item_index, item JSON, status, attempts,
 //         outputs JSON, started_at, ended_at, error, reused_from)  UNIQUE(run_id, step, item_index)
@@ -78,6 +81,8 @@ struct RunRecord {
   std::optional<int64_t> heartbeat_at;  // nullopt: CreateRun fills in now
   std::string error;
   std::optional<int64_t> cancel_requested_at;
+  std::string owner;      // empty: CreateRun fills in this store's owner_token()
+  std::string pid_start;  // empty: CreateRun fills in ProcessStartId(pid)
 };
 
 struct TaskRecord {
@@ -166,6 +171,12 @@ class StateStore {
   Status CreateRun(const RunRecord& run);
   // Sets the status; 'running' sets started_at (once), a terminal status sets ended_at.
   // `error` replaces the stored error when given.
+  //
+  // Ownership: a run belongs to the store that created it (its owner_token). This and every
+  // other write for a run (Heartbeat, CreateTask, UpdateTask, StartAttempt, FinishAttempt,
+  // AddArtifact, AddMetric) first checks, in the same transaction, that the run still belongs
+  // to this store, and fails with Conflict when a reaper has taken it away (ReapOrphanedRuns):
+  // a process that lost its run stops instead of overwriting what others decided.
   Status UpdateRunStatus(const std::string& run_id, RunStatus status,
                          std::optional<std::string> error = {});
   Status Heartbeat(const std::string& run_id);
@@ -217,17 +228,38 @@ class StateStore {
   // False also when the store cannot be read (the caller polls again).
   bool CancelRequested(const std::string& run_id);
 
+  // Claims, each checked inside the transaction that creates the run claiming it (see
+  // RunRequest::claim): Conflict, saying who has it, when another process got there first.
+  //
+  // The latest run of `workflow` for `logical_date` is still `expected_latest_run_id` (empty:
+  // there is none), as when the caller decided to run the date.
+  Status ClaimLogicalDate(const std::string& workflow, const std::string& logical_date,
+                          const std::string& expected_latest_run_id);
+  // No other resume of `origin_run_id` is queued or running, and, unless `again` (a resume
+  // that asks to run steps again, `--from`), none has succeeded either.
+  Status ClaimResume(const std::string& origin_run_id, bool again = false);
+
+  // The token that marks the runs this store executes: host, pid and a random part.
+  const std::string& owner_token() const { return owner_token_; }
   const std::filesystem::path& home() const { return home_; }
   Database& db() { return *db_; }
 
  private:
-  StateStore(std::filesystem::path home, std::unique_ptr<Database> db)
-      : home_(std::move(home)), db_(std::move(db)) {}
+  StateStore(std::filesystem::path home, std::unique_ptr<Database> db);
   // A single write: joins an open transaction, else runs in its own.
   Status Write(const std::function<Status()>& body);
+  // UpdateRunStatus without the ownership check, for cancelling and reaping others' runs.
+  Status SetRunStatus(const std::string& run_id, RunStatus status,
+                      std::optional<std::string> error);
+  // Ok when the run (of the task) belongs to this store or to nobody; Conflict otherwise.
+  Status CheckOwner(const std::string& run_id);
+  Status CheckTaskOwner(int64_t task_id);
+  Status CheckOwnerRow(const std::string& run_id, const std::string& owner,
+                       const std::string& error) const;
 
   std::filesystem::path home_;
   std::unique_ptr<Database> db_;
+  std::string owner_token_;
 };
 
 // Milliseconds since the Unix epoch (UTC).

@@ -39,21 +39,30 @@ Result<std::vector<std::string>> StateStore::ReapOrphanedRuns(std::chrono::milli
     {
       REEL_ASSIGN_OR_RETURN(
           Stmt st,
-          db_->Prepare("SELECT run_id, host, pid, coalesce(heartbeat_at, created_at) FROM runs"
-                       " WHERE status IN ('queued','running') ORDER BY run_id"));
+          db_->Prepare("SELECT run_id, host, pid, coalesce(heartbeat_at, created_at), pid_start"
+                       " FROM runs WHERE status IN ('queued','running') ORDER BY run_id"));
       for (;;) {
         REEL_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
         std::string run_host = st.Text(1);
         int64_t pid = st.Int(2);
         int64_t silent_ms = now - st.Int(3);
+        std::string pid_start = st.Text(4);
         if (run_host == host && pid == self) continue;
         std::string owner = fmt::format("pid {} on host {}", pid, run_host);
-        if (run_host == host && !ProcessAlive(pid)) {
-          orphans.push_back({st.Text(0), fmt::format("the reel process that ran it ({}) exited "
-                                                     "before the run finished",
-                                                     owner)});
+        if (run_host == host) {
+          // On this host the process itself is the truth, never the heartbeat: a process that
+          // is stopped (Ctrl-Z), suspended with its machine or behind a clock jump is alive
+          // and will go on. A pid now held by another process (another start time) is gone.
+          bool alive = pid_start.empty() ? ProcessAlive(pid) : ProcessStartId(pid) == pid_start;
+          if (!alive) {
+            orphans.push_back({st.Text(0), fmt::format("the reel process that ran it ({}) exited "
+                                                       "before the run finished",
+                                                       owner)});
+          }
         } else if (silent_ms > stale.count()) {
+          // Another host's process cannot be asked: its lease (the heartbeat) ran out. Taking
+          // the run away below makes that process stop at its next write if it still lives.
           orphans.push_back(
               {st.Text(0), fmt::format("the reel process that ran it ({}) sent no heartbeat "
                                        "for {}",
@@ -65,7 +74,8 @@ Result<std::vector<std::string>> StateStore::ReapOrphanedRuns(std::chrono::milli
       std::string error =
           fmt::format("{}; `reel resume {}` reruns what did not finish", o.reason, o.run_id);
       REEL_ASSIGN_OR_RETURN(
-          Stmt run, db_->Prepare("UPDATE runs SET status = 'failed', ended_at = ?1, error = ?2"
+          Stmt run, db_->Prepare("UPDATE runs SET status = 'failed', ended_at = ?1, error = ?2,"
+                                 " owner = 'reaped'"
                                  " WHERE run_id = ?3 AND status IN ('queued','running')"));
       REEL_RETURN_IF_ERROR(run.BindAll(now, error, o.run_id).Run());
       REEL_ASSIGN_OR_RETURN(
@@ -118,7 +128,7 @@ Status StateStore::RequestCancel(const std::string& run_id_or_prefix) {
     // Nobody will poll the request of a run whose process is gone: finish it here.
     bool own = run.host == HostName() && run.pid == ::getpid();
     if (!own && run.host == HostName() && !ProcessAlive(run.pid)) {
-      REEL_RETURN_IF_ERROR(UpdateRunStatus(
+      REEL_RETURN_IF_ERROR(SetRunStatus(
           run.run_id, RunStatus::kCancelled,
           fmt::format("cancelled; its reel process (pid {}) had already exited", run.pid)));
       REEL_ASSIGN_OR_RETURN(Stmt tasks,
@@ -134,6 +144,43 @@ Status StateStore::RequestCancel(const std::string& run_id_or_prefix) {
     }
     return Status::Ok();
   });
+}
+
+Status StateStore::ClaimLogicalDate(const std::string& workflow, const std::string& logical_date,
+                                    const std::string& expected_latest_run_id) {
+  REEL_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT run_id, status, host, pid FROM runs"
+                                              " WHERE workflow = ? AND logical_date = ?"
+                                              " ORDER BY created_at DESC, run_id DESC LIMIT 1"));
+  st.BindAll(workflow, logical_date);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  const std::string latest = row ? st.Text(0) : "";
+  if (latest == expected_latest_run_id) return Status::Ok();
+  return Status::Conflict(fmt::format(
+      "another process started run {} for {} (it is {}; pid {} on host {}) after this one "
+      "looked; not running it twice",
+      latest, logical_date, st.Text(1), st.Int(3), st.Text(2)));
+}
+
+Status StateStore::ClaimResume(const std::string& origin_run_id, bool again) {
+  REEL_ASSIGN_OR_RETURN(Stmt st,
+                        db_->Prepare("SELECT run_id, status, host, pid FROM runs"
+                                     " WHERE origin_run_id = ?1 AND (status IN ('queued','running')"
+                                     " OR (status = 'succeeded' AND NOT ?2))"
+                                     " ORDER BY created_at DESC, run_id DESC LIMIT 1"));
+  st.BindAll(origin_run_id, int64_t{again});
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Ok();
+  std::string status = st.Text(1);
+  if (status == "succeeded") {
+    return Status::Conflict(
+        fmt::format("run {} was already resumed by run {}, which succeeded; nothing is left to "
+                    "run (`reel resume {} --from STEP` runs STEP and what follows again)",
+                    origin_run_id, st.Text(0), origin_run_id));
+  }
+  return Status::Conflict(fmt::format(
+      "run {} is already being resumed by run {} ({}; pid {} on host {}); wait for it, or "
+      "`reel cancel {}`",
+      origin_run_id, st.Text(0), status, st.Int(3), st.Text(2), st.Text(0)));
 }
 
 bool StateStore::CancelRequested(const std::string& run_id) {

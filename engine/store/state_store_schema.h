@@ -107,4 +107,14 @@ CREATE INDEX events_by_run ON events(run_id, id);
 CREATE INDEX events_by_kind ON events(kind, id);
 )sql";
 
+// Migration 4: who executes a run. `owner` is the token of the executing process's store
+// (StateStore::owner_token); a reaper that declares the process gone replaces it, and every
+// later write of the old owner to that run fails. `pid_start` tells a live pid from a reused
+// one (ProcessStartId).
+inline constexpr std::string_view kStateStoreOwnershipSchema = R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN pid_start TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_by_origin ON runs(origin_run_id) WHERE origin_run_id IS NOT NULL;
+)sql";
+
 }  // namespace reel

@@ -77,6 +77,7 @@ Result<int64_t> StateStore::CreateTask(const TaskRecord& task) {
   if (task.step.empty()) return Status::InvalidArgument("a task needs a step name");
   int64_t task_id = 0;
   Status s = Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckOwner(task.run_id));
     REEL_ASSIGN_OR_RETURN(
         Stmt st,
         db_->Prepare("INSERT INTO tasks(run_id, step, item_index, item, status, attempts, outputs,"
@@ -108,6 +109,7 @@ Status StateStore::UpdateTask(int64_t task_id, TaskStatus status, const Json* ou
                               std::optional<std::string> error) {
   int64_t now = NowMillis();
   return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckTaskOwner(task_id));
     REEL_ASSIGN_OR_RETURN(
         Stmt st, db_->Prepare("UPDATE tasks SET status = ?1,"
                               " started_at = CASE WHEN ?1 = 'running' THEN coalesce(started_at, "
@@ -132,6 +134,7 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
   }
   static const int64_t pid = ::getpid();  // set on first use, in the process that records
   return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckTaskOwner(a.task_id));
     REEL_ASSIGN_OR_RETURN(
         Stmt st,
         db_->Prepare(
@@ -163,6 +166,7 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
 Status StateStore::FinishAttempt(int64_t task_id, int attempt, AttemptStatus status,
                                  const std::string& error, std::optional<int> exit_code) {
   return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckTaskOwner(task_id));
     REEL_ASSIGN_OR_RETURN(
         Stmt st,
         db_->Prepare("UPDATE attempts SET status = ?, ended_at = ?, error = ?, exit_code = ?"
@@ -178,6 +182,7 @@ Status StateStore::FinishAttempt(int64_t task_id, int attempt, AttemptStatus sta
 
 Status StateStore::AddArtifact(const ArtifactRecord& r) {
   return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckOwner(r.run_id));
     REEL_ASSIGN_OR_RETURN(
         Stmt st, db_->Prepare("INSERT INTO artifacts(run_id, task_id, name, uri, size, created_at)"
                               " VALUES(?,?,?,?,?,?)"));
@@ -189,6 +194,7 @@ Status StateStore::AddArtifact(const ArtifactRecord& r) {
 
 Status StateStore::AddMetric(const MetricRecord& m) {
   return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckOwner(m.run_id));
     REEL_ASSIGN_OR_RETURN(
         Stmt st,
         db_->Prepare(

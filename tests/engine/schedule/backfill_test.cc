@@ -3,9 +3,12 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "engine/exec/runner.h"
 #include "engine/workflow/loader.h"
@@ -39,6 +42,8 @@ struct Script {
 constexpr const char* kWorkflow = R"(
 name: daily_job
 schedule: {cron: "0 3 * * *", timezone: UTC}
+params:
+  tag: {type: string, default: plain}
 steps:
   work:
     operator: dated
@@ -223,16 +228,114 @@ TEST_CASE("backfill resumes after an interruption: only the missing dates run") 
   filter.logical_date = "2026-03-03";
   CHECK(ToString(h.store->ListRuns(filter)->at(0).status) == "cancelled");
 
-  // Restarted without --reprocess: the cancelled date counts as not done.
+  // Restarted without --reprocess: the cancelled date's run is resumed.
   h.stop = false;
   h.script.stop_at.clear();
   auto items = h.Decide("2026-03-01", "2026-03-05");
-  CHECK(items[2].action == BackfillAction::kRun);
+  CHECK(items[2].action == BackfillAction::kResume);
   CHECK(items[2].previous_status == "cancelled");
+  std::string interrupted = items[2].previous_run_id;
   summary = h.Run(items);
   CHECK(summary.all_succeeded);
   CHECK(summary.skipped == 2);
   CHECK(h.Executed() == Ds({"2026-03-03", "2026-03-04", "2026-03-05"}));
+  RunFilter resumed;
+  resumed.logical_date = "2026-03-03";
+  auto runs = h.store->ListRuns(resumed);
+  REQUIRE(runs->size() == 2);
+  CHECK(runs->front().origin_run_id == interrupted);
+  CHECK(runs->front().trigger == RunTrigger::kBackfill);
+}
+
+TEST_CASE("backfill: a restart reuses the steps that succeeded in the interrupted run") {
+  Harness h;
+  // A run whose process died after `work` succeeded, before `after` ran.
+  RunRecord orphan;
+  orphan.run_id = NewRunId();
+  orphan.workflow = "daily_job";
+  orphan.version_hash = *h.store->PutWorkflowVersion("daily_job", h.workflow->source);
+  orphan.logical_date = "2026-04-02";
+  orphan.params = {{"tag", "from-the-first-run"}};
+  orphan.status = RunStatus::kRunning;
+  orphan.trigger = RunTrigger::kBackfill;
+  orphan.pid = 999999999;  // no such process
+  REQUIRE(h.store->CreateRun(orphan).ok());
+  TaskRecord work;
+  work.run_id = orphan.run_id;
+  work.step = "work";
+  work.status = TaskStatus::kSucceeded;
+  REQUIRE(h.store->CreateTask(work).ok());
+  REQUIRE(h.store->ReapOrphanedRuns(std::chrono::minutes(2))->size() == 1);
+
+  auto items = h.Decide("2026-04-02", "2026-04-02");
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].action == BackfillAction::kResume);
+  CHECK(PlannedParams(*h.workflow, items[0], {})->at("tag") == "from-the-first-run");
+  auto summary = h.Run(items);
+  CHECK(summary.all_succeeded);
+  CHECK(h.Executed().empty());  // `work` was reused, not run again
+  RunFilter filter;
+  filter.logical_date = "2026-04-02";
+  auto runs = h.store->ListRuns(filter);
+  REQUIRE(runs->size() == 2);
+  CHECK(runs->front().status == RunStatus::kSucceeded);
+  CHECK(runs->front().params["tag"] == "from-the-first-run");
+  auto tasks = h.store->GetTasks(runs->front().run_id);
+  REQUIRE(tasks->size() == 2);
+  CHECK(tasks->front().reused_from.has_value());
+}
+
+TEST_CASE("backfill --reprocess failed keeps the failed run's params") {
+  Harness h;
+  h.script.fail = {"2026-05-02"};
+  BackfillOptions options;
+  options.overrides["tag"] = "special";
+  auto first = RunBackfill(*h.store, *h.artifacts, h.registry.Catalog(), h.workflow,
+                           h.Decide("2026-05-02", "2026-05-02"), options);
+  REQUIRE(first.ok());
+  CHECK(first->failed == 1);
+  h.script.fail.clear();
+  auto items = h.Decide("2026-05-02", "2026-05-02", Reprocess::kFailed);
+  REQUIRE(items[0].action == BackfillAction::kRerun);
+  CHECK(PlannedParams(*h.workflow, items[0], {})->at("tag") == "special");
+  CHECK(PlannedParams(*h.workflow, items[0], {{"tag", "new"}})->at("tag") == "new");
+  CHECK(h.Run(items).all_succeeded);
+  RunFilter filter;
+  filter.logical_date = "2026-05-02";
+  auto runs = h.store->ListRuns(filter);
+  REQUIRE(runs->size() == 2);
+  CHECK(runs->front().params["tag"] == "special");
+  // A new date gets the default.
+  auto fresh = h.Decide("2026-05-03", "2026-05-03");
+  CHECK(PlannedParams(*h.workflow, fresh[0], {})->at("tag") == "plain");
+}
+
+TEST_CASE("backfill: two processes backfilling one range run each date once") {
+  Harness h;
+  auto other_store = OpenStateStore(h.dir.path()).value();  // another process's connection
+  // Both decide before either runs: each sees every date as to do.
+  auto mine = h.Decide("2026-08-01", "2026-08-12");
+  auto cron = CronSchedule::Parse("0 3 * * *", "UTC");
+  auto theirs = DecideBackfill(*other_store, "daily_job",
+                               *PlanBackfill(*cron, "2026-08-01", "2026-08-12"), Reprocess::kNone);
+  REQUIRE(theirs.ok());
+  BackfillOptions options;
+  options.parallel = 2;
+  options.scheduler.heartbeat = std::chrono::milliseconds(100);
+  std::optional<Result<BackfillSummary>> b;
+  std::thread other([&] {
+    b = RunBackfill(*other_store, *h.artifacts, h.registry.Catalog(), h.workflow, *theirs, options);
+  });
+  auto a = RunBackfill(*h.store, *h.artifacts, h.registry.Catalog(), h.workflow, mine, options);
+  other.join();
+  REQUIRE(b.has_value());
+  REQUIRE((a.ok() && b->ok()));
+  CHECK(a->succeeded + (*b)->succeeded == 12);
+  CHECK(a->claimed_elsewhere + (*b)->claimed_elsewhere == 12);
+  auto executed = h.Executed();
+  CHECK(executed.size() == 12);
+  CHECK(std::set<std::string>(executed.begin(), executed.end()).size() == 12);
+  for (int day = 1; day <= 12; ++day) CHECK(h.RunsOf(fmt::format("2026-08-{:02}", day)) == 1);
 }
 
 TEST_CASE("backfill: a run reaped after its process died counts as not done") {
@@ -249,7 +352,7 @@ TEST_CASE("backfill: a run reaped after its process died counts as not done") {
   REQUIRE(reaped.ok());
   REQUIRE(reaped->size() == 1);
   auto items = h.Decide("2026-04-01", "2026-04-02");
-  CHECK(items[1].action == BackfillAction::kRun);
+  CHECK(items[1].action == BackfillAction::kResume);
   CHECK(items[1].previous_status == "failed (reaped)");
 }
 

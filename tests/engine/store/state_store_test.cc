@@ -1,5 +1,6 @@
 #include "engine/store/state_store.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "engine/base/fsutil.h"
 #include "home/home.h"
 #include "tests/support/fake_context.h"
 
@@ -496,6 +498,119 @@ TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
 
   // Reaping again finds nothing new.
   CHECK(store->ReapOrphanedRuns(std::chrono::minutes(5))->empty());
+}
+
+TEST_CASE("a stopped process on this host is never reaped; a reused pid is") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  // A live process that sends no heartbeat: stopped, as by Ctrl-Z or a suspended machine.
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  REQUIRE(child > 0);
+  ::kill(child, SIGSTOP);
+  const int64_t hour_ago = NowMillis() - 3'600'000;
+  RunRecord paused = MakeRun("paused");
+  paused.status = RunStatus::kRunning;
+  paused.pid = child;
+  paused.heartbeat_at = hour_ago;
+  RunRecord reused = MakeRun("reused");  // same pid, but recorded for another process
+  reused.status = RunStatus::kRunning;
+  reused.pid = child;
+  reused.pid_start = "another-boot/12345";
+  reused.heartbeat_at = hour_ago;
+  REQUIRE(store->CreateRun(paused).ok());
+  REQUIRE(store->CreateRun(reused).ok());
+  CHECK(store->GetRun("paused")->pid_start == ProcessStartId(child));
+  CHECK_FALSE(store->GetRun("paused")->pid_start.empty());
+
+  auto other = OpenStore(home.path());  // the next command, in another process
+  auto reaped = other->ReapOrphanedRuns(std::chrono::minutes(2));
+  REQUIRE(reaped.ok());
+  CHECK(*reaped == std::vector<std::string>{"reused"});
+  CHECK(ToString(other->GetRun("paused")->status) == "running");
+
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  reaped = other->ReapOrphanedRuns(std::chrono::minutes(2));
+  CHECK(*reaped == std::vector<std::string>{"paused"});
+}
+
+TEST_CASE("a run taken from a silent process on another host rejects that process's writes") {
+  TempDir home;
+  auto owner = OpenStore(home.path());  // executes the run on "its" host
+  auto reaper = OpenStore(home.path());
+  CHECK(owner->owner_token() != reaper->owner_token());
+  RunRecord run = MakeRun("remote");
+  run.status = RunStatus::kRunning;
+  run.host = "some-other-host.example";
+  run.heartbeat_at = NowMillis() - 600'000;
+  REQUIRE(owner->CreateRun(run).ok());
+  TaskRecord task;
+  task.run_id = "remote";
+  task.step = "train";
+  task.status = TaskStatus::kRunning;
+  auto task_id = owner->CreateTask(task);
+  REQUIRE(task_id.ok());
+  // Writes of the owner go through while it owns the run; nobody else's run writes do.
+  CHECK(owner->Heartbeat("remote").ok());
+  CHECK(reaper->UpdateTask(*task_id, TaskStatus::kSucceeded).code() == Code::kConflict);
+
+  // Make it silent again and let the lease run out.
+  REQUIRE(owner->db().Exec("UPDATE runs SET heartbeat_at = 0 WHERE run_id = 'remote'").ok());
+  auto reaped = reaper->ReapOrphanedRuns(std::chrono::minutes(2));
+  REQUIRE(reaped.ok());
+  CHECK(*reaped == std::vector<std::string>{"remote"});
+
+  // The old owner comes back: every write for the run is refused, nothing is overwritten.
+  Status beat = owner->Heartbeat("remote");
+  CHECK(beat.code() == Code::kConflict);
+  CHECK(beat.message().find("no longer executes run remote") != std::string::npos);
+  CHECK(beat.message().find("no heartbeat") != std::string::npos);
+  CHECK(owner->UpdateTask(*task_id, TaskStatus::kSucceeded).code() == Code::kConflict);
+  CHECK(owner->UpdateRunStatus("remote", RunStatus::kSucceeded).code() == Code::kConflict);
+  AttemptRecord attempt;
+  attempt.task_id = *task_id;
+  CHECK(owner->StartAttempt(attempt).code() == Code::kConflict);
+  MetricRecord metric;
+  metric.run_id = "remote";
+  metric.key = "loss";
+  CHECK(owner->AddMetric(metric).code() == Code::kConflict);
+  CHECK(ToString(reaper->GetRun("remote")->status) == "failed");
+  CHECK(ToString(reaper->GetTask(*task_id)->status) == "failed");
+}
+
+TEST_CASE("claims: one run per logical date, one active or successful resume per run") {
+  TempDir home;
+  auto a = OpenStore(home.path());
+  auto b = OpenStore(home.path());
+  CHECK(a->ClaimLogicalDate("wf", "2026-03-01", "").ok());
+  RunRecord first = MakeRun("first");
+  first.logical_date = "2026-03-01";
+  REQUIRE(a->CreateRun(first).ok());
+  // b decided before `first` existed: its claim fails and names the run it lost to.
+  Status lost = b->ClaimLogicalDate("wf", "2026-03-01", "");
+  CHECK(lost.code() == Code::kConflict);
+  CHECK(lost.message().find("another process started run first") != std::string::npos);
+  CHECK(b->ClaimLogicalDate("wf", "2026-03-01", "first").ok());
+  CHECK(b->ClaimLogicalDate("wf", "2026-03-02", "").ok());
+
+  CHECK(a->ClaimResume("first").ok());
+  RunRecord resume = MakeRun("resume-1");
+  resume.origin_run_id = "first";
+  resume.trigger = RunTrigger::kResume;
+  resume.status = RunStatus::kRunning;
+  REQUIRE(a->CreateRun(resume).ok());
+  Status busy = b->ClaimResume("first");
+  CHECK(busy.code() == Code::kConflict);
+  CHECK(busy.message().find("already being resumed by run resume-1") != std::string::npos);
+  REQUIRE(a->UpdateRunStatus("resume-1", RunStatus::kFailed).ok());
+  CHECK(b->ClaimResume("first").ok());  // a failed resume may be tried again
+  REQUIRE(a->UpdateRunStatus("resume-1", RunStatus::kSucceeded).ok());
+  CHECK(b->ClaimResume("first").message().find("which succeeded") != std::string::npos);
+  CHECK(b->ClaimResume("first", /*again=*/true).ok());  // --from runs steps again on purpose
 }
 
 TEST_CASE("cancel requests are recorded for the executing process to see") {
