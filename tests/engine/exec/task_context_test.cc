@@ -54,6 +54,30 @@ TEST_CASE("task context: a secret split across output chunks is still redacted")
   CHECK(log.substr(log.size() - 5) == " s3cr");
 }
 
+TEST_CASE("task context: a secret is redacted as is, shell-quoted and JSON-escaped") {
+  Attempt a;
+  const std::string secret = "it's \"q\\uoted\"";  // it's "q\uoted"
+  {
+    auto ctx = a.Context({secret});
+    ctx->Info("raw: {}", secret);
+    ctx->Info("shell: 'it'\\''s \"q\\uoted\"'");
+    ctx->Info("json: {}", Json(secret).dump());
+    ctx->WriteOutput("split: it'\\''s \"q");
+    ctx->WriteOutput("\\uoted\"\n");
+    CHECK(ctx->Redact("x=it'\\''s \"q\\uoted\"") == "x=***");
+    ctx->RecordEvent("custom", {{"note", "token " + secret}, {secret, 1}});
+    auto events = ctx->TakeEvents();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].second == Json{{"note", "token ***"}, {"***", 1}});
+  }
+  std::string log = ReadFile(a.log);
+  CHECK(log.find("uoted") == std::string::npos);
+  CHECK(log.find("raw: ***\n") != std::string::npos);
+  CHECK(log.find("shell: '***'\n") != std::string::npos);
+  CHECK(log.find("json: \"***\"\n") != std::string::npos);
+  CHECK(log.find("split: ***\n") != std::string::npos);
+}
+
 TEST_CASE("task context: output is visible while the attempt runs") {
   Attempt a;
   auto ctx = a.Context({"a-secret-value"});  // 14 bytes: up to 13 may be held back
