@@ -70,7 +70,7 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
     return kExitUsage;
   }
   const std::string home_dir = ResolveHome(options);
-  if (Status s = MakeDirs(home_dir); !s.ok()) {
+  if (Status s = MakePrivateDirs(home_dir); !s.ok()) {
     PrintError("cannot create home '" + home_dir + "': " + s.message());
     return kExitInternal;
   }

@@ -1,6 +1,8 @@
 #include "engine/exec/task_context.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -40,13 +42,12 @@ TaskContext::~TaskContext() {
 }
 
 std::filesystem::path TaskContext::work_dir() const {
-  std::error_code ec;
-  std::filesystem::create_directories(work_dir_, ec);
+  (void)MakePrivateDirs(work_dir_);
   return work_dir_;
 }
 
 std::filesystem::path TaskContext::log_path() const {
-  std::call_once(log_dir_made_, [this] { (void)MakeDirs(log_path_.parent_path()); });
+  std::call_once(log_dir_made_, [this] { (void)MakePrivateDirs(log_path_.parent_path()); });
   return log_path_;
 }
 
@@ -189,8 +190,15 @@ void TaskContext::AppendLocked(std::string_view text) {
   if (text.empty()) return;
   if (!log_) {
     log_path();  // creates the folder
-    log_ = std::fopen(log_path_.c_str(), "ae");
-    if (!log_) return;
+    // Owner-only (0600) whatever the umask: a log holds what the step printed.
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, kPrivateFileMode);
+    if (fd < 0) return;
+    (void)::fchmod(fd, kPrivateFileMode);
+    log_ = ::fdopen(fd, "a");
+    if (!log_) {
+      ::close(fd);
+      return;
+    }
   }
   std::fwrite(text.data(), 1, text.size(), log_);
   std::fflush(log_);

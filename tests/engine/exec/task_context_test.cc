@@ -1,5 +1,7 @@
 #include "engine/exec/task_context.h"
 
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
@@ -76,6 +78,25 @@ TEST_CASE("task context: a secret is redacted as is, shell-quoted and JSON-escap
   CHECK(log.find("shell: '***'\n") != std::string::npos);
   CHECK(log.find("json: \"***\"\n") != std::string::npos);
   CHECK(log.find("split: ***\n") != std::string::npos);
+}
+
+TEST_CASE("task context: the log file and work folder are private whatever the umask") {
+  Attempt a;
+  mode_t old = ::umask(0);
+  {
+    auto ctx = a.Context({});
+    ctx->Info("hello");
+    std::filesystem::path work = ctx->work_dir();
+    struct stat st;
+    REQUIRE(::stat(work.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+  }
+  ::umask(old);
+  struct stat st;
+  REQUIRE(::stat(a.log.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat(a.log.parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
 }
 
 TEST_CASE("task context: output is visible while the attempt runs") {
