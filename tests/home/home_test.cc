@@ -1,10 +1,11 @@
-// A home: private modes for what reel creates.
+// A home: private modes for what reel creates, and its config.yaml.
 #include "home/home.h"
 
 #include <sys/stat.h>
 
 #include <doctest/doctest.h>
 
+#include "home/config.h"
 #include "tests/support/fake_context.h"
 
 namespace reel {
@@ -48,6 +49,31 @@ TEST_CASE("home: what reel creates is its owner's alone, whatever the umask") {
   std::filesystem::permissions(dir / "shared", std::filesystem::perms(0750));
   REQUIRE(OpenHome(dir / "shared").ok());
   CHECK(ModeOf(dir / "shared") == 0750);
+}
+
+TEST_CASE("home: config.yaml lists trusted plugin folders; mistakes name file:line:col") {
+  TempDir dir;
+  Result<HomeConfig> none = ReadHomeConfig(dir.path());
+  REQUIRE(none.ok());
+  CHECK(none->plugin_dirs.empty());
+
+  WriteFile(dir / "config.yaml", "plugin_dirs: [/opt/reel/plugins, local]\n");
+  Result<HomeConfig> config = ReadHomeConfig(dir.path());
+  REQUIRE(config.ok());
+  CHECK(config->plugin_dirs ==
+        std::vector<std::filesystem::path>{"/opt/reel/plugins", dir / "local"});
+
+  WriteFile(dir / "config.yaml", "plugin_dir: [x]\n");
+  Result<HomeConfig> bad = ReadHomeConfig(dir.path());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("config.yaml:1:1") != std::string::npos);
+  CHECK(bad.status().message().find("unknown key 'plugin_dir'") != std::string::npos);
+
+  WriteFile(dir / "config.yaml", "plugin_dirs: /opt/reel\n");
+  bad = ReadHomeConfig(dir.path());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("config.yaml:1:14") != std::string::npos);
+  CHECK(bad.status().message().find("must be a list") != std::string::npos);
 }
 
 }  // namespace reel
