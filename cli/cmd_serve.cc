@@ -70,7 +70,7 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
     return kExitUsage;
   }
   const std::string home_dir = ResolveHome(options);
-  if (Status s = MakeDirs(home_dir); !s.ok()) {
+  if (Status s = MakePrivateDirs(home_dir); !s.ok()) {
     PrintError("cannot create home '" + home_dir + "': " + s.message());
     return kExitInternal;
   }
@@ -98,7 +98,7 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
   daemon_options.drain_grace = grace;
   daemon_options.scheduler.max_parallel = flags.max_parallel;
   daemon_options.load_plugin = [&registry](const std::filesystem::path& plugin) {
-    return registry.LoadPlugin(plugin);
+    return registry.LoadWorkflowPlugin(plugin);
   };
   Daemon daemon(*home.store, *home.artifacts, registry.Catalog(), daemon_options, PrintLogLine);
 

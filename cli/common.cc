@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "engine/workflow/loader.h"
+#include "home/config.h"
 
 namespace reel::cli {
 
@@ -15,8 +17,28 @@ void PrintError(const std::string& message) {
 
 bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry) {
   RegisterBuiltinOperators(registry);
-  std::vector<std::filesystem::path> plugins = PluginPathsFromEnvironment();
+  // What the user trusts, and nothing a workflow file says: the command line, the environment,
+  // and the config of a home the user chose. The default home, ./.reel, lies in the working
+  // directory, which may be a checkout of someone else's code, so its config is not read.
+  std::vector<std::filesystem::path> plugins;
+  for (const auto& path : PluginPathsFromEnvironment()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      registry.TrustDirectory(path);
+    } else {
+      plugins.push_back(path);
+    }
+  }
   for (const auto& p : options.plugins) plugins.emplace_back(p);
+  const char* env_home = std::getenv("REEL_HOME");
+  if (!options.home.empty() || (env_home != nullptr && *env_home != '\0')) {
+    Result<HomeConfig> config = ReadHomeConfig(ResolveHome(options));
+    if (!config.ok()) {
+      PrintError(config.status().message());
+      return false;
+    }
+    for (const auto& dir : config->plugin_dirs) registry.TrustDirectory(dir);
+  }
   for (const auto& path : plugins) {
     Status s = registry.LoadPlugin(path);
     if (!s.ok()) {
@@ -46,9 +68,9 @@ void PrintDiagnostics(const Diagnostics& diags) {
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry) {
   Diagnostics diags;
   LoadOptions options;
-  // Plugins named by the workflow are loaded before its steps are validated.
+  // Plugins named by the workflow are loaded, when trusted, before its steps are validated.
   options.load_plugin = [&registry](const std::filesystem::path& plugin) {
-    return registry.LoadPlugin(plugin);
+    return registry.LoadWorkflowPlugin(plugin);
   };
   WorkflowPtr workflow = LoadWorkflowFile(path, registry.Catalog(), diags, options);
   PrintDiagnostics(diags);

@@ -10,12 +10,14 @@
 
 namespace reel::cli {
 
-// Registers built-ins, then plugins from --plugin and REEL_PLUGIN_PATH. Prints the error and
-// returns false when a plugin cannot be loaded.
+// Registers built-ins, then plugins from --plugin and REEL_PLUGIN_PATH, and trusts the folders
+// in REEL_PLUGIN_PATH and in the plugin_dirs of the config of a home given by --home or
+// REEL_HOME. Prints the error and returns false when a plugin or the config cannot be loaded.
 bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry);
 
-// Loads and validates a workflow file, loading the plugins it names first. Diagnostics go to
-// stderr; returns nullptr when the workflow is invalid.
+// Loads and validates a workflow file, loading the plugins it names first if they are trusted
+// (an untrusted one is an error at its entry). Diagnostics go to stderr; returns nullptr when
+// the workflow is invalid.
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry);
 
 // "reel: error: MESSAGE" on stderr.

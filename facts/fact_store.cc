@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "engine/base/fsutil.h"
 #include "engine/base/sha256.h"
 #include "engine/store/sqlite.h"
 #include "facts/internal/layout.h"
@@ -152,11 +153,7 @@ Result<std::unique_ptr<FactStore>> FactStore::Open(const std::filesystem::path& 
         db_path.string()));
   }
   if (create && db_path.has_parent_path()) {
-    std::filesystem::create_directories(db_path.parent_path(), ec);
-    if (ec) {
-      return Status::IoError(
-          fmt::format("cannot create {}: {}", db_path.parent_path().string(), ec.message()));
-    }
+    REEL_RETURN_IF_ERROR(MakePrivateDirs(db_path.parent_path()));
   }
   // WAL with synchronous=NORMAL; a write waits up to 30 s for another process's write.
   const Database::Options options{.lock_wait = std::chrono::seconds(30), .wal = true};

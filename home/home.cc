@@ -1,9 +1,13 @@
 #include "home/home.h"
 
+#include "engine/base/fsutil.h"
+
 namespace reel {
 
 Result<std::unique_ptr<StateStore>> OpenStateStore(const std::filesystem::path& home,
                                                    Database::Options options) {
+  // A home reel creates is private to its owner: runs' logs, outputs and artifacts are data.
+  REEL_RETURN_IF_ERROR(MakePrivateDirs(home));
   return StateStore::Open(home, HomeSchema(), options);
 }
 

@@ -123,7 +123,10 @@ OperatorInfo ShellOperator::Info() {
   return info;
 }
 
-Result<ShellCommand> ParseShellConfig(const Json& config) {
+Result<ShellCommand> ParseShellConfig(const Json& config, const Redactor& redact) {
+  // What messages show of the command: secrets redacted first, then shortened, so that no part
+  // of a secret is cut off where the redactor would no longer recognize it.
+  auto shown = [&redact](const std::string& text) { return Shorten(redact ? redact(text) : text); };
   ShellCommand cmd;
   bool use_shell = false;
   if (config.contains("shell") && !config["shell"].is_null()) {
@@ -143,14 +146,14 @@ Result<ShellCommand> ParseShellConfig(const Json& config) {
       return Status::InvalidArgument("shell: with shell: true, command must be a non-empty string");
     }
     cmd.argv = {"/bin/sh", "-c", command.get<std::string>()};
-    cmd.display = Shorten(command.get<std::string>());
+    cmd.display = shown(command.get<std::string>());
   } else {
     if (command.is_string()) {
       return Status::InvalidArgument(fmt::format(
           "shell: command is a string ('{}') but strings run only through /bin/sh; write it as "
           "an argv list (command: [prog, arg1, arg2]) or set `shell: true` to run it with "
           "/bin/sh -c",
-          Shorten(command.get<std::string>())));
+          shown(command.get<std::string>())));
     }
     if (!command.is_array() || command.empty()) {
       return Status::InvalidArgument(
@@ -163,7 +166,7 @@ Result<ShellCommand> ParseShellConfig(const Json& config) {
     if (cmd.argv[0].empty()) {
       return Status::InvalidArgument("shell: command[0], the program to run, is empty");
     }
-    cmd.display = Shorten(cmd.argv[0]);
+    cmd.display = shown(cmd.argv[0]);
   }
   Result<std::map<std::string, std::string>> env =
       EnvFromConfig(config.contains("env") ? config["env"] : Json());
@@ -188,17 +191,31 @@ class ShellAttempt {
   explicit ShellAttempt(Context& ctx) : ctx_(ctx) {}
 
   Status Start() {
-    REEL_ASSIGN_OR_RETURN(ShellCommand cmd, ParseShellConfig(ctx_.config()));
+    const AttemptSecrets* secrets = AttemptSecretsOf(ctx_);
+    Redactor redact;
+    if (secrets) redact = [secrets](std::string_view text) { return secrets->Redact(text); };
+    REEL_ASSIGN_OR_RETURN(ShellCommand cmd, ParseShellConfig(ctx_.config(), redact));
     cmd_ = std::move(cmd);
     ProcessSpec spec;
     spec.argv = cmd_.argv;
     spec.env = cmd_.env;
+    // Of the engine's secret variables, the child gets only those the step references.
+    spec.inherit_env = [secrets](std::string_view name) {
+      return !name.starts_with(kSecretEnvPrefix) ||
+             (secrets && secrets->secret_variables().count(std::string(name)) > 0);
+    };
+    // The header names the command with each argument redacted before it is quoted (quoting
+    // changes a secret's spelling).
+    std::vector<std::string> shown_argv = spec.argv;
+    if (redact) {
+      for (auto& arg : shown_argv) arg = redact(arg);
+    }
     if (!cmd_.cwd.empty()) {
       std::error_code ec;
       spec.cwd = std::filesystem::absolute(cmd_.cwd, ec);  // the engine's working directory
       if (ec) return Status::InvalidArgument("shell: cwd '" + cmd_.cwd + "': " + ec.message());
     }
-    header_ = fmt::format("running: {}{}", QuoteForDisplay(spec.argv),
+    header_ = fmt::format("running: {}{}", QuoteForDisplay(shown_argv),
                           spec.cwd.empty() ? "" : " (in " + spec.cwd.string() + ")");
     spec.on_output = [this](std::string_view bytes) {
       Announce();

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,9 @@ struct ShellCommand {
   std::chrono::milliseconds kill_grace{5000};
   std::string display;  // how messages name the command
 };
-Result<ShellCommand> ParseShellConfig(const Json& config);
+// Maps a text to what may be shown of it (secrets redacted); unset: shown as it is.
+using Redactor = std::function<std::string(std::string_view)>;
+// `redact` is applied to the command before `display` and messages shorten it.
+Result<ShellCommand> ParseShellConfig(const Json& config, const Redactor& redact = {});
 
 }  // namespace reel

@@ -15,7 +15,10 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "engine/template/template.h"  // kSecretEnvPrefix
 
 extern char** environ;
 
@@ -107,7 +110,13 @@ Status Spawn(const RankJob& job, Rank& rank, pid_t group) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  int rc = posix_spawn(&rank.pid, job.worker.c_str(), &actions, &attr, argv.data(), environ);
+  // The ranks use no secret, so none of the engine's REEL_SECRET_* variables reaches them.
+  std::vector<char*> envp;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with(kSecretEnvPrefix)) envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&rank.pid, job.worker.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[1]);

@@ -47,6 +47,24 @@ Status MakeDirs(const fs::path& dir) {
   return Status::Ok();
 }
 
+Status MakePrivateDirs(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    // The umask may have taken bits away; 0700 it is.
+    if (::chmod(dir.c_str(), 0700) != 0) return ErrnoStatus("cannot chmod", dir, errno);
+    return Status::Ok();
+  }
+  if (errno == ENOENT && dir.has_parent_path() && dir.parent_path() != dir) {
+    REEL_RETURN_IF_ERROR(MakePrivateDirs(dir.parent_path()));
+    return MakePrivateDirs(dir);
+  }
+  if (errno != EEXIST) return ErrnoStatus("cannot create directory", dir, errno);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Status::IoError(fmt::format("'{}' exists but is not a directory", dir.string()));
+  }
+  return Status::Ok();
+}
+
 Status FsyncDir(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open directory", dir, errno);

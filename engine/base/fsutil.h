@@ -26,6 +26,12 @@ inline constexpr std::string_view kTempPrefix = ".tmp-";
 
 // Creates `dir` and its missing parents. OK if it already exists as a directory.
 Status MakeDirs(const std::filesystem::path& dir);
+// The same for folders only their owner may enter: each folder it creates gets mode 0700,
+// set explicitly whatever the umask; folders that exist already are left as they are.
+Status MakePrivateDirs(const std::filesystem::path& dir);
+// Mode 0600 for a file its owner alone may read and write (a database, a log), set explicitly
+// whatever the umask.
+inline constexpr mode_t kPrivateFileMode = 0600;
 
 // Flushes a directory's entries (after a create or rename in it) to the disk.
 Status FsyncDir(const std::filesystem::path& dir);

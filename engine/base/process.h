@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reel/cancellation.h"
@@ -54,6 +55,9 @@ struct ProcessSpec {
   std::vector<std::string> argv;
   // Added to, or overriding, the engine's environment.
   std::map<std::string, std::string> env;
+  // When set, a variable of the engine's environment reaches the child only if this returns
+  // true for its name (`env` is passed regardless). Unset: the whole environment is inherited.
+  std::function<bool(std::string_view name)> inherit_env;
   // The child's working directory; empty: the engine's.
   std::filesystem::path cwd;
   // When set, stdout and stderr go to one pipe, and Wait() hands what the child writes to this

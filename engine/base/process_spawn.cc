@@ -98,7 +98,8 @@ int PidfdOpen(pid_t pid) {
 namespace process_internal {
 
 std::vector<std::string> MergedEnvironment(const std::map<std::string, std::string>& overrides,
-                                           std::string* path_var) {
+                                           std::string* path_var,
+                                           const std::function<bool(std::string_view)>& inherit) {
   std::vector<std::string> out;
   *path_var = kDefaultPath;
   bool path_seen = false;
@@ -107,6 +108,7 @@ std::vector<std::string> MergedEnvironment(const std::map<std::string, std::stri
     auto eq = entry.find('=');
     std::string key(entry.substr(0, eq));
     if (overrides.count(key)) continue;
+    if (inherit && !inherit(key)) continue;
     if (key == "PATH" && eq != std::string_view::npos && !path_seen) {
       *path_var = std::string(entry.substr(eq + 1));
       path_seen = true;
@@ -193,7 +195,7 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
     }
   }
   std::string path_var;
-  std::vector<std::string> env = MergedEnvironment(spec.env, &path_var);
+  std::vector<std::string> env = MergedEnvironment(spec.env, &path_var, spec.inherit_env);
   REEL_ASSIGN_OR_RETURN(std::string program, ResolveProgram(spec.argv[0], path_var, cwd));
 
   int log_fd = -1;  // the child's stdout and stderr

@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -103,6 +105,51 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
   }
   loaded_plugins_.push_back(key);
   return Status::Ok();
+}
+
+namespace {
+
+// The path with symbolic links, `.` and `..` resolved, so that no spelling of a path escapes
+// the folder it is checked against.
+std::filesystem::path Canonical(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  return ec ? path.lexically_normal() : canonical;
+}
+
+bool Inside(const std::filesystem::path& file, const std::filesystem::path& dir) {
+  auto [d, f] = std::mismatch(dir.begin(), dir.end(), file.begin(), file.end());
+  // Every component of `dir` matched (a trailing empty one from "dir/" counts as matched).
+  return (d == dir.end() || (std::next(d) == dir.end() && d->empty())) && f != file.end();
+}
+
+}  // namespace
+
+void OperatorRegistry::TrustDirectory(const std::filesystem::path& dir) {
+  std::lock_guard<std::mutex> load_lock(load_mu_);
+  trusted_dirs_.push_back(Canonical(dir));
+}
+
+Status OperatorRegistry::LoadWorkflowPlugin(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) {
+    return Status::NotFound("plugin '" + path.string() + "' does not exist");
+  }
+  const std::filesystem::path canonical = Canonical(path);
+  bool trusted = false;
+  {
+    std::lock_guard<std::mutex> load_lock(load_mu_);
+    for (const auto& loaded : loaded_plugins_) trusted = trusted || loaded == canonical.string();
+    for (const auto& dir : trusted_dirs_) trusted = trusted || Inside(canonical, dir);
+  }
+  if (!trusted) {
+    return Status::InvalidArgument(fmt::format(
+        "plugin '{}' is not trusted, so it was not loaded: loading a plugin runs its code, and "
+        "a workflow file may name only plugins you trust. Trust it with `reel --plugin {} ...`, "
+        "by adding it or its folder to REEL_PLUGIN_PATH, or by listing its folder under "
+        "plugin_dirs in config.yaml of the home given by --home or REEL_HOME",
+        path.string(), canonical.string()));
+  }
+  return LoadPlugin(path);
 }
 
 std::vector<std::filesystem::path> PluginPathsFromEnvironment() {

@@ -1,6 +1,11 @@
 // The operator registry: built-ins registered from one explicit list
 // (operators/builtin_operators.cc), plugins loaded from explicit paths.
 //
+// Loading a plugin runs its code, so a plugin named by a workflow file (which may come from
+// anyone: a pull request, a folder the daemon watches) is loaded only when the user trusts it:
+// it was loaded with LoadPlugin (--plugin, REEL_PLUGIN_PATH), or it lies in a folder passed to
+// TrustDirectory (REEL_PLUGIN_PATH, plugin_dirs in the home's config.yaml).
+//
 // Thread-safety: every method may be called from any thread; a plugin may be loaded while runs
 // look operators up (the daemon loads those named by workflow files as it finds them). What
 // Find returns stays valid as long as the registry.
@@ -38,17 +43,27 @@ class OperatorRegistry : public OperatorRegistrar {
   OperatorCatalog Catalog() const;
 
   // dlopen()s a shared library, checks reel_operator_api_version() and calls
-  // reel_register_operators(this). Loading the same path twice is a no-op.
+  // reel_register_operators(this). Loading the same path twice is a no-op. The caller vouches
+  // for the library (the user named it).
   Status LoadPlugin(const std::filesystem::path& path);
+
+  // Plugins inside `dir` (or its subfolders; symbolic links resolved) may be named by workflow
+  // files.
+  void TrustDirectory(const std::filesystem::path& dir);
+  // For a plugin that a workflow file names: LoadPlugin when the user trusts it (see the top
+  // of this file); otherwise InvalidArgument saying how to trust it, and nothing is loaded.
+  Status LoadWorkflowPlugin(const std::filesystem::path& path);
 
  private:
   mutable std::shared_mutex mu_;  // guards defs_ (whose nodes never move)
   std::map<std::string, OperatorDef, std::less<>> defs_;
-  std::mutex load_mu_;  // one plugin load at a time; guards loaded_plugins_
-  std::vector<std::string> loaded_plugins_;
+  std::mutex load_mu_;  // one plugin load at a time; guards loaded_plugins_, trusted_dirs_
+  std::vector<std::string> loaded_plugins_;          // canonical paths
+  std::vector<std::filesystem::path> trusted_dirs_;  // canonical paths
 };
 
-// Plugins named by REEL_PLUGIN_PATH (colon-separated paths of .so files).
+// The entries of REEL_PLUGIN_PATH (colon-separated): plugin files to load, and folders whose
+// plugins workflow files may name.
 std::vector<std::filesystem::path> PluginPathsFromEnvironment();
 
 }  // namespace reel

@@ -6,8 +6,12 @@
 #pragma once
 
 #include <chrono>
+#include <set>
+#include <string>
+#include <string_view>
 
 #include "engine/base/process.h"
+#include "engine/template/template.h"  // kSecretEnvPrefix
 #include "reel/operator.h"
 #include "reel/status.h"
 
@@ -24,5 +28,27 @@ class ProcessStep {
   // After the process was reaped and its output read: the attempt's outcome.
   virtual Status Finish(Context& ctx, const ProcessResult& result) = 0;
 };
+
+// What the engine knows of an attempt's secrets, for an operator that starts processes: the
+// engine's Context for an attempt (TaskContext) implements it beside Context, and
+// AttemptSecretsOf finds it. A secret may appear nowhere but in the step's own process: every
+// text the operator writes or returns is redacted, and the child's environment holds only the
+// REEL_SECRET_* variables the step references.
+class AttemptSecrets {
+ public:
+  virtual ~AttemptSecrets() = default;
+  // `text` with every rendering of a secret value (as is, shell-quoted, JSON-escaped)
+  // replaced by ***. Redact before shortening or quoting: a cut secret no longer matches.
+  virtual std::string Redact(std::string_view text) const = 0;
+  // The variables of the engine's environment named REEL_SECRET_* that the step's templates
+  // reference (through secrets.NAME or env.REEL_SECRET_NAME): the only ones a child inherits.
+  virtual const std::set<std::string>& secret_variables() const = 0;
+};
+
+// The AttemptSecrets of `ctx`, or null for a Context that is not the engine's (it knows no
+// secrets, so a child then inherits no REEL_SECRET_* variable at all).
+inline const AttemptSecrets* AttemptSecretsOf(const Context& ctx) {
+  return dynamic_cast<const AttemptSecrets*>(&ctx);
+}
 
 }  // namespace reel

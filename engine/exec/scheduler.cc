@@ -2,7 +2,11 @@
 // Step and task transitions are in scheduler_steps.cc.
 #include "engine/exec/scheduler.h"
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -32,7 +36,19 @@ Result<RunOutcome> Scheduler::Execute(const RunRequest& request, const std::atom
 std::function<std::optional<std::string>(const std::string&)> SecretsResolver(
     const std::filesystem::path& home) {
   auto file = std::make_shared<Json>(Json::object());
-  std::ifstream in(home / "secrets.json");
+  const std::filesystem::path path = home / "secrets.json";
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    // Once per process: a backfill or the daemon resolves secrets for every run.
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      std::fprintf(stderr,
+                   "reel: warning: %s holds secrets but other users may read or change it "
+                   "(mode %04o); make it private: chmod 600 %s\n",
+                   path.c_str(), static_cast<unsigned>(st.st_mode & 0777), path.c_str());
+    }
+  }
+  std::ifstream in(path);
   if (in) {
     Json parsed = Json::parse(in, nullptr, false);
     if (parsed.is_object()) *file = parsed;

@@ -27,8 +27,9 @@ void RunLoop::StartAttempt(size_t index) {
   const auto log_path =
       home / "logs" / request_.run_id / StepDir(t) / (std::to_string(t.attempt) + ".log");
   const auto work_dir = home / "work" / request_.run_id / StepDir(t);
-  std::vector<std::string> secrets;
-  Result<Json> config = RenderConfig(t, &secrets);
+  std::vector<std::string> secrets = t.item_secrets;
+  std::set<std::string> secret_variables;
+  Result<Json> config = RenderConfig(t, &secrets, &secret_variables);
   TaskIdentity id{.run_id = request_.run_id,
                   .workflow = wf_.name,
                   .step = step.name,
@@ -39,6 +40,7 @@ void RunLoop::StartAttempt(size_t index) {
   t.ctx = std::make_shared<TaskContext>(id, config.ok() ? *config : Json::object(), request_.params,
                                         UpstreamOutputs(t.step), home, work_dir, log_path,
                                         artifacts_, secrets);
+  t.ctx->set_secret_variables(std::move(secret_variables));
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) RecordAttemptStart(index, log_path.string());
   Notify(t);
@@ -64,13 +66,23 @@ void RunLoop::StartAttempt(size_t index) {
 }
 
 // The step's `with:` rendered with the outputs upstream steps produced, schema defaults
-// applied and types checked. The secrets it used are added to `secrets` for redaction.
-Result<Json> RunLoop::RenderConfig(const Task& task, std::vector<std::string>* secrets) const {
+// applied and types checked. The secrets it used are added to `secrets` for redaction, and the
+// REEL_SECRET_* variables they come from to `secret_variables` (the step's process gets those).
+Result<Json> RunLoop::RenderConfig(const Task& task, std::vector<std::string>* secrets,
+                                   std::set<std::string>* secret_variables) const {
   const Step& step = wf_.steps[static_cast<size_t>(task.step)];
   Json rendered = Json::object();
   if (steps_[static_cast<size_t>(task.step)].templated) {
     TemplateScope scope = ScopeFor(task);
     scope.secret_values = secrets;
+    scope.secrets = [resolve = scope.secrets, secret_variables](const std::string& name) {
+      secret_variables->insert(std::string(kSecretEnvPrefix) + name);
+      return resolve ? resolve(name) : std::nullopt;
+    };
+    scope.env = [lookup = scope.env, secret_variables](const std::string& name) {
+      if (name.starts_with(kSecretEnvPrefix)) secret_variables->insert(name);
+      return lookup ? lookup(name) : std::nullopt;
+    };
     REEL_ASSIGN_OR_RETURN(rendered, RenderJson(step.with, scope));
   } else if (step.with.is_object()) {
     rendered = step.with;

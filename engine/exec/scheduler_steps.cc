@@ -13,14 +13,52 @@ bool IsCaught(const Step& step, TaskStatus status) {
   return step.catch_failure && status == TaskStatus::kFailed;
 }
 
+// Every rendering of each of `secrets` (SecretRenderings), longest first.
+std::vector<std::string> RenderingsOf(const std::vector<std::string>& secrets) {
+  std::vector<std::string> out;
+  for (const auto& secret : secrets) {
+    for (auto& rendering : SecretRenderings(secret)) out.push_back(std::move(rendering));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
+}
+
+// Which of `secrets` a foreach item holds: those found in one of its strings, or equal to the
+// text of one of its numbers.
+std::vector<std::string> SecretsIn(const Json& item, const std::vector<std::string>& secrets) {
+  std::vector<std::string> found;
+  auto visit = [&](const auto& self, const Json& value) -> void {
+    if (value.is_structured()) {
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (value.is_object()) self(self, Json(it.key()));
+        self(self, *it);
+      }
+      return;
+    }
+    if (!value.is_string() && !value.is_number()) return;
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    for (const auto& secret : secrets) {
+      if (!secret.empty() && text.find(secret) != std::string::npos &&
+          std::find(found.begin(), found.end(), secret) == found.end()) {
+        found.push_back(secret);
+      }
+    }
+  };
+  visit(visit, item);
+  return found;
+}
+
 }  // namespace
 
-void RunLoop::AddTask(int step, int64_t item_index, Json item, TaskStatus status) {
+void RunLoop::AddTask(int step, int64_t item_index, Json item, TaskStatus status,
+                      std::vector<std::string> item_secrets) {
   size_t index = tasks_.size();
   Task& t = tasks_.emplace_back();
   t.step = step;
   t.item_index = item_index;
   t.item = std::move(item);
+  t.item_secrets = std::move(item_secrets);
   t.status = status;
   const std::string& name = wf_.steps[static_cast<size_t>(step)].name;
   t.label = item_index < 0 ? name : name + "[" + std::to_string(item_index) + "]";
@@ -39,7 +77,8 @@ void RunLoop::AddTask(int step, int64_t item_index, Json item, TaskStatus status
     record.run_id = request_.run_id;
     record.step = wf_.steps[static_cast<size_t>(task.step)].name;
     record.item_index = task.item_index;
-    record.item = task.item;
+    // An item that holds a secret is stored redacted (a resumed run then runs it again).
+    record.item = RedactJson(task.item, RenderingsOf(task.item_secrets));
     record.status = task.status;
     record.error = task.error;
     if (task.reused) {
@@ -102,12 +141,19 @@ void RunLoop::StepReady(int step) {
 
   Task probe;
   probe.step = step;
+  // Secrets `when` and `foreach` use: redacted from their messages and from the items.
+  std::vector<std::string> secrets;
+  TemplateScope scope = ScopeFor(probe);
+  scope.secret_values = &secrets;
+  auto redacted = [&secrets](const std::string& text) {
+    return RedactText(text, RenderingsOf(secrets));
+  };
   if (!def.when.empty()) {
     auto tmpl = Template::Parse(def.when);
-    Result<Json> value = tmpl.ok() ? tmpl->Render(ScopeFor(probe)) : Result<Json>(tmpl.status());
+    Result<Json> value = tmpl.ok() ? tmpl->Render(scope) : Result<Json>(tmpl.status());
     if (!value.ok()) {
       return FinishStepWithoutRunning(step, TaskStatus::kFailed,
-                                      "when: " + value.status().message());
+                                      redacted("when: " + value.status().message()));
     }
     if (!IsTruthy(*value)) {
       return FinishStepWithoutRunning(step, TaskStatus::kSkipped,
@@ -115,27 +161,29 @@ void RunLoop::StepReady(int step) {
     }
   }
   if (def.foreach) {
-    Result<Json> items = RenderJson(*def.foreach, ScopeFor(probe));
+    Result<Json> items = RenderJson(*def.foreach, scope);
     if (!items.ok()) {
       return FinishStepWithoutRunning(step, TaskStatus::kFailed,
-                                      "foreach: " + items.status().message());
+                                      redacted("foreach: " + items.status().message()));
     }
     if (!items->is_array()) {
-      return FinishStepWithoutRunning(step, TaskStatus::kFailed,
-                                      "foreach must render to a list, got " + items->dump());
+      return FinishStepWithoutRunning(
+          step, TaskStatus::kFailed,
+          redacted("foreach must render to a list, got " + items->dump()));
     }
     if (items->empty()) {
       return FinishStepWithoutRunning(step, TaskStatus::kSkipped, "foreach list is empty");
     }
-    ExpandStep(step, *items);
+    ExpandStep(step, *items, secrets);
   }
   for (size_t i : std::vector<size_t>(steps_[static_cast<size_t>(step)].tasks)) EnqueueOrReuse(i);
   Pump();
 }
 
-void RunLoop::ExpandStep(int step, const Json& items) {
+void RunLoop::ExpandStep(int step, const Json& items, const std::vector<std::string>& secrets) {
   for (size_t i = 0; i < items.size(); ++i) {
-    AddTask(step, static_cast<int64_t>(i), items[i], TaskStatus::kQueued);
+    AddTask(step, static_cast<int64_t>(i), items[i], TaskStatus::kQueued,
+            SecretsIn(items[i], secrets));
   }
 }
 
@@ -182,6 +230,7 @@ TemplateScope RunLoop::ScopeFor(const Task& task) const {
   scope.run_id = request_.run_id;
   scope.item = task.item;
   scope.has_item = task.item_index >= 0;
+  scope.item_secret = !task.item_secrets.empty();
   for (const auto& name : steps_[static_cast<size_t>(task.step)].referenced_steps) {
     auto it = step_outputs_.find(name);
     if (it != step_outputs_.end()) scope.steps[name] = *it;

@@ -1,6 +1,8 @@
 #include "engine/exec/task_context.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -20,8 +22,17 @@ TaskContext::TaskContext(TaskIdentity identity, Json config, Json params, Json u
       home_(std::move(home)),
       work_dir_(std::move(work_dir)),
       log_path_(std::move(log_path)),
-      artifacts_(artifacts),
-      secrets_(std::move(secrets)) {
+      artifacts_(artifacts) {
+  for (const auto& secret : secrets) {
+    for (auto& rendering : SecretRenderings(secret)) {
+      if (std::find(secrets_.begin(), secrets_.end(), rendering) == secrets_.end()) {
+        secrets_.push_back(std::move(rendering));
+      }
+    }
+  }
+  // Longest first, so that a secret containing another is replaced whole.
+  std::stable_sort(secrets_.begin(), secrets_.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   for (const auto& secret : secrets_) longest_secret_ = std::max(longest_secret_, secret.size());
 }
 
@@ -31,13 +42,12 @@ TaskContext::~TaskContext() {
 }
 
 std::filesystem::path TaskContext::work_dir() const {
-  std::error_code ec;
-  std::filesystem::create_directories(work_dir_, ec);
+  (void)MakePrivateDirs(work_dir_);
   return work_dir_;
 }
 
 std::filesystem::path TaskContext::log_path() const {
-  std::call_once(log_dir_made_, [this] { (void)MakeDirs(log_path_.parent_path()); });
+  std::call_once(log_dir_made_, [this] { (void)MakePrivateDirs(log_path_.parent_path()); });
   return log_path_;
 }
 
@@ -65,13 +75,31 @@ void TaskContext::LogMetric(const std::string& key, double value, std::int64_t s
 }
 
 void TaskContext::RecordEvent(const std::string& kind, const Json& payload) {
+  Json redacted = RedactJson(payload, secrets_);
   std::lock_guard<std::mutex> lock(mu_);
-  events_.emplace_back(kind, payload);
+  events_.emplace_back(kind, std::move(redacted));
 }
 
-std::string TaskContext::Redact(std::string_view text) const {
+std::vector<std::string> SecretRenderings(const std::string& secret) {
+  std::vector<std::string> out;
+  if (secret.empty()) return out;
+  out.push_back(secret);
+  auto add = [&out](std::string rendering) {
+    if (std::find(out.begin(), out.end(), rendering) == out.end()) out.push_back(rendering);
+  };
+  // How a shell quotes it: 'it'\''s' for it's (the quotes around it are not part of it).
+  std::string shell_quoted;
+  for (char c : secret) shell_quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  add(std::move(shell_quoted));
+  // Inside a JSON string: quotes, backslashes and control characters escaped.
+  std::string json = Json(secret).dump(-1, ' ', false, Json::error_handler_t::replace);
+  add(json.substr(1, json.size() - 2));
+  return out;
+}
+
+std::string RedactText(std::string_view text, const std::vector<std::string>& renderings) {
   std::string out(text);
-  for (const auto& secret : secrets_) {
+  for (const auto& secret : renderings) {
     if (secret.empty()) continue;
     size_t pos = 0;
     while ((pos = out.find(secret, pos)) != std::string::npos) {
@@ -81,6 +109,30 @@ std::string TaskContext::Redact(std::string_view text) const {
   }
   return out;
 }
+
+Json RedactJson(const Json& value, const std::vector<std::string>& renderings) {
+  if (renderings.empty()) return value;
+  if (value.is_string()) return RedactText(value.get_ref<const std::string&>(), renderings);
+  if (value.is_number()) {
+    std::string text = value.dump();
+    return RedactText(text, renderings) == text ? value : Json("***");
+  }
+  if (value.is_array()) {
+    Json out = Json::array();
+    for (const auto& element : value) out.push_back(RedactJson(element, renderings));
+    return out;
+  }
+  if (value.is_object()) {
+    Json out = Json::object();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      out[RedactText(it.key(), renderings)] = RedactJson(*it, renderings);
+    }
+    return out;
+  }
+  return value;
+}
+
+std::string TaskContext::Redact(std::string_view text) const { return RedactText(text, secrets_); }
 
 void TaskContext::Log(LogLevel level, std::string_view message) {
   static const char* kLevels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -138,8 +190,15 @@ void TaskContext::AppendLocked(std::string_view text) {
   if (text.empty()) return;
   if (!log_) {
     log_path();  // creates the folder
-    log_ = std::fopen(log_path_.c_str(), "ae");
-    if (!log_) return;
+    // Owner-only (0600) whatever the umask: a log holds what the step printed.
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, kPrivateFileMode);
+    if (fd < 0) return;
+    (void)::fchmod(fd, kPrivateFileMode);
+    log_ = ::fdopen(fd, "a");
+    if (!log_) {
+      ::close(fd);
+      return;
+    }
   }
   std::fwrite(text.data(), 1, text.size(), log_);
   std::fflush(log_);

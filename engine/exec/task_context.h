@@ -8,9 +8,11 @@
 
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "engine/exec/process_step.h"
 #include "engine/store/artifact_store.h"
 #include "engine/store/state_store.h"
 #include "reel/operator.h"
@@ -27,8 +29,19 @@ struct TaskIdentity {
   int attempt = 1;
 };
 
-class TaskContext : public Context {
+// Every way a secret value may be written out: as is, quoted for a POSIX shell ('\'' for each
+// '), and escaped inside a JSON string. Empty for an empty value.
+std::vector<std::string> SecretRenderings(const std::string& secret);
+// `text` with each of `renderings` (see SecretRenderings) replaced by ***, longest first.
+std::string RedactText(std::string_view text, const std::vector<std::string>& renderings);
+// `value` with RedactText applied to every string in it (keys included), and every number
+// whose text is a secret replaced by "***".
+Json RedactJson(const Json& value, const std::vector<std::string>& renderings);
+
+class TaskContext : public Context, public AttemptSecrets {
  public:
+  // `secrets`: the secret values the attempt's config and item hold; every rendering of each
+  // is redacted from the log, events and Redact's results.
   TaskContext(TaskIdentity identity, Json config, Json params, Json upstream,
               std::filesystem::path home, std::filesystem::path work_dir,
               std::filesystem::path log_path, ArtifactStore& artifacts,
@@ -67,8 +80,11 @@ class TaskContext : public Context {
   std::vector<ArtifactRef> TakeArtifacts();
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> TakeMetrics();
   std::vector<std::pair<std::string, Json>> TakeEvents();
-  // Replaces every secret value in `text` with ***.
-  std::string Redact(std::string_view text) const;
+  // Replaces every rendering of a secret value in `text` with ***.
+  std::string Redact(std::string_view text) const override;
+  const std::set<std::string>& secret_variables() const override { return secret_variables_; }
+  // Set before the attempt starts: the REEL_SECRET_* variables its templates reference.
+  void set_secret_variables(std::set<std::string> names) { secret_variables_ = std::move(names); }
 
  private:
   TaskIdentity id_;
@@ -76,7 +92,8 @@ class TaskContext : public Context {
   std::filesystem::path home_, work_dir_, log_path_;
   mutable std::once_flag log_dir_made_;
   ArtifactStore& artifacts_;
-  std::vector<std::string> secrets_;
+  std::vector<std::string> secrets_;  // every rendering of every secret, longest first
+  std::set<std::string> secret_variables_;
   CancellationToken token_;
 
   mutable std::mutex mu_;

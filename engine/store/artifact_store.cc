@@ -30,7 +30,7 @@ bool IsLowerHex(std::string_view s) {
 Status EnsureShard(const fs::path& root, const fs::path& shard) {
   struct stat st;
   if (::stat(shard.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
-  REEL_RETURN_IF_ERROR(MakeDirs(shard));
+  REEL_RETURN_IF_ERROR(MakePrivateDirs(shard));
   return FsyncDir(root);
 }
 
@@ -40,7 +40,7 @@ ArtifactStore::ArtifactStore(fs::path home) : root_(std::move(home) / "artifacts
 
 Result<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(const fs::path& home) {
   auto store = std::make_unique<ArtifactStore>(home);
-  REEL_RETURN_IF_ERROR(MakeDirs(store->root_));
+  REEL_RETURN_IF_ERROR(MakePrivateDirs(store->root_));
   REEL_RETURN_IF_ERROR((store->CleanTemporaries()).status());
   return store;
 }
@@ -111,9 +111,9 @@ Result<ArtifactRef> ArtifactStore::Put(const std::string& name, const fs::path& 
         "archive)",
         name, file.string()));
   }
-  REEL_RETURN_IF_ERROR(MakeDirs(root_));
+  REEL_RETURN_IF_ERROR(MakePrivateDirs(root_));
   REEL_ASSIGN_OR_RETURN(AtomicFile temp, AtomicFile::Create(root_));
-  temp.set_mode(0444);
+  temp.set_mode(0400);
   Sha256 hash;
   uint64_t size = 0;
   auto buf = std::make_unique<char[]>(kCopyChunk);
@@ -136,7 +136,7 @@ Result<ArtifactRef> ArtifactStore::Put(const std::string& name, const fs::path& 
 
 Result<ArtifactRef> ArtifactStore::PutBytes(const std::string& name, std::string_view data) {
   REEL_RETURN_IF_ERROR(ValidateName(name));
-  REEL_RETURN_IF_ERROR(MakeDirs(root_));
+  REEL_RETURN_IF_ERROR(MakePrivateDirs(root_));
   std::string hex = Sha256::HexOf(data);
   // Skip the write entirely when the content is already stored.
   struct stat st;
@@ -145,7 +145,7 @@ Result<ArtifactRef> ArtifactStore::PutBytes(const std::string& name, std::string
     return ArtifactRef{name, UriOf(hex), data.size()};
   }
   REEL_ASSIGN_OR_RETURN(AtomicFile temp, AtomicFile::Create(root_));
-  temp.set_mode(0444);
+  temp.set_mode(0400);
   REEL_RETURN_IF_ERROR(temp.Append(data));
   REEL_RETURN_IF_ERROR(temp.Seal());
   return Publish(temp, name, hex, data.size());

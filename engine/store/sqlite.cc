@@ -1,5 +1,9 @@
 #include "engine/store/sqlite.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <random>
 #include <thread>
 
@@ -156,6 +160,15 @@ int Stmt::Changes() const { return sqlite3_changes(db_->db_); }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& path,
                                                  Options options) {
+  // A database reel creates is its owner's alone (0600, whatever the umask); SQLite gives its
+  // -wal and -shm files the database's mode.
+  if (!path.empty() && path != ":memory:" && !path.string().starts_with("file:")) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      (void)::fchmod(fd, 0600);
+      ::close(fd);
+    }
+  }
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

@@ -165,7 +165,7 @@ std::optional<Value> Evaluator::EvalVariable(const Expr& e, const VariableNode& 
         return Undefined("item is not defined: 'item' exists only in a step with 'foreach'",
                          e.offset);
       }
-      return FromPath(&scope_.item, "item", e.offset);
+      return FromPath(&scope_.item, "item", e.offset, scope_.item_secret);
   }
   return Fail(e.offset, "unknown variable");
 }
@@ -186,8 +186,10 @@ std::optional<Value> Evaluator::EvalLookup(const Expr& e, const LookupNode& n) {
                                    : "the environment variable " + n.name + " is not set"),
                      e.offset);
   }
-  if (n.secret) RecordSecret(*found);
-  Value v = Owned(std::move(*found), n.secret);
+  // $REEL_SECRET_NAME is what secrets.NAME reads: as secret through env as through secrets.
+  const bool secret = n.secret || std::string_view(n.name).starts_with(kSecretEnvPrefix);
+  if (secret) RecordSecret(*found);
+  Value v = Owned(std::move(*found), secret);
   v.path = std::move(path);
   v.path_offset = e.offset;
   return v;

@@ -54,6 +54,10 @@ struct TemplateReference {
   bool has_default = false;  // inside the input of a `| default(...)` filter
 };
 
+// The prefix of the environment variables that hold secrets: secrets.NAME is
+// $REEL_SECRET_NAME, and env.REEL_SECRET_NAME is as secret as secrets.NAME.
+inline constexpr std::string_view kSecretEnvPrefix = "REEL_SECRET_";
+
 // The environment of the default `env` lookup.
 std::optional<std::string> GetProcessEnvironment(const std::string& name);
 
@@ -67,12 +71,14 @@ struct TemplateScope {
   std::string run_id;
   Json item;  // the foreach item; null when not in a foreach step
   bool has_item = false;
+  bool item_secret = false;     // the item holds a secret: values derived from it are secret too
   Json steps = Json::object();  // {"name": {"outputs": {...}}}
   // Both return nullopt when the name is unknown; that is a render error unless guarded.
   std::function<std::optional<std::string>(const std::string&)> env = GetProcessEnvironment;
   std::function<std::optional<std::string>(const std::string&)> secrets;  // none by default
   // When set, every secret value a render resolves is appended (once), so that the caller can
   // redact it from logs; so is any string or number derived from a secret (`| upper`, `~`).
+  // `env.REEL_SECRET_NAME` counts as a secret, and so does `item` when item_secret is set.
   mutable std::vector<std::string>* secret_values = nullptr;
 };
 

@@ -7,8 +7,8 @@
 //       with: {path: README.md}
 //
 // Build it against reel's include/reel/operator.h (see CMakeLists.txt here) and load it with
-// `reel --plugin libreel_word_count.so ...`, `plugins: [...]` in a workflow, or
-// REEL_PLUGIN_PATH.
+// `reel --plugin libreel_word_count.so ...` or REEL_PLUGIN_PATH; a workflow may name it in
+// `plugins: [...]` once it is trusted that way (see docs/operators.md).
 #include <fstream>
 #include <sstream>
 

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/base/process.h"
+#include "engine/exec/task_context.h"
 #include "tests/support/fake_context.h"
 
 namespace reel {
@@ -15,10 +16,29 @@ using reel::testing::ReadFile;
 using reel::testing::TempDir;
 using namespace std::chrono_literals;
 
-Status RunShell(FakeContext& ctx) {
+Status RunShell(Context& ctx) {
   ShellOperator op;
   return op.Execute(ctx);
 }
+
+// The engine's context for one attempt of a step whose templates used `secrets`.
+struct SecretAttempt {
+  TempDir dir;
+  ArtifactStore artifacts{dir.path()};
+  std::filesystem::path log = dir / "logs" / "1.log";
+  std::optional<TaskContext> ctx;
+
+  SecretAttempt(Json config, std::vector<std::string> secrets) {
+    ctx.emplace(TaskIdentity{"run", "wf", "step", "2026-01-01", Json(), -1, 1}, std::move(config),
+                Json::object(), Json::object(), dir.path(), dir / "work", log, artifacts,
+                std::move(secrets));
+  }
+  // The log once the attempt ended (output that might start a secret is held back until then).
+  std::string FinalLog() {
+    ctx.reset();
+    return ReadFile(log);
+  }
+};
 
 }  // namespace
 
@@ -108,6 +128,65 @@ TEST_CASE("shell: a non-zero exit fails with the code and the tail of the output
   CHECK(s.message().find("out 11\n") == std::string::npos);  // only the last 20 lines
   CHECK(s.message().find("earlier attempt") == std::string::npos);
   CHECK(ctx.outputs["exit_code"] == 7);
+}
+
+TEST_CASE("shell: a secret with a quote is redacted from the header, the log and the error") {
+  const std::string secret = "it's-Q7secret";
+  SecretAttempt a({{"command", Json::array({"sh", "-c", "echo \"got $1\"; exit 3", "sh", secret})}},
+                  {secret});
+  Status s = RunShell(*a.ctx);
+  CHECK(s.code() == Status::Code::kFailed);
+  std::string log = a.FinalLog();
+  CHECK(log.find("running: sh -c 'echo \"got $1\"; exit 3' sh '***'\n") != std::string::npos);
+  CHECK(log.find("got ***\n") != std::string::npos);
+  CHECK(log.find("Q7secret") == std::string::npos);
+  CHECK(s.message().find("Q7secret") == std::string::npos);
+}
+
+TEST_CASE("shell: a long command is redacted before it is shortened for messages") {
+  // The secret straddles the 80th character, where messages cut the command.
+  const std::string secret = "STRADDLING-SECRET-4f2a";
+  const std::string command = "echo " + std::string(64, 'x') + " " + secret + "; exit 4";
+  SecretAttempt a({{"command", command}, {"shell", true}}, {secret});
+  Status s = RunShell(*a.ctx);
+  CHECK(s.code() == Status::Code::kFailed);
+  CHECK(s.message().rfind("command 'echo xxx", 0) == 0);
+  CHECK(s.message().find("STRAD") == std::string::npos);
+  CHECK(a.FinalLog().find("STRAD") == std::string::npos);
+
+  Result<ShellCommand> parsed =
+      ParseShellConfig({{"command", command}, {"shell", true}}, [&secret](std::string_view text) {
+        std::string out(text);
+        out.replace(out.find(secret), secret.size(), "***");
+        return out;
+      });
+  REQUIRE(parsed.ok());
+  CHECK(parsed->display == "echo " + std::string(64, 'x') + " ***; ex...");
+}
+
+TEST_CASE("shell: a step's process gets only the REEL_SECRET_ variables it references") {
+  ::setenv("REEL_SECRET_shell_used", "used-value-1", 1);
+  ::setenv("REEL_SECRET_shell_other", "other-value-2", 1);
+  const Json config = {
+      {"command", Json::array({"sh", "-c",
+                               "echo \"used=${REEL_SECRET_shell_used:-unset} "
+                               "other=${REEL_SECRET_shell_other:-unset} path=${PATH:+set}\""})}};
+  {
+    SecretAttempt a(config, {"used-value-1"});
+    a.ctx->set_secret_variables({"REEL_SECRET_shell_used"});
+    REQUIRE(RunShell(*a.ctx).ok());
+    CHECK(a.FinalLog().find("used=*** other=unset path=set\n") != std::string::npos);
+  }
+  {
+    // A context that is not the engine's knows no secrets: no secret variable is passed.
+    TempDir dir;
+    FakeContext ctx(dir.path());
+    ctx.config_ = config;
+    REQUIRE(RunShell(ctx).ok());
+    CHECK(ReadFile(ctx.log_path()) == "used=unset other=unset path=set\n");
+  }
+  ::unsetenv("REEL_SECRET_shell_used");
+  ::unsetenv("REEL_SECRET_shell_other");
 }
 
 TEST_CASE("shell: env values reach the command and numbers are stringified") {

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "models/model_file.h"
+#include "operators/torch_train_ranks.h"
 #include "tests/operators/rec_testdata.h"
 #include "tests/support/fake_context.h"
 
@@ -97,6 +98,22 @@ TEST_CASE("torch_train: without a worker it says reel was built without LibTorch
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("REEL_WITH_TORCH=OFF") != std::string::npos);
   CHECK(s.message().find("torch_train is unavailable") != std::string::npos);
+}
+
+TEST_CASE("torch_train: ranks inherit no REEL_SECRET_ variable") {
+  TempDir dir;
+  WriteFile(dir / "worker", "#!/bin/sh\necho \"secret=${REEL_SECRET_rank_test:-unset}\"\n");
+  std::filesystem::permissions(dir / "worker", std::filesystem::perms::owner_all);
+  ScopedEnv secret("REEL_SECRET_rank_test", "rank-secret");
+  FakeContext ctx(dir.path());
+  RankJob job;
+  job.worker = dir / "worker";
+  job.config = dir / "config.json";
+  REQUIRE(RunRanks(ctx, job).ok());
+  std::string log;
+  for (const auto& line : ctx.log_lines) log += line + "\n";
+  CHECK(log.find("secret=unset") != std::string::npos);
+  CHECK(log.find("rank-secret") == std::string::npos);
 }
 
 TEST_CASE("torch_train: bad settings fail before any rank starts") {

@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reel/status.h"
@@ -37,10 +39,11 @@ int GuardianSocket();
 void TellGuardian(pid_t record);
 
 // Spawning (process_spawn.cc).
-// The engine's environment with `overrides` applied, as "KEY=VALUE" strings; `path_var` gets
-// the PATH the child will see.
-std::vector<std::string> MergedEnvironment(const std::map<std::string, std::string>& overrides,
-                                           std::string* path_var);
+// The engine's environment, less what `inherit` (when set) refuses, with `overrides` applied,
+// as "KEY=VALUE" strings; `path_var` gets the PATH the child will see.
+std::vector<std::string> MergedEnvironment(
+    const std::map<std::string, std::string>& overrides, std::string* path_var,
+    const std::function<bool(std::string_view)>& inherit = {});
 // Where argv[0] lives, checked before spawning so that a missing command gets a message that
 // names it and the PATH searched rather than a bare errno.
 Result<std::string> ResolveProgram(const std::string& name, const std::string& path_var,

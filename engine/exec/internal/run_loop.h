@@ -70,7 +70,8 @@ struct Task {
   int step = 0;
   int64_t item_index = -1;
   Json item;
-  std::string label;  // "step" or "step[i]"
+  std::vector<std::string> item_secrets;  // the secret values the item holds (foreach over one)
+  std::string label;                      // "step" or "step[i]"
   int64_t task_id = 0;
   TaskStatus status = TaskStatus::kQueued;
   int attempt = 0;  // attempts started
@@ -133,16 +134,19 @@ class RunLoop {
  private:
   // Step and task transitions.
   void StepReady(int step);
-  void ExpandStep(int step, const Json& items);
+  // One task per item; `secrets`: those the foreach used (an item holding one is redacted).
+  void ExpandStep(int step, const Json& items, const std::vector<std::string>& secrets);
   void FinishStepWithoutRunning(int step, TaskStatus status, const std::string& error);
-  void AddTask(int step, int64_t item_index, Json item, TaskStatus status);
+  void AddTask(int step, int64_t item_index, Json item, TaskStatus status,
+               std::vector<std::string> item_secrets = {});
   void EnqueueOrReuse(size_t task);
   void Enqueue(size_t task);
   void Pump();
 
   // Attempts (engine/exec/scheduler_attempts.cc).
   void StartAttempt(size_t task);
-  Result<Json> RenderConfig(const Task& task, std::vector<std::string>* secrets) const;
+  Result<Json> RenderConfig(const Task& task, std::vector<std::string>* secrets,
+                            std::set<std::string>* secret_variables) const;
   void RecordAttemptStart(size_t task, std::string log_path);
   void ArmTimeout(size_t task);
   void LaunchOperator(size_t task);

@@ -104,6 +104,21 @@ TEST_CASE("process: stdout and stderr are appended to the log") {
   CHECK(ReadFile(dir / "out.log") == "earlier line\nto-stdout\nto-stderr\n");
 }
 
+TEST_CASE("process: inherit_env keeps variables of the engine's environment from the child") {
+  TempDir dir;
+  ::setenv("REEL_TEST_HIDDEN", "hidden-value", 1);
+  ::setenv("REEL_TEST_KEPT", "kept-value", 1);
+  ProcessSpec spec =
+      Spec({"sh", "-c", "echo \"${REEL_TEST_HIDDEN:-unset} $REEL_TEST_KEPT $SET\""}, dir);
+  spec.env = {{"SET", "set-value"}};
+  spec.inherit_env = [](std::string_view name) { return name != "REEL_TEST_HIDDEN"; };
+  ProcessResult r = Run(spec);
+  ::unsetenv("REEL_TEST_HIDDEN");
+  ::unsetenv("REEL_TEST_KEPT");
+  CHECK(r.exit_code == 0);
+  CHECK(ReadFile(dir / "out.log") == "unset kept-value set-value\n");
+}
+
 TEST_CASE("process: the log's parent folders are created; no log means /dev/null") {
   TempDir dir;
   ProcessSpec spec = Spec({"echo", "hi"}, dir);

@@ -1,5 +1,7 @@
 #include "engine/exec/task_context.h"
 
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
@@ -52,6 +54,49 @@ TEST_CASE("task context: a secret split across output chunks is still redacted")
   CHECK(log.find("password=***; token=***; again *** and a tail hunt") == 0);
   CHECK(log.find("INFO a line from the engine: ***\ner2 ends it, then s3cr") != std::string::npos);
   CHECK(log.substr(log.size() - 5) == " s3cr");
+}
+
+TEST_CASE("task context: a secret is redacted as is, shell-quoted and JSON-escaped") {
+  Attempt a;
+  const std::string secret = "it's \"q\\uoted\"";  // it's "q\uoted"
+  {
+    auto ctx = a.Context({secret});
+    ctx->Info("raw: {}", secret);
+    ctx->Info("shell: 'it'\\''s \"q\\uoted\"'");
+    ctx->Info("json: {}", Json(secret).dump());
+    ctx->WriteOutput("split: it'\\''s \"q");
+    ctx->WriteOutput("\\uoted\"\n");
+    CHECK(ctx->Redact("x=it'\\''s \"q\\uoted\"") == "x=***");
+    ctx->RecordEvent("custom", {{"note", "token " + secret}, {secret, 1}});
+    auto events = ctx->TakeEvents();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].second == Json{{"note", "token ***"}, {"***", 1}});
+  }
+  std::string log = ReadFile(a.log);
+  CHECK(log.find("uoted") == std::string::npos);
+  CHECK(log.find("raw: ***\n") != std::string::npos);
+  CHECK(log.find("shell: '***'\n") != std::string::npos);
+  CHECK(log.find("json: \"***\"\n") != std::string::npos);
+  CHECK(log.find("split: ***\n") != std::string::npos);
+}
+
+TEST_CASE("task context: the log file and work folder are private whatever the umask") {
+  Attempt a;
+  mode_t old = ::umask(0);
+  {
+    auto ctx = a.Context({});
+    ctx->Info("hello");
+    std::filesystem::path work = ctx->work_dir();
+    struct stat st;
+    REQUIRE(::stat(work.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+  }
+  ::umask(old);
+  struct stat st;
+  REQUIRE(::stat(a.log.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat(a.log.parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
 }
 
 TEST_CASE("task context: output is visible while the attempt runs") {

@@ -81,14 +81,14 @@ TEST_CASE("artifact store stores empty and large files, streaming") {
   CHECK(ReadFile(*store.Path(ref->uri)) == big);
 }
 
-TEST_CASE("stored artifacts are read-only") {
+TEST_CASE("stored artifacts are read-only, and only their owner may read them") {
   TempDir home;
   ArtifactStore store(home.path());
   Result<ArtifactRef> ref = store.PutBytes("a.txt", "immutable");
   REQUIRE(ref.ok());
   struct stat st;
   REQUIRE(::stat(store.Path(ref->uri)->c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0444);
+  CHECK((st.st_mode & 0777) == 0400);
 }
 
 TEST_CASE("artifact store rejects unsafe names and bad uris") {

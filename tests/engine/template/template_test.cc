@@ -290,6 +290,32 @@ TEST_CASE("template: secrets are resolved by a callback and collected for redact
   CHECK(Render("{{ secrets.api_key }}", scope) == Json("k-123"));
 }
 
+TEST_CASE("template: env.REEL_SECRET_NAME is as secret as secrets.NAME; so is a secret item") {
+  TemplateScope scope = TestScope();
+  scope.env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "REEL_SECRET_token") return "tok-1";
+    if (name == "HOME") return "/home/me";
+    return std::nullopt;
+  };
+  std::vector<std::string> seen;
+  scope.secret_values = &seen;
+  CHECK(Render("{{ env.HOME }}", scope) == Json("/home/me"));
+  CHECK(seen.empty());
+  CHECK(Render("Bearer {{ env.REEL_SECRET_token }}", scope) == Json("Bearer tok-1"));
+  CHECK(Render("{{ env['REEL_SECRET_token'] | upper }}", scope) == Json("TOK-1"));
+  CHECK(seen == std::vector<std::string>{"tok-1", "TOK-1"});
+
+  seen.clear();
+  scope.item = Json{{"user", "alice"}, {"password", "pw-9"}};
+  scope.has_item = true;
+  CHECK(Render("{{ item.password }}", scope) == Json("pw-9"));
+  CHECK(seen.empty());  // an ordinary item is no secret
+  scope.item_secret = true;
+  CHECK(Render("{{ item.password }}", scope) == Json("pw-9"));
+  CHECK(Render("{{ item.password ~ '!' }}", scope) == Json("pw-9!"));
+  CHECK(seen == std::vector<std::string>{"pw-9", "pw-9!"});
+}
+
 TEST_CASE("template: references are extracted with offsets") {
   auto t = *Template::Parse(
       "{{ steps.train.outputs.model }} {{ params.epochs | default(3) }} {{ ds_add(ds, -1) }}");
