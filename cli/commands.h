@@ -10,7 +10,7 @@
 
 namespace reel::cli {
 
-// Exit codes (design.md): 0 success, 1 the run failed, 2 usage or validation error,
+// Exit codes (README.md, docs/running.md): 0 success, 1 the run failed, 2 usage or validation error,
 // 3 internal error.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRunFailed = 1;
