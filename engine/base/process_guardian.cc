@@ -62,9 +62,19 @@ constexpr int kGuardianDrainMs = 20;
 pid_t g_guarded[kGuardianSlots];  // the guardian's copy; unused in the engine
 
 [[noreturn]] void GuardianMain(int fd) {
+  // Out of the engine's process group and session first: whatever kills that group (kill -9
+  // -PGID, `timeout -s KILL`, a CI runner ending a job, the hang-up of a terminal) must not
+  // kill the guardian with it, or the steps, each in a group of its own, would go on running.
+  // The guardian lives exactly as long as the engine's end of the socket, so it needs no other
+  // tie to the engine's group. setsid fails only for a group leader, which a forked child is
+  // not. Then one byte tells the engine, which waits for it before its first spawn: until the
+  // guardian has run this far, a group kill would take it too.
+  ::setsid();
+  const char ready = 1;
+  ::send(fd, &ready, 1, MSG_NOSIGNAL);
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
-  // Ctrl-C reaches the whole foreground group, the guardian included: the engine decides.
+  // Signals meant for the engine are the engine's to act on; the guardian acts on its exit.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {
     ::sigaction(sig, &ignore, nullptr);
   }
@@ -141,7 +151,13 @@ int GuardianSocket() {
       GuardianMain(fds[1]);
     }
     ::close(fds[1]);
-    if (pid < 0) {
+    char ready = 0;
+    ssize_t n = -1;
+    if (pid > 0) {
+      while ((n = ::recv(fds[0], &ready, 1, 0)) < 0 && errno == EINTR) {
+      }
+    }
+    if (n != 1) {  // no fork, or the guardian died before it left the engine's session
       ::close(fds[0]);
       return -1;
     }
