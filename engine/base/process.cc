@@ -197,13 +197,15 @@ bool Process::HasExited() const {
 Result<ProcessResult> Process::Reap() {
   if (reaped_) return Status::Internal("Process::Reap called on a process already reaped");
   // The leader has exited but is not reaped, so its pid still names the group: sweep whatever
-  // it left running, then reap (at once: it has exited).
+  // it left running, then reap (at once: it has exited). The sweep comes before the guardian
+  // forgets the group: an engine killed in between leaves nothing running that the guardian
+  // would not have killed.
+  SignalGroup(pid_, SIGKILL);
   UnregisterChild(std::exchange(registry_slot_, -1));
   if (std::exchange(guarded_, false)) TellGuardian(-pid_);
   int status = 0;
   {
     std::lock_guard<std::mutex> lock(*mu_);
-    SignalGroup(pid_, SIGKILL);
     reaped_ = true;
     while (::waitpid(pid_, &status, 0) < 0) {
       if (errno != EINTR) {

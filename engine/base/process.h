@@ -9,12 +9,19 @@
 //     Wait() hands to ProcessSpec::on_output, or append straight to a log file;
 //   - dies with the engine: the first spawn forks a guardian, a small process that holds one
 //     end of a socket of which the engine holds the other. Each child's process group is
-//     registered with it when spawned and unregistered before it is reaped. When the engine
-//     exits, however it exits (return, crash, SIGKILL, power to the process cut), the kernel
-//     closes the engine's end, and the guardian SIGKILLs every group still registered,
-//     grandchildren included. The cost is one small message per spawn and one per reap; the
-//     child itself is spawned directly, with no wrapper to exec first. KillAllChildren() does
-//     the same at once on an orderly shutdown.
+//     registered with it when spawned and unregistered before it is reaped (after the group
+//     is swept). When the engine exits, however it exits (return, crash, SIGKILL, power to the
+//     process cut), the kernel closes the engine's end, and the guardian SIGKILLs every group
+//     still registered, grandchildren included. The guardian leaves the engine's process group
+//     and session before the first child is spawned, so a signal to the engine's whole group
+//     (kill -9 -PGID, `timeout -s KILL`, a CI runner, a terminal's hang-up) does not take it
+//     along. Each child also carries REEL_GUARDIAN_PID=<the guardian's pid> in its environment, by
+//     which the guardian finds a child the engine spawned but died before registering. The
+//     cost is one small message per spawn and one per reap; the child itself is spawned
+//     directly, with no wrapper to exec first. KillAllChildren() does the same at once on an
+//     orderly shutdown. Not covered: the guardian itself SIGKILLed by pid; the engine goes on
+//     (and still kills its children on an orderly shutdown), but an engine killed afterwards
+//     leaves them running.
 //
 // When the group leader exits (normally or not), whatever else is left in its process group is
 // SIGKILLed before Wait returns: a step's background processes do not outlive the step (a stray

@@ -235,7 +235,16 @@ Result<Process> Process::Spawn(const ProcessSpec& spec) {
     }
   }
 
-  if (spec.die_with_engine) GuardianSocket();  // started before the child exists, not in between
+  // The guardian is started before the child exists, not in between. The child is marked as
+  // this engine's (replacing a mark inherited from an engine that started this one).
+  if (spec.die_with_engine && GuardianSocket() >= 0) {
+    std::string_view key = kGuardianEnv;
+    std::erase_if(env, [&](const std::string& entry) {
+      return entry.size() > key.size() && entry.compare(0, key.size(), key) == 0 &&
+             entry[key.size()] == '=';
+    });
+    env.push_back(fmt::format("{}={}", key, GuardianPid()));
+  }
   SpawnRequest req{program, spec.argv, std::move(env), cwd, log_fd};
 
   auto start = std::chrono::steady_clock::now();

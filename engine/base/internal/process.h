@@ -37,6 +37,11 @@ void SignalGroup(pid_t pgid, int sig);
 // group starts, -pgid before it is reaped.
 int GuardianSocket();
 void TellGuardian(pid_t record);
+// The guardian's pid, once GuardianSocket has started it. Every guarded child gets
+// kGuardianEnv=<that pid> in its environment, so that the guardian can find a child spawned
+// just before the engine died, before the engine could register it.
+pid_t GuardianPid();
+inline constexpr const char* kGuardianEnv = "REEL_GUARDIAN_PID";
 
 // Spawning (process_spawn.cc).
 // The engine's environment, less what `inherit` (when set) refuses, with `overrides` applied,
