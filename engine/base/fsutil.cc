@@ -221,8 +221,15 @@ const std::string& HostName() {
 
 bool ProcessAlive(int64_t pid) {
   if (pid <= 0) return false;
-  if (::kill(static_cast<pid_t>(pid), 0) == 0) return true;
-  return errno == EPERM;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  // kill() reaches zombies too; /proc tells them apart (a process that exited and waits for
+  // its parent to reap it is gone for every purpose here).
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return true;  // no /proc: trust kill()
+  std::size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ||
+         (stat[close + 2] != 'Z' && stat[close + 2] != 'X');
 }
 
 std::string ProcessStartId(int64_t pid) {
@@ -242,7 +249,9 @@ std::string ProcessStartId(int64_t pid) {
   if (close == std::string::npos) return "";
   std::istringstream fields(stat.substr(close + 1));
   std::string field;
-  for (int i = 0; i < 20 && fields >> field; ++i) {
+  // Field 3, the state: a zombie has exited, whoever has yet to reap it.
+  if (!(fields >> field) || field == "Z" || field == "X") return "";
+  for (int i = 1; i < 20 && fields >> field; ++i) {
   }
   if (field.empty() || fields.fail()) return "";
   return boot_id + "/" + field;

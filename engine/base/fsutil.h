@@ -86,7 +86,8 @@ bool TempFileOwnerAlive(const std::string& file_name);
 
 // The host name of this machine ("localhost" if it cannot be read).
 const std::string& HostName();
-// Whether a process with this pid exists on this host (EPERM counts as alive).
+// Whether a process with this pid exists on this host (EPERM counts as alive; a zombie, which
+// has exited but is not reaped yet, does not).
 bool ProcessAlive(int64_t pid);
 // Who a pid is on this host: "BOOT_ID/START_TICKS" (the kernel's boot id and the process's
 // start time in clock ticks since boot, from /proc), so that a pid reused by another process,

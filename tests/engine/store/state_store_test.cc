@@ -538,6 +538,20 @@ TEST_CASE("a stopped process on this host is never reaped; a reused pid is") {
   CHECK(*reaped == std::vector<std::string>{"paused"});
 }
 
+TEST_CASE("a process that exited but is not reaped yet counts as gone") {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  // Until waitpid, the child is a zombie: kill(pid, 0) still succeeds.
+  for (int i = 0; i < 200 && ProcessAlive(child); ++i) ::usleep(10'000);
+  CHECK_FALSE(ProcessAlive(child));
+  CHECK(ProcessStartId(child).empty());
+  CHECK(::kill(child, 0) == 0);
+  ::waitpid(child, nullptr, 0);
+  CHECK(ProcessAlive(::getpid()));
+  CHECK_FALSE(ProcessStartId(::getpid()).empty());
+}
+
 TEST_CASE("a run taken from a silent process on another host rejects that process's writes") {
   TempDir home;
   auto owner = OpenStore(home.path());  // executes the run on "its" host
