@@ -75,7 +75,7 @@ int RunTables(const GlobalOptions& options, const FactsArgs& args) {
                      {"last_ds", t.last_ds},
                      {"schema", t.schema.ToJson()}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   if (tables->empty()) {
@@ -107,7 +107,7 @@ int RunPartitions(const GlobalOptions& options, const FactsArgs& args) {
                      {"written_at", p.written_at},
                      {"run_id", p.run_id}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   std::cout << fmt::format("{:<10}  {:<5} {:>10}  {:<12}  {:<20}  {}\n", "DS", "KIND", "ROWS",
@@ -166,7 +166,7 @@ int RunAsOf(const GlobalOptions& options, const FactsArgs& args) {
     return true;
   });
   if (!s.ok()) return Fail(s);
-  if (args.json) std::cout << rows.dump(2) << "\n";
+  if (args.json) std::cout << JsonText(rows) << "\n";
   if (more) {
     std::fprintf(stderr,
                  "(showing the first %lld rows; --limit 0 shows all, --count counts them)\n",

@@ -32,7 +32,7 @@ OJson RunJson(const RunRecord& r) {
   j["trigger"] = ToString(r.trigger);
   j["origin_run_id"] = r.origin_run_id.empty() ? OJson(nullptr) : OJson(r.origin_run_id);
   j["version"] = r.version_hash.substr(0, 12);
-  j["params"] = OJson::parse(r.params.dump());
+  j["params"] = OJson::parse(JsonText(r.params, -1));
   if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
@@ -62,13 +62,13 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     for (const auto& t : *tasks) {
       OJson tj;
       tj["step"] = t.step;
-      tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(t.item.dump());
+      tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(JsonText(t.item, -1));
       tj["item_index"] = t.item_index;
       tj["status"] = ToString(t.status);
       tj["started_at"] = TimeJson(t.started_at);
       tj["ended_at"] = TimeJson(t.ended_at);
       tj["reused_from"] = t.reused_from ? OJson(*t.reused_from) : OJson(nullptr);
-      tj["outputs"] = OJson::parse(t.outputs.dump());
+      tj["outputs"] = OJson::parse(JsonText(t.outputs, -1));
       if (!t.error.empty()) tj["error"] = t.error;
       tj["attempts"] = OJson::array();
       for (const auto& a : *attempts) {
@@ -101,9 +101,9 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     for (const auto& e : *events) {
       out["events"].push_back({{"kind", e.kind},
                                {"at", FormatMillisIso(e.at, false)},
-                               {"payload", OJson::parse(e.payload.dump())}});
+                               {"payload", OJson::parse(JsonText(e.payload, -1))}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   std::cout << "run       " << run->run_id << "\n"
@@ -116,7 +116,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
             << "started   " << (run->started_at ? FormatMillisIso(*run->started_at, false) : "-")
             << "\n"
             << "duration  " << FormatElapsed(run->started_at, run->ended_at) << "\n"
-            << "params    " << run->params.dump() << "\n";
+            << "params    " << JsonText(run->params, -1) << "\n";
   if (!run->error.empty()) std::cout << "error     " << run->error << "\n";
   std::cout << "\ntasks:\n";
   size_t width = 4;
@@ -132,7 +132,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
                   a.error.substr(0, 300).c_str());
     }
     if (!t.outputs.empty() && t.outputs != Json::object()) {
-      std::string out = t.outputs.dump();
+      std::string out = JsonText(t.outputs, -1);
       if (out.size() > 300) out = out.substr(0, 297) + "...";
       std::printf("  %*s    outputs %s\n", static_cast<int>(width), "", out.c_str());
     }
@@ -155,7 +155,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     std::cout << "\nevents:\n";
     for (const auto& e : *events) {
       std::printf("  %s %s %s\n", FormatMillisIso(e.at, false).c_str(), e.kind.c_str(),
-                  e.payload.dump().c_str());
+                  JsonText(e.payload, -1).c_str());
     }
   }
   return kExitOk;
@@ -260,7 +260,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       if (*json) {
         OJson out = OJson::array();
         for (const auto& r : *list) out.push_back(RunJson(r));
-        std::cout << out.dump(2) << "\n";
+        std::cout << JsonText(out) << "\n";
         return kExitOk;
       }
       if (list->empty()) {

@@ -18,6 +18,13 @@ bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry);
 // stderr; returns nullptr when the workflow is invalid.
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry);
 
+// JSON text for output. Strings that are not valid UTF-8 (written by an older reel) are
+// repaired with U+FFFD instead of failing the whole command.
+template <typename J>
+std::string JsonText(const J& json, int indent = 2) {
+  return json.dump(indent, ' ', false, J::error_handler_t::replace);
+}
+
 // "reel: error: MESSAGE" on stderr.
 void PrintError(const std::string& message);
 

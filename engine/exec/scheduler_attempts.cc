@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "engine/base/utf8.h"
 #include "engine/exec/internal/run_loop.h"
 #include "engine/workflow/config_schema.h"
 
@@ -218,7 +219,9 @@ void RunLoop::HandleCompletion(const Completion& c) {
 
   AttemptEnd end = ClassifyAttempt(t, c.status);
   if (ctx) end.error = ctx->Redact(end.error);
+  end.error = SanitizeUtf8(end.error);  // it may quote a child's output, in any encoding
   Json outputs = ctx ? ctx->TakeOutputs() : Json::object();
+  SanitizeUtf8(outputs);
   RecordAttemptEnd(c.task, end, outputs, ctx.get());
 
   if (end.status == AttemptStatus::kSucceeded) {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Hostile input (bytes that are not UTF-8, deep nesting, oversized names, NUL bytes, huge
+# numbers) gets a clear error and never crashes reel or damages the run history.
+source "$(dirname "$0")/lib.sh"
+
+json_ok() { /usr/bin/python3 -c 'import json, sys; json.load(sys.stdin)'; }
+
+# A failing step whose output is not UTF-8: the error quotes it, repaired with U+FFFD, and
+# every JSON view of the history still works.
+cat >"$WORK/latin1.yaml" <<'YAML'
+name: latin1
+steps:
+  boom:
+    operator: shell
+    with:
+      command: [sh, -c, "printf 'bad \\377\\376 bytes\\n'; exit 3"]
+YAML
+expect_exit 1 "$REEL" run "$WORK/latin1.yaml"
+run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+expect_exit 0 "$REEL" runs --json
+echo "$OUT" | json_ok
+expect_contains "$OUT" "bad ��"
+expect_exit 0 "$REEL" show "$run_id" --json
+echo "$OUT" | json_ok
+expect_contains "$OUT" "bad ��"
+
+# Facts from a CSV source in another encoding are stored as UTF-8, repaired; the bad value's
+# error quotes it repaired too.
+printf 'user,name,t\n1,Jos\xe9,2024-01-01T10:00:00Z\n2,x\xff\xfe,2024-01-01T11:00:00Z\n' \
+  >"$WORK/latin1.csv"
+cat >"$WORK/facts.yaml" <<YAML
+name: latin1_facts
+steps:
+  load:
+    operator: fact_snapshot
+    with:
+      source: $WORK/latin1.csv
+      table: people
+      timestamp: {column: t, format: iso8601}
+      ds: "2024-01-01"
+YAML
+expect_exit 0 "$REEL" run "$WORK/facts.yaml" --date 2024-01-02
+expect_exit 0 "$REEL" facts as-of people 2024-01-02 --json
+echo "$OUT" | json_ok
+expect_contains "$OUT" "Jos�"
+expect_contains "$OUT" "x��"
