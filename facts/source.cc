@@ -87,6 +87,9 @@ Result<std::unique_ptr<FactSource>> FactSource::Open(const FactSourceOptions& op
           "{} is empty: a JSON Lines source needs at least one object to learn its columns", name));
     }
     const auto& first = src->json_record_;
+    if (!first.error.empty() && first.error != "not valid JSON") {
+      return Status::InvalidArgument(fmt::format("{}: line {}: {}", name, first.line, first.error));
+    }
     if (!first.error.empty() || !first.value.is_object()) {
       return Status::InvalidArgument(fmt::format(
           "{}: line {}: the first record must be a JSON object (its keys name the columns)", name,

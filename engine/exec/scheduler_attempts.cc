@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "engine/base/json.h"
 #include "engine/base/utf8.h"
 #include "engine/exec/internal/run_loop.h"
 #include "engine/workflow/config_schema.h"
@@ -217,11 +218,16 @@ void RunLoop::HandleCompletion(const Completion& c) {
   if (!t.inline_run) Acquire(step, -1);
   std::shared_ptr<TaskContext> ctx = std::move(t.ctx);
 
-  AttemptEnd end = ClassifyAttempt(t, c.status);
+  Json outputs = ctx ? ctx->TakeOutputs() : Json::object();
+  Status status = c.status;
+  if (JsonDepth(outputs) > kMaxJsonDepth) {  // storing or passing it on would recurse that deep
+    outputs = Json::object();
+    if (status.ok()) status = Status::InvalidArgument(TooDeepMessage("the step's outputs"));
+  }
+  SanitizeUtf8(outputs);
+  AttemptEnd end = ClassifyAttempt(t, status);
   if (ctx) end.error = ctx->Redact(end.error);
   end.error = SanitizeUtf8(end.error);  // it may quote a child's output, in any encoding
-  Json outputs = ctx ? ctx->TakeOutputs() : Json::object();
-  SanitizeUtf8(outputs);
   RecordAttemptEnd(c.task, end, outputs, ctx.get());
 
   if (end.status == AttemptStatus::kSucceeded) {
@@ -232,7 +238,7 @@ void RunLoop::HandleCompletion(const Completion& c) {
   }
   // A config the operator refused (InvalidArgument) fails the same way every time.
   bool retry = !cancelling_ && t.attempt <= step.retry.retries &&
-               c.status.code() != Status::Code::kInvalidArgument;
+               status.code() != Status::Code::kInvalidArgument;
   if (retry) {
     ScheduleRetry(c.task);
     t.error = end.error;
@@ -288,6 +294,9 @@ void RunLoop::RecordAttemptEnd(size_t index, const AttemptEnd& end, const Json& 
     artifacts = ctx->TakeArtifacts();
     metrics = ctx->TakeMetrics();
     events = ctx->TakeEvents();
+  }
+  for (auto& [kind, payload] : events) {
+    if (JsonDepth(payload) > kMaxJsonDepth) payload = {{"error", TooDeepMessage("the payload")}};
   }
   Write([this, index, whole_record, record = std::move(record), artifacts = std::move(artifacts),
          metrics = std::move(metrics), events = std::move(events)]() mutable -> Status {

@@ -44,3 +44,40 @@ expect_exit 0 "$REEL" facts as-of people 2024-01-02 --json
 echo "$OUT" | json_ok
 expect_contains "$OUT" "Jos�"
 expect_contains "$OUT" "x��"
+
+# A JSON Lines fact nested 100,000 deep fails the step with its line, not the process.
+python3 -c "
+print('{\"user\": 1, \"t\": \"2024-01-01T10:00:00Z\", \"v\": 0}')
+print('{\"user\": 2, \"t\": \"2024-01-01T10:00:00Z\", \"v\": ' + '[' * 100000 + ']' * 100000 + '}')
+" >"$WORK/deep.jsonl"
+cat >"$WORK/deep.yaml" <<YAML
+name: deep_facts
+steps:
+  load:
+    operator: fact_snapshot
+    with:
+      source: $WORK/deep.jsonl
+      table: deep
+      timestamp: {column: t, format: iso8601}
+      ds: "2024-01-01"
+YAML
+expect_exit 1 "$REEL" run "$WORK/deep.yaml" --date 2024-01-02
+expect_contains "$OUT$ERR" "deep.jsonl"
+expect_contains "$OUT$ERR" "line 2: the record nests deeper than 256 levels"
+# ... also as the first record, which names the columns.
+tail -1 "$WORK/deep.jsonl" >"$WORK/deep1.jsonl"
+sed -i "s|$WORK/deep.jsonl|$WORK/deep1.jsonl|" "$WORK/deep.yaml"
+expect_exit 1 "$REEL" run "$WORK/deep.yaml" --date 2024-01-02
+expect_contains "$OUT$ERR" "deep1.jsonl: line 1: the record nests deeper than 256 levels"
+expect_exit 0 "$REEL" runs --json
+echo "$OUT" | json_ok
+# A list param given as JSON is bounded the same way.
+cat >"$WORK/list.yaml" <<'YAML'
+name: list_param
+params:
+  xs: {type: list, default: []}
+steps:
+  a: {operator: noop}
+YAML
+expect_exit 2 "$REEL" run "$WORK/list.yaml" -p "xs=$(python3 -c "print('[' * 60000 + ']' * 60000)")"
+expect_contains "$ERR" "param 'xs' nests deeper than 256 levels"
