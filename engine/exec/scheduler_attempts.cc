@@ -220,6 +220,7 @@ void RunLoop::HandleCompletion(const Completion& c) {
 
   Json outputs = ctx ? ctx->TakeOutputs() : Json::object();
   Status status = c.status;
+  if (ctx && status.ok()) status = ctx->log_status();  // its output was lost
   if (JsonDepth(outputs) > kMaxJsonDepth) {  // storing or passing it on would recurse that deep
     outputs = Json::object();
     if (status.ok()) status = Status::InvalidArgument(TooDeepMessage("the step's outputs"));

@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include "engine/base/fsutil.h"
 #include "engine/store/state_store.h"
@@ -135,14 +139,25 @@ void TaskContext::WriteHeldOutputLocked(bool all) {
 }
 
 void TaskContext::AppendLocked(std::string_view text) {
-  if (text.empty()) return;
+  if (text.empty() || !log_status_.ok()) return;
   if (!log_) {
     log_path();  // creates the folder
     log_ = std::fopen(log_path_.c_str(), "ae");
-    if (!log_) return;
+    if (!log_) {
+      log_status_ = Status::IoError(fmt::format("cannot create the attempt's log {}: {}",
+                                                log_path_.string(), std::strerror(errno)));
+      return;
+    }
   }
-  std::fwrite(text.data(), 1, text.size(), log_);
-  std::fflush(log_);
+  if (std::fwrite(text.data(), 1, text.size(), log_) != text.size() || std::fflush(log_) != 0) {
+    log_status_ = Status::IoError(fmt::format("cannot write the attempt's log {}: {}",
+                                              log_path_.string(), std::strerror(errno)));
+  }
+}
+
+Status TaskContext::log_status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return log_status_;
 }
 
 Json TaskContext::TakeOutputs() {

@@ -67,6 +67,9 @@ class TaskContext : public Context {
   std::vector<ArtifactRef> TakeArtifacts();
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> TakeMetrics();
   std::vector<std::pair<std::string, Json>> TakeEvents();
+  // Not ok once the log could not be created or written (a bad folder, a full disk): the
+  // attempt then fails with this reason instead of losing its output unseen.
+  Status log_status() const;
   // Replaces every secret value in `text` with ***.
   std::string Redact(std::string_view text) const;
 
@@ -86,6 +89,7 @@ class TaskContext : public Context {
   std::vector<std::pair<std::string, Json>> events_;                         // guarded by mu_
   std::FILE* log_ = nullptr;  // guarded by mu_; opened on the first write
   std::string held_output_;   // guarded by mu_; output that may end in the start of a secret
+  Status log_status_;         // guarded by mu_; the first failure to write the log
   std::size_t longest_secret_ = 0;
 
   // Appends to the log file, creating it (and its folder) on first use. Requires mu_.

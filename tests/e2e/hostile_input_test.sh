@@ -81,3 +81,21 @@ steps:
 YAML
 expect_exit 2 "$REEL" run "$WORK/list.yaml" -p "xs=$(python3 -c "print('[' * 60000 + ']' * 60000)")"
 expect_contains "$ERR" "param 'xs' nests deeper than 256 levels"
+
+# A step name too long to name a folder is refused at validation, with its position.
+long=$(printf 's%.0s' $(seq 1 256))
+printf 'name: long_step\nsteps:\n  %s:\n    operator: noop\n' "$long" >"$WORK/long.yaml"
+expect_exit 2 "$REEL" validate "$WORK/long.yaml"
+expect_contains "$ERR" "long.yaml:3:3"
+expect_contains "$ERR" "is 256 characters long; the limit is 200"
+
+# Output that cannot reach its log fails the attempt with the reason instead of vanishing.
+printf 'name: nolog\nsteps:\n  talk:\n    operator: shell\n    with: {command: [echo, hello]}\n' \
+  >"$WORK/nolog.yaml"
+export REEL_HOME="$WORK/nolog-home"
+mkdir -p "$REEL_HOME"
+echo "not a folder" >"$REEL_HOME/logs"
+expect_exit 1 "$REEL" run "$WORK/nolog.yaml"
+expect_contains "$OUT$ERR" "cannot create the attempt's log"
+export REEL_HOME="$WORK/home"
+
