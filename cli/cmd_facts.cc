@@ -204,7 +204,9 @@ void AddFactsCommand(CLI::App& app, GlobalOptions& options) {
                    "YYYY-MM-DD (00:00 UTC that day) or an ISO-8601 instant such as "
                    "2024-03-01T12:00:00Z")
       ->required();
-  asof->add_option("--limit", args->limit, "print at most N rows (0: all)")->capture_default_str();
+  asof->add_option("--limit", args->limit, "print at most N rows (0: all)")
+      ->transform(NumberIn(0, 1e15, true))
+      ->capture_default_str();
   asof->add_flag("--count", args->count, "print only the number of rows");
   asof->add_flag("--json", args->json, "print a JSON array of row objects");
   asof->callback(

@@ -19,11 +19,11 @@ struct RunFlags {
 
 void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
   cmd->add_option("--max-parallel", flags.max_parallel, "tasks at once (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->transform(NumberIn(1, 100000, true));
   cmd->add_option("--cpus", flags.cpus, "cpus the run may use (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->transform(NumberIn(0.01, 100000, false));
   cmd->add_option("--gpus", flags.gpus, "gpus the run may use (default: 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(NumberIn(0, 1024, true));
   cmd->add_option("--pool", flags.pools, "size of a named pool, NAME=N (repeatable)");
 }
 

@@ -243,7 +243,8 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
         if (ParseEnum<RunStatus>(text)) return "";
         return "--status expects " + EnumChoices<RunStatus>() + ", got '" + text + "'";
       });
-  runs->add_option("--limit", filter->limit, "at most N runs (default 50)");
+  runs->add_option("--limit", filter->limit, "at most N runs (default 50)")
+      ->transform(NumberIn(1, 1000000, true));
   runs->add_flag("--json", *json, "print a JSON array");
   runs->callback([&options, filter, workflow, status, json] {
     if (options.action) return;  // a subcommand of `runs` already chose the action
@@ -300,7 +301,8 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   auto follow = std::make_shared<bool>(false);
   logs->add_option("RUN_ID", *logs_id, "run id or a unique prefix")->required();
   logs->add_option("STEP", *logs_step, "only this step (or step[i] for one foreach item)");
-  logs->add_option("--attempt", *attempt, "this attempt (default: the latest)");
+  logs->add_option("--attempt", *attempt, "this attempt (default: the latest)")
+      ->transform(NumberIn(1, 1000, true));
   logs->add_flag("-f,--follow", *follow, "keep printing until the run ends");
   logs->callback([&options, logs_id, logs_step, attempt, follow] {
     options.action = [&options, logs_id, logs_step, attempt, follow]() -> int {

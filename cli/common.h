@@ -25,6 +25,11 @@ std::string JsonText(const J& json, int indent = 2) {
   return json.dump(indent, ' ', false, J::error_handler_t::replace);
 }
 
+// A numeric flag's check: anything outside [lo, hi] (or not whole, with `whole`) is refused
+// with the range in the message, e.g. "--max-parallel: expects a whole number from 1 to
+// 100000, got '1e308'"; an accepted whole number is rewritten in plain digits for CLI11.
+CLI::Validator NumberIn(double lo, double hi, bool whole);
+
 // "reel: error: MESSAGE" on stderr.
 void PrintError(const std::string& message);
 

@@ -99,3 +99,44 @@ expect_exit 1 "$REEL" run "$WORK/nolog.yaml"
 expect_contains "$OUT$ERR" "cannot create the attempt's log"
 export REEL_HOME="$WORK/home"
 
+# Settings that cannot work are refused at validation, with their position.
+cat >"$WORK/settings.yaml" <<'YAML'
+name: settings
+steps:
+  empty:
+    operator: shell
+    with: {command: []}
+  negative:
+    operator: shell
+    with: {command: [true], kill_grace: -1}
+YAML
+expect_exit 2 "$REEL" validate "$WORK/settings.yaml"
+expect_contains "$ERR" "settings.yaml:5:21: error: setting 'command' of operator 'shell' must not be empty"
+expect_contains "$ERR" "settings.yaml:8:41: error: setting 'kill_grace' of operator 'shell' must be duration (>= 0), got -1"
+
+# A NUL byte in an argv entry fails the step instead of being cut off there.
+cat >"$WORK/nul.yaml" <<'YAML'
+name: nul
+steps:
+  say: {operator: shell, with: {command: [echo, "a\0b"]}}
+YAML
+expect_exit 1 "$REEL" run "$WORK/nul.yaml"
+expect_contains "$OUT$ERR" "argument 1 of 'echo' holds a NUL byte"
+
+# A sleep longer than any clock counts is an error, not an instant return.
+cat >"$WORK/sleep.yaml" <<'YAML'
+name: long_sleep
+steps:
+  nap: {operator: sleep, with: {seconds: 9e9}}
+YAML
+expect_exit 1 "$REEL" run "$WORK/sleep.yaml"
+expect_contains "$OUT$ERR" "sleep: seconds must be between 0 and 3153600000 (100 years), got 9e+09"
+
+# Numeric flags out of range say which range, not a 309-digit number.
+expect_exit 2 "$REEL" run "$WORK/nul.yaml" --max-parallel 1e308
+expect_contains "$ERR" "--max-parallel: expects a whole number from 1 to 100000, got '1e308'"
+expect_exit 2 "$REEL" run "$WORK/nul.yaml" --cpus -1e308
+expect_contains "$ERR" "--cpus: expects a number from 0.01 to 100000, got '-1e308'"
+[[ ${#ERR} -lt 300 ]] || fail "error too long: $ERR"
+expect_exit 2 "$REEL" runs --limit 1e308
+expect_contains "$ERR" "--limit: expects a whole number from 1 to 1000000"
