@@ -188,6 +188,13 @@ int Path(Home& home, ModelRegistry& registry, const std::string& spec) {
                            path.status().message()));
     return kExitInternal;
   }
+  // A model file is read by whatever uses the path: hand out only the bytes that were
+  // registered, never a truncated or overwritten file.
+  if (Status intact = home.artifacts->Verify(v->artifact_uri); !intact.ok()) {
+    PrintError(
+        fmt::format("{} v{}: {}, or promote another version", name, *version, intact.message()));
+    return kExitInternal;
+  }
   std::cout << path->string() << "\n";
   return kExitOk;
 }
