@@ -161,14 +161,19 @@ int ShowRun(Home& home, const std::string& id, bool json) {
   return kExitOk;
 }
 
-// Prints a file from `offset`; returns the new offset.
+// Prints a file from `offset` through a fixed buffer, so that a log of any size takes no more
+// memory than that; returns the new offset.
 std::streamoff PrintFrom(const std::string& path, std::streamoff offset) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return offset;
   in.seekg(offset);
-  std::string chunk((std::istreambuf_iterator<char>(in)), {});
-  std::cout << chunk << std::flush;
-  return offset + static_cast<std::streamoff>(chunk.size());
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    std::cout.write(buf, in.gcount());
+    offset += in.gcount();
+  }
+  std::cout.flush();
+  return offset;
 }
 
 int ShowLogs(Home& home, const std::string& id, const std::string& step, int attempt_no,
