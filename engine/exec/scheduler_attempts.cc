@@ -41,6 +41,7 @@ void RunLoop::StartAttempt(size_t index) {
   t.ctx = std::make_shared<TaskContext>(id, config.ok() ? *config : Json::object(), request_.params,
                                         UpstreamOutputs(t.step), home, work_dir, log_path,
                                         artifacts_, secrets);
+  t.ctx->set_log_max_bytes(options_.log_max_bytes);
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) RecordAttemptStart(index, log_path.string());
   Notify(t);

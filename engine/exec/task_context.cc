@@ -31,6 +31,13 @@ TaskContext::TaskContext(TaskIdentity identity, Json config, Json params, Json u
 
 TaskContext::~TaskContext() {
   WriteHeldOutputLocked(true);  // no other thread can hold mu_ any more
+  if (log_dropped_ > 0 && log_) {
+    std::string note = fmt::format(
+        "\n{} reel: the log reached its limit of {} bytes; {} more bytes of output were "
+        "dropped\n",
+        FormatMillisIso(NowMillis()), log_max_bytes_, log_dropped_);
+    std::fwrite(note.data(), 1, note.size(), log_);
+  }
   if (log_) std::fclose(log_);
 }
 
@@ -140,6 +147,13 @@ void TaskContext::WriteHeldOutputLocked(bool all) {
 
 void TaskContext::AppendLocked(std::string_view text) {
   if (text.empty() || !log_status_.ok()) return;
+  if (log_bytes_ + text.size() > log_max_bytes_) {
+    std::uint64_t room = log_max_bytes_ > log_bytes_ ? log_max_bytes_ - log_bytes_ : 0;
+    log_dropped_ += text.size() - room;
+    text = text.substr(0, room);
+    if (text.empty()) return;
+  }
+  log_bytes_ += text.size();
   if (!log_) {
     log_path();  // creates the folder
     log_ = std::fopen(log_path_.c_str(), "ae");

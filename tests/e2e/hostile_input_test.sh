@@ -152,3 +152,16 @@ if ! grep -qE '^REEL_SANITIZE:STRING=(address|thread)' "${REEL_BUILD_DIR:-/nonex
   bytes=$(ulimit -v 100000 && "$REEL" logs "$run_id" talk | wc -c)
   [[ "$bytes" == 314572800 ]] || fail "reel logs printed $bytes bytes of a 314572800-byte log"
 fi
+
+# A log keeps at most --log-max-bytes and then says how much it dropped.
+cat >"$WORK/chatty.yaml" <<'YAML'
+name: chatty
+steps:
+  talk: {operator: shell, with: {command: [sh, -c, "head -c 5000 /dev/zero | tr '\\0' x"]}}
+YAML
+expect_exit 0 "$REEL" run "$WORK/chatty.yaml" --log-max-bytes 2048
+run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+expect_exit 0 "$REEL" logs "$run_id" talk
+expect_contains "$OUT" "reel: the log reached its limit of 2048 bytes;"
+expect_contains "$OUT" "more bytes of output were dropped"
+[[ $(wc -c <"$REEL_HOME/logs/$run_id/talk/1.log") -lt 2300 ]] || fail "the log was not capped"
