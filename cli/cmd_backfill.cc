@@ -284,7 +284,7 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("--from", flags->from, "first day, YYYY-MM-DD")->required();
   cmd->add_option("--to", flags->to, "last day, YYYY-MM-DD (inclusive)")->required();
   cmd->add_option("--parallel", flags->parallel, "runs at once (default: 1)")
-      ->check(CLI::PositiveNumber);
+      ->transform(NumberIn(1, 1000, true));
   cmd->add_option("--reprocess", flags->reprocess,
                   "rerun dates that already ran: none (default), failed, all")
       ->check(CLI::IsMember({"none", "failed", "all"}));
@@ -293,7 +293,7 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("-p,--param", flags->params, "set a param for every run, KEY=VALUE (repeatable)");
   cmd->add_option("--max-parallel", flags->max_parallel,
                   "tasks at once within a run (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->transform(NumberIn(1, 100000, true));
   cmd->callback([&options, flags] {
     options.action = [&options, flags]() -> int { return RunBackfillCommand(options, *flags); };
   });

@@ -160,8 +160,8 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
     bool differs = !pa || !pb || *pa != *pb;
     rows.push_back({"param", key, ParamText(pa), ParamText(pb), differs});
     out["params"].push_back({{"key", key},
-                             {"a", pa ? OJson::parse(pa->dump()) : OJson()},
-                             {"b", pb ? OJson::parse(pb->dump()) : OJson()},
+                             {"a", pa ? OJson::parse(JsonText(*pa, -1)) : OJson()},
+                             {"b", pb ? OJson::parse(JsonText(*pb, -1)) : OJson()},
                              {"differs", differs}});
   }
   out["metrics"] = OJson::array();
@@ -191,7 +191,7 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
                                 {"differs", differs}});
   }
   if (json) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   std::size_t wk = 3, wa = a->run.run_id.size();

@@ -75,7 +75,7 @@ int RunTables(const GlobalOptions& options, const FactsArgs& args) {
                      {"last_ds", t.last_ds},
                      {"schema", t.schema.ToJson()}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   if (tables->empty()) {
@@ -107,7 +107,7 @@ int RunPartitions(const GlobalOptions& options, const FactsArgs& args) {
                      {"written_at", p.written_at},
                      {"run_id", p.run_id}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   std::cout << fmt::format("{:<10}  {:<5} {:>10}  {:<12}  {:<20}  {}\n", "DS", "KIND", "ROWS",
@@ -166,7 +166,7 @@ int RunAsOf(const GlobalOptions& options, const FactsArgs& args) {
     return true;
   });
   if (!s.ok()) return Fail(s);
-  if (args.json) std::cout << rows.dump(2) << "\n";
+  if (args.json) std::cout << JsonText(rows) << "\n";
   if (more) {
     std::fprintf(stderr,
                  "(showing the first %lld rows; --limit 0 shows all, --count counts them)\n",
@@ -204,7 +204,9 @@ void AddFactsCommand(CLI::App& app, GlobalOptions& options) {
                    "YYYY-MM-DD (00:00 UTC that day) or an ISO-8601 instant such as "
                    "2024-03-01T12:00:00Z")
       ->required();
-  asof->add_option("--limit", args->limit, "print at most N rows (0: all)")->capture_default_str();
+  asof->add_option("--limit", args->limit, "print at most N rows (0: all)")
+      ->transform(NumberIn(0, 1e15, true))
+      ->capture_default_str();
   asof->add_flag("--count", args->count, "print only the number of rows");
   asof->add_flag("--json", args->json, "print a JSON array of row objects");
   asof->callback(

@@ -50,11 +50,11 @@ OJson VersionJson(const ModelVersion& v, bool full) {
   j["version"] = v.version;
   j["artifact"] = v.artifact_uri;
   j["run_id"] = v.run_id.empty() ? OJson(nullptr) : OJson(v.run_id);
-  j["metrics"] = OJson::parse(v.metrics.dump());
+  j["metrics"] = OJson::parse(JsonText(v.metrics, -1));
   j["created_at"] = FormatMillisIso(v.created_at, false);
   if (full) {
     j["step"] = v.step.empty() ? OJson(nullptr) : OJson(v.step);
-    j["trained_on"] = OJson::parse(v.trained_on.dump());
+    j["trained_on"] = OJson::parse(JsonText(v.trained_on, -1));
   }
   return j;
 }
@@ -77,7 +77,7 @@ int List(ModelRegistry& registry, bool json) {
   if (json) {
     OJson out = OJson::array();
     for (const auto& m : *models) out.push_back(ModelJson(m, false));
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   if (models->empty()) {
@@ -116,7 +116,7 @@ int Show(ModelRegistry& registry, const std::string& name, bool json) {
                                 {"actor", e.actor},
                                 {"at", FormatMillisIso(e.at, false)}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   std::cout << "model    " << model->name << "\n"
@@ -186,6 +186,13 @@ int Path(Home& home, ModelRegistry& registry, const std::string& spec) {
     PrintError(fmt::format("{} v{}: artifact {} is missing from {}: {}", name, *version,
                            v->artifact_uri, home.artifacts->root().string(),
                            path.status().message()));
+    return kExitInternal;
+  }
+  // A model file is read by whatever uses the path: hand out only the bytes that were
+  // registered, never a truncated or overwritten file.
+  if (Status intact = home.artifacts->Verify(v->artifact_uri); !intact.ok()) {
+    PrintError(
+        fmt::format("{} v{}: {}, or promote another version", name, *version, intact.message()));
     return kExitInternal;
   }
   std::cout << path->string() << "\n";

@@ -79,7 +79,7 @@ void AddOperatorsCommand(CLI::App& app, GlobalOptions& options) {
           return kExitUsage;
         }
         if (*json) {
-          std::cout << OperatorJson(def->info).dump(2) << "\n";
+          std::cout << JsonText(OperatorJson(def->info)) << "\n";
         } else {
           PrintOperator(def->info);
         }
@@ -88,7 +88,7 @@ void AddOperatorsCommand(CLI::App& app, GlobalOptions& options) {
       if (*json) {
         nlohmann::ordered_json all = nlohmann::ordered_json::array();
         for (const auto* def : registry.All()) all.push_back(OperatorJson(def->info));
-        std::cout << all.dump(2) << "\n";
+        std::cout << JsonText(all) << "\n";
         return kExitOk;
       }
       size_t width = 0;

@@ -15,16 +15,20 @@ struct RunFlags {
   double cpus = 0;
   int gpus = 0;
   std::vector<std::string> pools;
+  std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
 };
 
 void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
   cmd->add_option("--max-parallel", flags.max_parallel, "tasks at once (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->transform(NumberIn(1, 100000, true));
   cmd->add_option("--cpus", flags.cpus, "cpus the run may use (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->transform(NumberIn(0.01, 100000, false));
   cmd->add_option("--gpus", flags.gpus, "gpus the run may use (default: 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(NumberIn(0, 1024, true));
   cmd->add_option("--pool", flags.pools, "size of a named pool, NAME=N (repeatable)");
+  cmd->add_option("--log-max-bytes", flags.log_max_bytes,
+                  "the most bytes each attempt's log keeps (default: 1 GiB)")
+      ->transform(NumberIn(1024, 1e15, true));
 }
 
 // Parses KEY=VALUE pairs; prints an error and returns false on a malformed one.
@@ -45,6 +49,7 @@ bool MakeOptions(const RunFlags& flags, SchedulerOptions& options) {
   options.max_parallel = flags.max_parallel;
   options.cpus = flags.cpus;
   options.gpus = flags.gpus;
+  options.log_max_bytes = flags.log_max_bytes;
   std::map<std::string, std::string> pools;
   if (!ParsePairs(flags.pools, "--pool", pools)) return false;
   for (const auto& [name, size] : pools) {

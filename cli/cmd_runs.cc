@@ -32,7 +32,7 @@ OJson RunJson(const RunRecord& r) {
   j["trigger"] = ToString(r.trigger);
   j["origin_run_id"] = r.origin_run_id.empty() ? OJson(nullptr) : OJson(r.origin_run_id);
   j["version"] = r.version_hash.substr(0, 12);
-  j["params"] = OJson::parse(r.params.dump());
+  j["params"] = OJson::parse(JsonText(r.params, -1));
   if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
@@ -62,13 +62,13 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     for (const auto& t : *tasks) {
       OJson tj;
       tj["step"] = t.step;
-      tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(t.item.dump());
+      tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(JsonText(t.item, -1));
       tj["item_index"] = t.item_index;
       tj["status"] = ToString(t.status);
       tj["started_at"] = TimeJson(t.started_at);
       tj["ended_at"] = TimeJson(t.ended_at);
       tj["reused_from"] = t.reused_from ? OJson(*t.reused_from) : OJson(nullptr);
-      tj["outputs"] = OJson::parse(t.outputs.dump());
+      tj["outputs"] = OJson::parse(JsonText(t.outputs, -1));
       if (!t.error.empty()) tj["error"] = t.error;
       tj["attempts"] = OJson::array();
       for (const auto& a : *attempts) {
@@ -101,9 +101,9 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     for (const auto& e : *events) {
       out["events"].push_back({{"kind", e.kind},
                                {"at", FormatMillisIso(e.at, false)},
-                               {"payload", OJson::parse(e.payload.dump())}});
+                               {"payload", OJson::parse(JsonText(e.payload, -1))}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   std::cout << "run       " << run->run_id << "\n"
@@ -116,7 +116,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
             << "started   " << (run->started_at ? FormatMillisIso(*run->started_at, false) : "-")
             << "\n"
             << "duration  " << FormatElapsed(run->started_at, run->ended_at) << "\n"
-            << "params    " << run->params.dump() << "\n";
+            << "params    " << JsonText(run->params, -1) << "\n";
   if (!run->error.empty()) std::cout << "error     " << run->error << "\n";
   std::cout << "\ntasks:\n";
   size_t width = 4;
@@ -132,7 +132,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
                   a.error.substr(0, 300).c_str());
     }
     if (!t.outputs.empty() && t.outputs != Json::object()) {
-      std::string out = t.outputs.dump();
+      std::string out = JsonText(t.outputs, -1);
       if (out.size() > 300) out = out.substr(0, 297) + "...";
       std::printf("  %*s    outputs %s\n", static_cast<int>(width), "", out.c_str());
     }
@@ -155,20 +155,25 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     std::cout << "\nevents:\n";
     for (const auto& e : *events) {
       std::printf("  %s %s %s\n", FormatMillisIso(e.at, false).c_str(), e.kind.c_str(),
-                  e.payload.dump().c_str());
+                  JsonText(e.payload, -1).c_str());
     }
   }
   return kExitOk;
 }
 
-// Prints a file from `offset`; returns the new offset.
+// Prints a file from `offset` through a fixed buffer, so that a log of any size takes no more
+// memory than that; returns the new offset.
 std::streamoff PrintFrom(const std::string& path, std::streamoff offset) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return offset;
   in.seekg(offset);
-  std::string chunk((std::istreambuf_iterator<char>(in)), {});
-  std::cout << chunk << std::flush;
-  return offset + static_cast<std::streamoff>(chunk.size());
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    std::cout.write(buf, in.gcount());
+    offset += in.gcount();
+  }
+  std::cout.flush();
+  return offset;
 }
 
 int ShowLogs(Home& home, const std::string& id, const std::string& step, int attempt_no,
@@ -243,7 +248,8 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
         if (ParseEnum<RunStatus>(text)) return "";
         return "--status expects " + EnumChoices<RunStatus>() + ", got '" + text + "'";
       });
-  runs->add_option("--limit", filter->limit, "at most N runs (default 50)");
+  runs->add_option("--limit", filter->limit, "at most N runs (default 50)")
+      ->transform(NumberIn(1, 1000000, true));
   runs->add_flag("--json", *json, "print a JSON array");
   runs->callback([&options, filter, workflow, status, json] {
     if (options.action) return;  // a subcommand of `runs` already chose the action
@@ -260,7 +266,7 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       if (*json) {
         OJson out = OJson::array();
         for (const auto& r : *list) out.push_back(RunJson(r));
-        std::cout << out.dump(2) << "\n";
+        std::cout << JsonText(out) << "\n";
         return kExitOk;
       }
       if (list->empty()) {
@@ -300,7 +306,8 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   auto follow = std::make_shared<bool>(false);
   logs->add_option("RUN_ID", *logs_id, "run id or a unique prefix")->required();
   logs->add_option("STEP", *logs_step, "only this step (or step[i] for one foreach item)");
-  logs->add_option("--attempt", *attempt, "this attempt (default: the latest)");
+  logs->add_option("--attempt", *attempt, "this attempt (default: the latest)")
+      ->transform(NumberIn(1, 1000, true));
   logs->add_flag("-f,--follow", *follow, "keep printing until the run ends");
   logs->callback([&options, logs_id, logs_step, attempt, follow] {
     options.action = [&options, logs_id, logs_step, attempt, follow]() -> int {

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include "engine/workflow/loader.h"
 #include "home/config.h"
@@ -75,6 +78,24 @@ WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& regi
   WorkflowPtr workflow = LoadWorkflowFile(path, registry.Catalog(), diags, options);
   PrintDiagnostics(diags);
   return diags.has_errors() ? nullptr : workflow;
+}
+
+CLI::Validator NumberIn(double lo, double hi, bool whole) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        double v = std::strtod(begin, &end);
+        bool number = !text.empty() && end != begin && *end == '\0' && std::isfinite(v);
+        if (number && v >= lo && v <= hi && (!whole || v == std::floor(v))) {
+          if (whole) text = fmt::format("{}", static_cast<long long>(v));
+          return "";
+        }
+        std::string shown = text.size() > 40 ? text.substr(0, 37) + "..." : text;
+        return fmt::format("expects {} from {} to {}, got '{}'",
+                           whole ? "a whole number" : "a number", lo, hi, shown);
+      },
+      fmt::format("{}-{}", lo, hi));
 }
 
 }  // namespace reel::cli

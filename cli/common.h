@@ -20,6 +20,18 @@ bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry);
 // the workflow is invalid.
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry);
 
+// JSON text for output. Strings that are not valid UTF-8 (written by an older reel) are
+// repaired with U+FFFD instead of failing the whole command.
+template <typename J>
+std::string JsonText(const J& json, int indent = 2) {
+  return json.dump(indent, ' ', false, J::error_handler_t::replace);
+}
+
+// A numeric flag's check: anything outside [lo, hi] (or not whole, with `whole`) is refused
+// with the range in the message, e.g. "--max-parallel: expects a whole number from 1 to
+// 100000, got '1e308'"; an accepted whole number is rewritten in plain digits for CLI11.
+CLI::Validator NumberIn(double lo, double hi, bool whole);
+
 // "reel: error: MESSAGE" on stderr.
 void PrintError(const std::string& message);
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/utf8.h"
+
 namespace reel {
 namespace {
 
@@ -15,9 +17,10 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// A field quoted in an error message: at most about 40 bytes, as valid UTF-8.
 std::string Clip(std::string_view s) {
-  if (s.size() <= 40) return std::string(s);
-  return std::string(s.substr(0, 37)) + "...";
+  if (s.size() <= 40) return SanitizeUtf8(s);
+  return SanitizeUtf8(Utf8Prefix(s, 37)) + "...";
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -74,7 +77,7 @@ Result<std::unique_ptr<FactSource>> FactSource::Open(const FactSourceOptions& op
       return Status::InvalidArgument(
           fmt::format("{}: line {}: bad header row: {}", name, header.line, header.error));
     }
-    for (auto f : header.fields) columns.emplace_back(Trim(f));
+    for (auto f : header.fields) columns.push_back(SanitizeUtf8(Trim(f)));
   } else {
     REEL_ASSIGN_OR_RETURN(auto reader, JsonlReader::Open(options.path));
     src->jsonl_ = std::move(reader);
@@ -84,6 +87,9 @@ Result<std::unique_ptr<FactSource>> FactSource::Open(const FactSourceOptions& op
           "{} is empty: a JSON Lines source needs at least one object to learn its columns", name));
     }
     const auto& first = src->json_record_;
+    if (!first.error.empty() && first.error != "not valid JSON") {
+      return Status::InvalidArgument(fmt::format("{}: line {}: {}", name, first.line, first.error));
+    }
     if (!first.error.empty() || !first.value.is_object()) {
       return Status::InvalidArgument(fmt::format(
           "{}: line {}: the first record must be a JSON object (its keys name the columns)", name,
@@ -233,7 +239,12 @@ void FactSource::EncodeFields(SourceRow& row) {
     }
     std::string_view f = fields_[i];
     if (col.type == ColumnType::kString) {
-      EncodeText(out, f);
+      // Facts are text in UTF-8; a source in another encoding keeps its text, repaired.
+      if (IsValidUtf8(f)) {
+        EncodeText(out, f);
+      } else {
+        EncodeText(out, SanitizeUtf8(f));
+      }
       continue;
     }
     f = Trim(f);

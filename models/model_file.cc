@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/base/fsutil.h"
+#include "engine/base/json.h"
 
 namespace reel {
 namespace {
@@ -198,8 +199,9 @@ Result<RecModel> DecodeRecModel(std::string_view bytes, std::string_view source)
     return fail(fmt::format("header length {} runs past the end of the file ({} bytes)", header_len,
                             bytes.size()));
   }
-  nlohmann::json header = nlohmann::json::parse(bytes.substr(kPrefixBytes, header_len), nullptr,
-                                                /*allow_exceptions=*/false);
+  std::string_view header_text = std::string_view(bytes).substr(kPrefixBytes, header_len);
+  if (JsonTextDepth(header_text) > kMaxJsonDepth) return fail(TooDeepMessage("the header"));
+  nlohmann::json header = nlohmann::json::parse(header_text, nullptr, /*allow_exceptions=*/false);
   if (!header.is_object()) return fail("the header is not a JSON object");
   auto version = header.find("format_version");
   if (version == header.end() || !version->is_number_integer()) return fail("no format_version");

@@ -1,5 +1,7 @@
 #include "operators/sleep.h"
 
+#include <fmt/format.h>
+
 namespace reel {
 
 OperatorInfo SleepOperator::Info() {
@@ -15,7 +17,12 @@ OperatorInfo SleepOperator::Info() {
 
 Status SleepOperator::Execute(Context& ctx) {
   double seconds = ctx.config().at("seconds").get<double>();
-  if (seconds < 0) return Status::InvalidArgument("sleep: seconds must be >= 0");
+  // Longer than any clock can count to would overflow into no wait at all.
+  constexpr double kMaxSeconds = 100.0 * 365 * 86400;
+  if (!(seconds >= 0 && seconds <= kMaxSeconds)) {
+    return Status::InvalidArgument(fmt::format(
+        "sleep: seconds must be between 0 and {:.0f} (100 years), got {:g}", kMaxSeconds, seconds));
+  }
   auto d = std::chrono::duration<double>(seconds);
   if (ctx.cancellation().WaitFor(d)) return Status::Cancelled("sleep cancelled");
   return Status::Ok();

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "engine/base/fsutil.h"
+#include "engine/base/json.h"
 #include "operators/torch_train_ranks.h"
 
 namespace reel {
@@ -41,6 +42,7 @@ class MetricsTail {
 
  private:
   void Record(Context& ctx, const std::string& line) {
+    if (JsonTextDepth(line) > kMaxJsonDepth) return;  // not a metrics line
     Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || !j.contains("epoch")) return;
     auto epoch = j["epoch"].get<std::int64_t>();
@@ -288,7 +290,9 @@ Status TorchTrainOperator::Execute(Context& ctx) {
     return Status::Internal("torch_train: the ranks finished without a result: " +
                             result_text.status().message());
   }
-  Json result = Json::parse(*result_text, nullptr, /*allow_exceptions=*/false);
+  Json result = JsonTextDepth(*result_text) > kMaxJsonDepth
+                    ? Json()
+                    : Json::parse(*result_text, nullptr, /*allow_exceptions=*/false);
   if (!result.is_object()) return Status::Internal("torch_train: result.json is not a JSON object");
   REEL_ASSIGN_OR_RETURN(auto model, ctx.PutArtifact("model", attempt_dir / "model.reelmdl"));
   ctx.SetOutput("model", model.uri);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/json.h"
+
 namespace reel {
 
 // ---- ByteSource ----
@@ -264,6 +266,10 @@ bool JsonlReader::Next(JsonlRecord& rec) {
     }
     if (!line_buf_.empty() && line_buf_.back() == '\r') line_buf_.pop_back();
     if (line_buf_.find_first_not_of(" \t") == std::string::npos) continue;
+    if (JsonTextDepth(line_buf_) > kMaxJsonDepth) {  // parsed, it would crash whoever recurses
+      rec.error = TooDeepMessage("the record");
+      return true;
+    }
     rec.value = nlohmann::ordered_json::parse(line_buf_, nullptr, /*allow_exceptions=*/false);
     if (rec.value.is_discarded()) {
       rec.value = nullptr;

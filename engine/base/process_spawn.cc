@@ -185,6 +185,24 @@ Result<std::string> ResolveProgram(const std::string& name, const std::string& p
 
 Result<Process> Process::Spawn(const ProcessSpec& spec) {
   if (spec.argv.empty()) return Status::InvalidArgument("cannot run an empty command");
+  // The kernel takes C strings: a NUL would silently cut the text short.
+  for (std::size_t i = 0; i < spec.argv.size(); ++i) {
+    if (spec.argv[i].find('\0') != std::string::npos) {
+      return Status::InvalidArgument(
+          fmt::format("argument {} of '{}' holds a NUL byte, which a command line cannot carry", i,
+                      spec.argv[0].substr(0, spec.argv[0].find('\0'))));
+    }
+  }
+  for (const auto& [key, value] : spec.env) {
+    if (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+      return Status::InvalidArgument(fmt::format(
+          "environment variable '{}' holds a NUL byte, which the environment cannot carry",
+          key.substr(0, key.find('\0'))));
+    }
+  }
+  if (spec.cwd.native().find('\0') != std::string::npos) {
+    return Status::InvalidArgument("the working directory holds a NUL byte");
+  }
   fs::path cwd;
   if (!spec.cwd.empty()) {
     std::error_code ec;

@@ -52,6 +52,9 @@ struct SchedulerOptions {
   bool handle_signals = false;       // SIGINT/SIGTERM cancel the run
   RunObserver* observer = nullptr;
   uint64_t jitter_seed = 0;  // 0: derived from the run id
+  // The most bytes an attempt's log keeps; later output is counted and dropped, and the log
+  // ends with a line saying how much.
+  uint64_t log_max_bytes = uint64_t{1} << 30;
 };
 
 // A succeeded task of an earlier run whose result a resumed run reuses.

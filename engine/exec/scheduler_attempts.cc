@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "engine/base/json.h"
+#include "engine/base/utf8.h"
 #include "engine/exec/internal/run_loop.h"
 #include "engine/workflow/config_schema.h"
 
@@ -41,6 +43,7 @@ void RunLoop::StartAttempt(size_t index) {
                                         UpstreamOutputs(t.step), home, work_dir, log_path,
                                         artifacts_, secrets);
   t.ctx->set_secret_variables(std::move(secret_variables));
+  t.ctx->set_log_max_bytes(options_.log_max_bytes);
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) RecordAttemptStart(index, log_path.string());
   Notify(t);
@@ -228,9 +231,17 @@ void RunLoop::HandleCompletion(const Completion& c) {
   if (!t.inline_run) Acquire(step, -1);
   std::shared_ptr<TaskContext> ctx = std::move(t.ctx);
 
-  AttemptEnd end = ClassifyAttempt(t, c.status);
-  if (ctx) end.error = ctx->Redact(end.error);
   Json outputs = ctx ? ctx->TakeOutputs() : Json::object();
+  Status status = c.status;
+  if (ctx && status.ok()) status = ctx->log_status();  // its output was lost
+  if (JsonDepth(outputs) > kMaxJsonDepth) {  // storing or passing it on would recurse that deep
+    outputs = Json::object();
+    if (status.ok()) status = Status::InvalidArgument(TooDeepMessage("the step's outputs"));
+  }
+  SanitizeUtf8(outputs);
+  AttemptEnd end = ClassifyAttempt(t, status);
+  if (ctx) end.error = ctx->Redact(end.error);
+  end.error = SanitizeUtf8(end.error);  // it may quote a child's output, in any encoding
   RecordAttemptEnd(c.task, end, outputs, ctx.get());
 
   if (end.status == AttemptStatus::kSucceeded) {
@@ -241,7 +252,7 @@ void RunLoop::HandleCompletion(const Completion& c) {
   }
   // A config the operator refused (InvalidArgument) fails the same way every time.
   bool retry = !cancelling_ && t.attempt <= step.retry.retries &&
-               c.status.code() != Status::Code::kInvalidArgument;
+               status.code() != Status::Code::kInvalidArgument;
   if (retry) {
     ScheduleRetry(c.task);
     t.error = end.error;
@@ -297,6 +308,9 @@ void RunLoop::RecordAttemptEnd(size_t index, const AttemptEnd& end, const Json& 
     artifacts = ctx->TakeArtifacts();
     metrics = ctx->TakeMetrics();
     events = ctx->TakeEvents();
+  }
+  for (auto& [kind, payload] : events) {
+    if (JsonDepth(payload) > kMaxJsonDepth) payload = {{"error", TooDeepMessage("the payload")}};
   }
   Write([this, index, whole_record, record = std::move(record), artifacts = std::move(artifacts),
          metrics = std::move(metrics), events = std::move(events)]() mutable -> Status {

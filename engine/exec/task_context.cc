@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include "engine/base/fsutil.h"
 #include "engine/store/state_store.h"
@@ -38,6 +42,13 @@ TaskContext::TaskContext(TaskIdentity identity, Json config, Json params, Json u
 
 TaskContext::~TaskContext() {
   WriteHeldOutputLocked(true);  // no other thread can hold mu_ any more
+  if (log_dropped_ > 0 && log_) {
+    std::string note = fmt::format(
+        "\n{} reel: the log reached its limit of {} bytes; {} more bytes of output were "
+        "dropped\n",
+        FormatMillisIso(NowMillis()), log_max_bytes_, log_dropped_);
+    std::fwrite(note.data(), 1, note.size(), log_);
+  }
   if (log_) std::fclose(log_);
 }
 
@@ -187,21 +198,38 @@ void TaskContext::WriteHeldOutputLocked(bool all) {
 }
 
 void TaskContext::AppendLocked(std::string_view text) {
-  if (text.empty()) return;
+  if (text.empty() || !log_status_.ok()) return;
+  if (log_bytes_ + text.size() > log_max_bytes_) {
+    std::uint64_t room = log_max_bytes_ > log_bytes_ ? log_max_bytes_ - log_bytes_ : 0;
+    log_dropped_ += text.size() - room;
+    text = text.substr(0, room);
+    if (text.empty()) return;
+  }
+  log_bytes_ += text.size();
   if (!log_) {
     log_path();  // creates the folder
     // Owner-only (0600) whatever the umask: a log holds what the step printed.
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, kPrivateFileMode);
-    if (fd < 0) return;
-    (void)::fchmod(fd, kPrivateFileMode);
-    log_ = ::fdopen(fd, "a");
+    if (fd >= 0) {
+      (void)::fchmod(fd, kPrivateFileMode);
+      log_ = ::fdopen(fd, "a");
+      if (!log_) ::close(fd);
+    }
     if (!log_) {
-      ::close(fd);
+      log_status_ = Status::IoError(fmt::format("cannot create the attempt's log {}: {}",
+                                                log_path_.string(), std::strerror(errno)));
       return;
     }
   }
-  std::fwrite(text.data(), 1, text.size(), log_);
-  std::fflush(log_);
+  if (std::fwrite(text.data(), 1, text.size(), log_) != text.size() || std::fflush(log_) != 0) {
+    log_status_ = Status::IoError(fmt::format("cannot write the attempt's log {}: {}",
+                                              log_path_.string(), std::strerror(errno)));
+  }
+}
+
+Status TaskContext::log_status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return log_status_;
 }
 
 Json TaskContext::TakeOutputs() {

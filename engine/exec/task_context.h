@@ -85,6 +85,12 @@ class TaskContext : public Context, public AttemptSecrets {
   const std::set<std::string>& secret_variables() const override { return secret_variables_; }
   // Set before the attempt starts: the REEL_SECRET_* variables its templates reference.
   void set_secret_variables(std::set<std::string> names) { secret_variables_ = std::move(names); }
+  // Caps the log at `bytes` (before the first write): output beyond it is dropped and counted,
+  // and the log ends with a line saying how much was dropped.
+  void set_log_max_bytes(std::uint64_t bytes) { log_max_bytes_ = bytes; }
+  // Not ok once the log could not be created or written (a bad folder, a full disk): the
+  // attempt then fails with this reason instead of losing its output unseen.
+  Status log_status() const;
 
  private:
   TaskIdentity id_;
@@ -103,6 +109,10 @@ class TaskContext : public Context, public AttemptSecrets {
   std::vector<std::pair<std::string, Json>> events_;                         // guarded by mu_
   std::FILE* log_ = nullptr;  // guarded by mu_; opened on the first write
   std::string held_output_;   // guarded by mu_; output that may end in the start of a secret
+  Status log_status_;         // guarded by mu_; the first failure to write the log
+  std::uint64_t log_max_bytes_ = UINT64_MAX;
+  std::uint64_t log_bytes_ = 0;    // guarded by mu_; written to the log
+  std::uint64_t log_dropped_ = 0;  // guarded by mu_; past log_max_bytes_
   std::size_t longest_secret_ = 0;
 
   // Appends to the log file, creating it (and its folder) on first use. Requires mu_.

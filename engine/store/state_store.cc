@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine/base/fsutil.h"
+#include "engine/base/json.h"
 #include "engine/base/sha256.h"
 #include "engine/store/internal/state_store.h"
 
@@ -20,7 +21,9 @@ namespace state_store_internal {
 
 Json ParseJsonColumn(const Stmt& st, int col, Json fallback) {
   if (st.IsNull(col)) return fallback;
-  Json parsed = Json::parse(st.Text(col), nullptr, /*allow_exceptions=*/false);
+  std::string text = st.Text(col);
+  if (JsonTextDepth(text) > kMaxJsonDepth) return fallback;  // not written by reel
+  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   return parsed.is_discarded() ? fallback : parsed;
 }
 

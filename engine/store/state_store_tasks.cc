@@ -186,7 +186,7 @@ Status StateStore::AddArtifact(const ArtifactRecord& r) {
     REEL_ASSIGN_OR_RETURN(
         Stmt st, db_->Prepare("INSERT INTO artifacts(run_id, task_id, name, uri, size, created_at)"
                               " VALUES(?,?,?,?,?,?)"));
-    st.BindAll(r.run_id, r.task_id, r.name, r.uri, r.size,
+    st.BindAll(r.run_id, r.task_id, SanitizeUtf8(r.name), r.uri, r.size,
                r.created_at != 0 ? r.created_at : NowMillis());
     return st.Run();
   });
@@ -201,7 +201,8 @@ Status StateStore::AddMetric(const MetricRecord& m) {
             "INSERT INTO metrics(run_id, task_id, key, value, step, at) VALUES(?,?,?,?,?,?)"));
     std::optional<double> value;
     if (!std::isnan(m.value)) value = m.value;
-    st.BindAll(m.run_id, m.task_id, m.key, value, m.step, m.at != 0 ? m.at : NowMillis());
+    st.BindAll(m.run_id, m.task_id, SanitizeUtf8(m.key), value, m.step,
+               m.at != 0 ? m.at : NowMillis());
     return st.Run();
   });
 }
@@ -212,7 +213,8 @@ Result<int64_t> StateStore::AddEvent(const EventRecord& e) {
   Status s = Write([&]() -> Status {
     REEL_ASSIGN_OR_RETURN(
         Stmt st, db_->Prepare("INSERT INTO events(run_id, kind, payload, at) VALUES(?,?,?,?)"));
-    st.BindAll(NullIfEmpty(e.run_id), e.kind, DumpJson(e.payload), e.at != 0 ? e.at : NowMillis());
+    st.BindAll(NullIfEmpty(e.run_id), SanitizeUtf8(e.kind), DumpJson(e.payload),
+               e.at != 0 ? e.at : NowMillis());
     REEL_RETURN_IF_ERROR(st.Run());
     id = st.LastInsertRowId();
     return Status::Ok();

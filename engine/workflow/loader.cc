@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "engine/template/template.h"
 
 namespace reel {
@@ -279,6 +281,10 @@ class Parser {
     if (!std::regex_match(step.name, kName)) {
       Error(key, "step name " + Quote(step.name) +
                      " must start with a letter or _ and hold only letters, digits, _ and -");
+    } else if (step.name.size() > kMaxNameBytes) {
+      // It names the step's folders of logs and scratch files.
+      Error(key, fmt::format("step name '{}...' is {} characters long; the limit is {}",
+                             step.name.substr(0, 40), step.name.size(), kMaxNameBytes));
     }
     if (!node.IsMap()) {
       Error(node, "step " + Quote(step.name) + " must be a mapping, got " + node.KindName(),
@@ -367,6 +373,9 @@ class Parser {
         if (!std::regex_match(wf.name, kName)) {
           Error(*n, "workflow name " + Quote(wf.name) +
                         " may hold only letters, digits, '_', '-' and '.'");
+        } else if (wf.name.size() > kMaxNameBytes) {
+          Error(*n, fmt::format("workflow name '{}...' is {} characters long; the limit is {}",
+                                wf.name.substr(0, 40), wf.name.size(), kMaxNameBytes));
         }
       }
     } else {

@@ -52,8 +52,9 @@ bool MatchesType(ConfigType type, const Json& v) {
       return v.is_array();
     case ConfigType::kMap:
       return v.is_object();
-    case ConfigType::kDuration:
-      return (v.is_string() && ParseDuration(v.get<std::string>()).ok()) || v.is_number();
+    case ConfigType::kDuration:  // a number is seconds; no duration is negative
+      return (v.is_string() && ParseDuration(v.get<std::string>()).ok()) ||
+             (v.is_number() && v.get<double>() >= 0);
   }
   return true;
 }
@@ -165,11 +166,20 @@ class Validator {
         continue;
       }
       if (IsTemplateString(value) || value.is_null()) continue;  // checked after rendering
+      if (it->required && (value.empty() || value == "")) {      // as good as missing
+        const YamlNode* value_node = with ? with->Get(key) : nullptr;
+        Error(value_node ? value_node->mark : mark,
+              "setting " + Quote(key) + " of operator " + Quote(info.name) + " must not be empty",
+              it->description.empty() ? "" : key + ": " + it->description);
+        continue;
+      }
       if (!MatchesType(it->type, value)) {
         const YamlNode* value_node = with ? with->Get(key) : nullptr;
         Error(value_node ? value_node->mark : mark,
               "setting " + Quote(key) + " of operator " + Quote(info.name) + " must be " +
-                  std::string(ConfigTypeName(it->type)) + ", got " + Describe(value));
+                  std::string(ConfigTypeName(it->type)) +
+                  (it->type == ConfigType::kDuration ? " (>= 0)" : "") + ", got " +
+                  Describe(value));
       }
     }
   }

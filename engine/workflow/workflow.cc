@@ -8,6 +8,8 @@
 #include <date/date.h>
 #include <fmt/format.h>
 
+#include "engine/base/json.h"
+
 namespace reel {
 
 const char* ParamTypeName(ParamType type) {
@@ -178,6 +180,9 @@ Result<Json> CoerceParam(const ParamSpec& spec, const Json& value) {
         // -p k=a,b,c or a JSON list
         std::string s = value.get<std::string>();
         if (!s.empty() && s.front() == '[') {
+          if (JsonTextDepth(s) > kMaxJsonDepth) {
+            return Status::InvalidArgument(TooDeepMessage(fmt::format("param '{}'", spec.name)));
+          }
           auto parsed = Json::parse(s, nullptr, false);
           if (parsed.is_array()) return parsed;
         }

@@ -59,6 +59,10 @@ struct Schedule {
   SourceMark mark;
 };
 
+// The longest step or workflow name, in bytes. A step's name (with ".N" for a foreach item)
+// names its folders of logs and scratch files, and file systems allow 255 bytes a name.
+inline constexpr std::size_t kMaxNameBytes = 200;
+
 struct Step {
   std::string name;
   std::string op;  // operator name

@@ -194,4 +194,14 @@ assert m[("evaluate", "baseline.recall_at_1")]["differs"] is False
 '
 expect_exit 2 "$REEL" runs compare "$run1" nope
 expect_contains "$ERR" "nope"
+
+# A model file damaged on disk (truncated) is not handed out.
+expect_exit 0 "$REEL" models path recs@1
+v1_path="$OUT"
+chmod u+w "$v1_path"
+truncate -s 10 "$v1_path"
+expect_exit 3 "$REEL" models path recs@1
+expect_contains "$ERR" "recs v1: artifact sha256:"
+expect_contains "$ERR" "is damaged"
+expect_exit 0 "$REEL" models path recs@2
 echo "models_test: ok"

@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 
+#include "engine/base/utf8.h"
 #include "engine/store/sqlite.h"
 #include "engine/store/state_store.h"
 
@@ -24,10 +25,11 @@ inline std::string DumpJson(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-// NULL for an empty string.
+// NULL for an empty string, else the text as valid UTF-8: free text (errors, log excerpts)
+// may hold any bytes, and a column that does not hold UTF-8 would break every JSON view of it.
 inline std::optional<std::string> NullIfEmpty(const std::string& s) {
   if (s.empty()) return std::nullopt;
-  return s;
+  return SanitizeUtf8(s);
 }
 
 // The columns ReadRun expects, in order.

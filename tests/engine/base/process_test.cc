@@ -119,6 +119,21 @@ TEST_CASE("process: inherit_env keeps variables of the engine's environment from
   CHECK(ReadFile(dir / "out.log") == "unset kept-value set-value\n");
 }
 
+TEST_CASE("process: a NUL byte in an argument or the environment is refused, not cut short") {
+  TempDir dir;
+  Result<Process> arg = Process::Spawn(Spec({"echo", std::string("a\0b", 3)}, dir));
+  REQUIRE_FALSE(arg.ok());
+  CHECK(arg.status().code() == Status::Code::kInvalidArgument);
+  CHECK(arg.status().message() ==
+        "argument 1 of 'echo' holds a NUL byte, which a command line cannot carry");
+  ProcessSpec spec = Spec({"true"}, dir);
+  spec.env["GREETING"] = std::string("hi\0there", 8);
+  Result<Process> env = Process::Spawn(spec);
+  REQUIRE_FALSE(env.ok());
+  CHECK(env.status().message().find("'GREETING' holds a NUL byte") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "out.log"));
+}
+
 TEST_CASE("process: the log's parent folders are created; no log means /dev/null") {
   TempDir dir;
   ProcessSpec spec = Spec({"echo", "hi"}, dir);

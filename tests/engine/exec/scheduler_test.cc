@@ -129,6 +129,17 @@ void RegisterTestOperators(OperatorRegistry& registry, Journal& journal) {
     };
     REQUIRE(registry.Register(std::move(def)).ok());
   }
+  // Outputs (or records an event with) a value nested `depth` deep, as a plugin could.
+  add("deep", {{"depth", ConfigType::kInt, true, nullptr, ""}}, [](Context& ctx) {
+    Json v = "leaf";
+    for (int i = 0; i < ctx.config()["depth"].get<int>(); ++i) v = Json::array({std::move(v)});
+    if (ctx.config().value("event", false)) {
+      ctx.RecordEvent("deep.event", {{"v", std::move(v)}});
+    } else {
+      ctx.SetOutput("v", std::move(v));
+    }
+    return Status::Ok();
+  });
   // Ignores cancellation for `ms`.
   add("stubborn", {{"ms", ConfigType::kInt, false, 0, ""}}, [](Context& ctx) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ctx.config().value("ms", 0)));
@@ -275,6 +286,36 @@ TEST_CASE("scheduler: a run whose only failure is caught succeeds") {
       "name: c\nsteps:\n  x: {operator: throws, catch: true}\n  y: {operator: noop, needs: [x]}\n",
       2);
   CHECK(ToString(outcome.status) == "succeeded");
+}
+
+TEST_CASE("scheduler: outputs nested too deep fail the step, not the process") {
+  Harness h;
+  auto outcome = h.Run(R"(
+name: deep
+steps:
+  shallow: {operator: deep, with: {depth: 100}}
+  deep: {operator: deep, retries: 2, retry_delay: 10ms, with: {depth: 100000}}
+  event: {operator: deep, with: {depth: 100000, event: true}}
+)",
+                       2);
+  CHECK(ToString(outcome.status) == "failed");
+  auto tasks = h.Tasks();
+  CHECK(ToString(tasks["shallow"].status) == "succeeded");
+  CHECK(ToString(tasks["deep"].status) == "failed");
+  CHECK(tasks["deep"].attempts == 1);  // the same outputs every time: no retry
+  CHECK(tasks["deep"].error.find("the step's outputs nests deeper than 256 levels") !=
+        std::string::npos);
+  CHECK(ToString(tasks["event"].status) == "succeeded");
+  auto events = h.store->GetEvents(h.last_run);
+  REQUIRE(events.ok());
+  bool found = false;
+  for (const auto& e : *events) {
+    if (e.kind != "deep.event") continue;
+    found = true;
+    CHECK(e.payload["error"].get<std::string>().find("nests deeper") != std::string::npos);
+  }
+  CHECK(found);
+  // Torn down without recursing 100,000 levels.
 }
 
 TEST_CASE("scheduler: timeouts cancel cooperative operators and abandon stubborn ones") {

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include <doctest/doctest.h>
 
 #include "tests/support/fake_context.h"
@@ -35,6 +37,19 @@ TEST_CASE("task context: nothing written, no log file; output creates it") {
   ctx->WriteOutput("hello ");
   ctx->WriteOutput("world\n");
   CHECK(ReadFile(a.log) == "hello world\n");
+}
+
+TEST_CASE("task context: a log that cannot be written is reported, not dropped") {
+  Attempt a;
+  std::filesystem::create_directories(a.dir / "logs" / "run");
+  { std::ofstream(a.dir / "logs" / "run" / "step") << "a file where the folder should be"; }
+  auto ctx = a.Context({});
+  CHECK(ctx->log_status().ok());
+  ctx->WriteOutput("lost?\n");
+  Status s = ctx->log_status();
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK(s.message().find("cannot create the attempt's log") != std::string::npos);
+  CHECK(s.message().find(a.log.string()) != std::string::npos);
 }
 
 TEST_CASE("task context: a secret split across output chunks is still redacted") {

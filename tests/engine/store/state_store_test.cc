@@ -437,6 +437,31 @@ TEST_CASE("state store keeps JSON with invalid UTF-8 instead of throwing") {
   CHECK(store->GetRun("r")->params["name"].get<std::string>().find("bad") == 0);
 }
 
+TEST_CASE("state store keeps free text as valid UTF-8") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  REQUIRE(store->CreateRun(MakeRun("r")).ok());
+  TaskRecord t;
+  t.run_id = "r";
+  t.step = "s";
+  auto id = store->CreateTask(t);
+  REQUIRE(id.ok());
+  AttemptRecord a;
+  a.task_id = *id;
+  a.attempt = 1;
+  REQUIRE(store->StartAttempt(a).ok());
+  const std::string bad = "exit 3; output: bad \xFF\xFE bytes";
+  REQUIRE(store->FinishAttempt(*id, 1, AttemptStatus::kFailed, bad, 3).ok());
+  REQUIRE(store->UpdateTask(*id, TaskStatus::kFailed, nullptr, bad).ok());
+  REQUIRE(store->UpdateRunStatus("r", RunStatus::kFailed, bad).ok());
+  REQUIRE(store->AddMetric({.run_id = "r", .task_id = *id, .key = "loss\xFF", .value = 1}).ok());
+  const std::string repaired = "exit 3; output: bad \xEF\xBF\xBD\xEF\xBF\xBD bytes";
+  CHECK(store->GetRunAttempts("r")->at(0).error == repaired);
+  CHECK(store->GetTask(*id)->error == repaired);
+  CHECK(store->GetRun("r")->error == repaired);
+  CHECK(store->GetMetrics("r")->at(0).key == "loss\xEF\xBF\xBD");
+}
+
 TEST_CASE("orphaned runs of dead processes are reaped; live ones are not") {
   TempDir home;
   auto store = OpenStore(home.path());
