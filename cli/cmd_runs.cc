@@ -272,8 +272,8 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       for (const auto& r : *list) {
         date_width = std::max(date_width, static_cast<int>(r.logical_date.size()));
       }
-      std::printf("%-24s %-20s %-10s %-*s %-20s %-9s %s\n", "RUN", "WORKFLOW", "STATUS",
-                  date_width, "DATE", "STARTED", "DURATION", "TRIGGER");
+      std::printf("%-24s %-20s %-10s %-*s %-20s %-9s %s\n", "RUN", "WORKFLOW", "STATUS", date_width,
+                  "DATE", "STARTED", "DURATION", "TRIGGER");
       for (const auto& r : *list) {
         std::printf("%-24s %-20s %-10s %-*s %-20s %-9s %s\n", r.run_id.c_str(), r.workflow.c_str(),
                     ToString(r.status).data(), date_width,
