@@ -2,6 +2,7 @@
 // (engine/schedule/backfill.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -40,7 +41,7 @@ class BackfillProgress : public BackfillObserver {
     ++done_;
     if (status != RunStatus::kSucceeded) {
       ++failed_;
-      failures_.push_back(item.date.ds + " " + std::string(ToString(status)) +
+      failures_.push_back(item.date.key + " " + std::string(ToString(status)) +
                           (run_id.empty() ? "" : " run=" + run_id) +
                           (error.empty() ? "" : ": " + error));
     }
@@ -49,7 +50,7 @@ class BackfillProgress : public BackfillObserver {
       return;
     }
     std::fprintf(stderr, "%s %s %s%s (%zu/%zu)\n", FormatMillisIso(NowMillis(), false).c_str(),
-                 item.date.ds.c_str(), ToString(status).data(),
+                 item.date.key.c_str(), ToString(status).data(),
                  run_id.empty() ? "" : (" run=" + run_id).c_str(), done_, total_);
     if (!error.empty() && status != RunStatus::kSucceeded) {
       std::fprintf(stderr, "  %s\n", error.c_str());
@@ -57,13 +58,13 @@ class BackfillProgress : public BackfillObserver {
   }
   void OnDateSkipped(const BackfillItem& item, const std::string& reason) override {
     ++done_;
-    skipped_.push_back(item.date.ds + ": " + reason);
+    skipped_.push_back(item.date.key + ": " + reason);
     if (terminal_) {
       Draw();
       return;
     }
     std::fprintf(stderr, "%s %s skipped: %s (%zu/%zu)\n",
-                 FormatMillisIso(NowMillis(), false).c_str(), item.date.ds.c_str(), reason.c_str(),
+                 FormatMillisIso(NowMillis(), false).c_str(), item.date.key.c_str(), reason.c_str(),
                  done_, total_);
   }
   void Finish() {
@@ -100,7 +101,15 @@ bool PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
   std::printf("backfill %s %s..%s: %zu date(s), %zu to run, %zu to skip (dry run)\n",
               workflow.name.c_str(), flags.from.c_str(), flags.to.c_str(), items.size(), runs,
               items.size() - runs);
-  std::printf("%-10s  %-16s  %-40s  %s\n", "ds", "action", "latest run", "params");
+  // A schedule that fires several times a day has runs by instant: show each interval.
+  const bool by_instant = std::any_of(
+      items.begin(), items.end(), [](const BackfillItem& i) { return i.date.key != i.date.ds; });
+  if (by_instant) {
+    std::printf("%-20s  %-20s  %-16s  %-40s  %s\n", "logical date", "interval end", "action",
+                "latest run", "params");
+  } else {
+    std::printf("%-10s  %-16s  %-40s  %s\n", "ds", "action", "latest run", "params");
+  }
   for (const auto& item : items) {
     std::string previous = item.previous_run_id.empty()
                                ? "-"
@@ -109,13 +118,19 @@ bool PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
     if (!IsSkip(item.action)) {
       auto planned = PlannedParams(workflow, item, overrides);
       if (!planned.ok()) {
-        PrintError(item.date.ds + ": " + planned.status().message());
+        PrintError(item.date.key + ": " + planned.status().message());
         return false;
       }
       params = planned->dump();
     }
-    std::printf("%-10s  %-16s  %-40s  %s\n", item.date.ds.c_str(), BackfillActionName(item.action),
-                previous.c_str(), params.c_str());
+    if (by_instant) {
+      std::printf("%-20s  %-20s  %-16s  %-40s  %s\n", item.date.key.c_str(),
+                  FormatIsoUtc(item.date.end).c_str(), BackfillActionName(item.action),
+                  previous.c_str(), params.c_str());
+    } else {
+      std::printf("%-10s  %-16s  %-40s  %s\n", item.date.ds.c_str(),
+                  BackfillActionName(item.action), previous.c_str(), params.c_str());
+    }
   }
   return true;
 }
@@ -156,7 +171,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     return kExitUsage;
   }
   if (!dates->empty()) {
-    auto params = ResolveParams(*workflow, overrides, dates->front().ds, "-");
+    auto params = ResolveParams(*workflow, overrides, dates->front().key, "-");
     if (!params.ok()) {
       PrintError(params.status().message());
       return kExitUsage;
@@ -183,7 +198,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     } else {
       std::set<std::string> seen;
       for (const auto& d : *dates) {
-        if (seen.insert(d.ds).second)
+        if (seen.insert(d.key).second)
           items.push_back(BackfillItem{d, BackfillAction::kRun, "", ""});
       }
     }
@@ -281,8 +296,13 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
       "backfill", "Run a workflow once per logical date over a range of days (resumable)");
   auto flags = std::make_shared<BackfillFlags>();
   cmd->add_option("FILE", flags->file, "workflow file")->required();
-  cmd->add_option("--from", flags->from, "first day, YYYY-MM-DD")->required();
-  cmd->add_option("--to", flags->to, "last day, YYYY-MM-DD (inclusive)")->required();
+  cmd->add_option("--from", flags->from,
+                  "first day YYYY-MM-DD, or first interval start YYYY-MM-DDTHH:MM[:SS] (Z, an "
+                  "offset, or the schedule's time zone)")
+      ->required();
+  cmd->add_option("--to", flags->to,
+                  "last day YYYY-MM-DD, or last interval start YYYY-MM-DDTHH:MM[:SS] (inclusive)")
+      ->required();
   cmd->add_option("--parallel", flags->parallel, "runs at once (default: 1)")
       ->transform(NumberIn(1, 1000, true));
   cmd->add_option("--reprocess", flags->reprocess,

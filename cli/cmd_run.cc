@@ -1,8 +1,8 @@
 #include <iostream>
-#include <regex>
 
 #include "cli/common.h"
 #include "cli/run_support.h"
+#include "engine/exec/run_interval.h"
 #include "engine/exec/runner.h"
 
 namespace reel::cli {
@@ -73,7 +73,9 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
   auto flags = std::make_shared<RunFlags>();
   cmd->add_option("FILE", *file, "workflow file")->required();
   cmd->add_option("-p,--param", flags->params, "set a param, KEY=VALUE (repeatable)");
-  cmd->add_option("--date", flags->date, "logical date YYYY-MM-DD (default: today, UTC)");
+  cmd->add_option("--date", flags->date,
+                  "logical date YYYY-MM-DD, or an interval start YYYY-MM-DDTHH:MM[:SS] (Z, an "
+                  "offset, or the schedule's time zone) (default: today, UTC)");
   AddSchedulingFlags(cmd, *flags);
   cmd->callback([&options, file, flags] {
     options.action = [&options, file, flags]() -> int {
@@ -84,12 +86,9 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       std::map<std::string, std::string> overrides;
       if (!ParsePairs(flags->params, "-p", overrides)) return kExitUsage;
       if (!flags->date.empty()) {
-        static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
-        ParamSpec spec;
-        spec.name = "--date";
-        spec.type = ParamType::kDate;
-        if (!std::regex_match(flags->date, kDate) || !CoerceParam(spec, flags->date).ok()) {
-          PrintError("--date expects a date YYYY-MM-DD, got '" + flags->date + "'");
+        // Checked before the home is opened, so that a bad date writes nothing.
+        if (auto interval = ResolveRunInterval(*workflow, flags->date); !interval.ok()) {
+          PrintError("--date: " + interval.status().message());
           return kExitUsage;
         }
       }

@@ -273,11 +273,16 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
         std::cout << "no runs yet; start one with `reel run FILE`\n";
         return kExitOk;
       }
-      std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", "RUN", "WORKFLOW", "STATUS", "DATE",
-                  "STARTED", "DURATION", "TRIGGER");
+      // A date, or an interval start for a schedule that fires several times a day.
+      int date_width = 10;
       for (const auto& r : *list) {
-        std::printf("%-24s %-20s %-10s %-10s %-20s %-9s %s\n", r.run_id.c_str(), r.workflow.c_str(),
-                    ToString(r.status).data(),
+        date_width = std::max(date_width, static_cast<int>(r.logical_date.size()));
+      }
+      std::printf("%-24s %-20s %-10s %-*s %-20s %-9s %s\n", "RUN", "WORKFLOW", "STATUS", date_width,
+                  "DATE", "STARTED", "DURATION", "TRIGGER");
+      for (const auto& r : *list) {
+        std::printf("%-24s %-20s %-10s %-*s %-20s %-9s %s\n", r.run_id.c_str(), r.workflow.c_str(),
+                    ToString(r.status).data(), date_width,
                     r.logical_date.empty() ? "-" : r.logical_date.c_str(),
                     r.started_at ? FormatMillisIso(*r.started_at, false).c_str() : "-",
                     FormatElapsed(r.started_at, r.ended_at).c_str(), ToString(r.trigger).data());

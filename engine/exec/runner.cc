@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include "engine/exec/run_interval.h"
 #include "engine/template/template.h"
 #include "engine/workflow/dag.h"
 #include "engine/workflow/loader.h"
@@ -37,8 +38,10 @@ Result<Json> ResolveParams(const Workflow& workflow,
   }
   Json params = Json::object();
   TemplateScope scope;
-  scope.ds = logical_date;
-  scope.logical_date = logical_date + "T00:00:00Z";
+  if (!logical_date.empty()) {
+    REEL_ASSIGN_OR_RETURN(DataInterval interval, ResolveRunInterval(workflow, logical_date));
+    SetIntervalScope(scope, interval);
+  }
   scope.run_id = run_id;
   for (const auto& spec : workflow.params) {
     Json value;
@@ -76,7 +79,10 @@ Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
                               const Json* recorded) {
   RunRequest request;
   request.run_id = NewRunId();
-  request.logical_date = logical_date.empty() ? TodayUtc() : logical_date;
+  REEL_ASSIGN_OR_RETURN(
+      request.interval,
+      ResolveRunInterval(*workflow, logical_date.empty() ? TodayUtc() : logical_date));
+  request.logical_date = request.interval->logical_date;
   REEL_ASSIGN_OR_RETURN(auto params, ResolveParams(*workflow, overrides, request.logical_date,
                                                    request.run_id, recorded));
   request.params = params;
@@ -131,6 +137,9 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   request.version_hash = origin.version_hash;
   request.params = origin.params;
   request.logical_date = origin.logical_date;
+  if (!origin.logical_date.empty()) {
+    REEL_ASSIGN_OR_RETURN(request.interval, ResolveRunInterval(*workflow, origin.logical_date));
+  }
   request.trigger = RunTrigger::kResume;
   request.origin_run_id = origin.run_id;
   request.secrets = SecretsResolver(store.home());

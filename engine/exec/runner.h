@@ -11,15 +11,18 @@ namespace reel {
 
 // Params for a run: each declared param from `overrides` (strings, as given on the command
 // line), else from `recorded` (the params of an earlier run, when given), else its default
-// (templates rendered with ds, logical_date and run_id), coerced to its type. Unknown
-// overrides and missing required params are InvalidArgument.
+// (templates rendered with run_id and the variables of the logical date, see
+// run_interval.h), coerced to its type. Unknown overrides, missing required params and a
+// logical date that does not resolve are InvalidArgument.
 Result<Json> ResolveParams(const Workflow& workflow,
                            const std::map<std::string, std::string>& overrides,
                            const std::string& logical_date, const std::string& run_id,
                            const Json* recorded = nullptr);
 
 // A new run of `workflow` (recorded as a workflow version in the store). `recorded`: params
-// to keep from an earlier run (see ResolveParams).
+// to keep from an earlier run (see ResolveParams). `logical_date` is a date or an instant
+// (ResolveRunInterval; empty: today, UTC); the request records it in its canonical form
+// (DataInterval::logical_date).
 Result<RunRequest> PrepareRun(StateStore& store, WorkflowPtr workflow,
                               const std::map<std::string, std::string>& overrides,
                               const std::string& logical_date, RunTrigger trigger,

@@ -23,6 +23,7 @@
 
 #include "engine/store/artifact_store.h"
 #include "engine/store/state_store.h"
+#include "engine/time/data_interval.h"
 #include "engine/workflow/operator_catalog.h"
 #include "engine/workflow/workflow.h"
 
@@ -70,7 +71,9 @@ struct RunRequest {
   std::string version_hash;  // from StateStore::PutWorkflowVersion
   std::string run_id;
   Json params = Json::object();  // resolved and typed
-  std::string logical_date;      // YYYY-MM-DD
+  std::string logical_date;      // as runs.logical_date records it (engine/time/data_interval.h)
+  // The interval it names; unset only for a resumed run that has no logical date.
+  std::optional<DataInterval> interval;
   RunTrigger trigger = RunTrigger::kManual;
   std::string origin_run_id;
   // (step, item_index) -> result to reuse instead of executing.

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "engine/exec/internal/run_loop.h"
+#include "engine/exec/run_interval.h"
 
 namespace reel::scheduler_internal {
 
@@ -225,8 +226,7 @@ void RunLoop::Pump() {
 TemplateScope RunLoop::ScopeFor(const Task& task) const {
   TemplateScope scope;
   scope.params = request_.params;
-  scope.ds = request_.logical_date;
-  scope.logical_date = request_.logical_date.empty() ? "" : request_.logical_date + "T00:00:00Z";
+  if (request_.interval) SetIntervalScope(scope, *request_.interval);
   scope.run_id = request_.run_id;
   scope.item = task.item;
   scope.has_item = task.item_index >= 0;

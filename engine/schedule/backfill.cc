@@ -43,7 +43,8 @@ struct LatestRun {
   Json params;
 };
 
-// The latest run of `workflow` for each ds in [first, last], by creation order.
+// The latest run of `workflow` for each logical date (runs.logical_date) in [first, last], by
+// creation order.
 Result<std::map<std::string, LatestRun>> LatestRuns(StateStore& store, const std::string& workflow,
                                                     const std::string& first,
                                                     const std::string& last) {
@@ -90,14 +91,14 @@ Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::s
   std::vector<BackfillItem> items;
   if (dates.empty()) return items;
   auto [lo, hi] = std::minmax_element(dates.begin(), dates.end(),
-                                      [](const auto& a, const auto& b) { return a.ds < b.ds; });
-  REEL_ASSIGN_OR_RETURN(auto latest, LatestRuns(store, workflow, lo->ds, hi->ds));
+                                      [](const auto& a, const auto& b) { return a.key < b.key; });
+  REEL_ASSIGN_OR_RETURN(auto latest, LatestRuns(store, workflow, lo->key, hi->key));
   std::set<std::string> seen;
   for (const LogicalDate& date : dates) {
-    if (!seen.insert(date.ds).second) continue;
+    if (!seen.insert(date.key).second) continue;
     BackfillItem item;
     item.date = date;
-    auto it = latest.find(date.ds);
+    auto it = latest.find(date.key);
     const LatestRun* run = it == latest.end() ? nullptr : &it->second;
     item.action = Decide(run, reprocess);
     if (run) {
@@ -116,9 +117,9 @@ Result<Json> PlannedParams(const Workflow& workflow, const BackfillItem& item,
     case BackfillAction::kResume:
       return item.previous_params;
     case BackfillAction::kRerun:
-      return ResolveParams(workflow, overrides, item.date.ds, "-", &item.previous_params);
+      return ResolveParams(workflow, overrides, item.date.key, "-", &item.previous_params);
     default:
-      return ResolveParams(workflow, overrides, item.date.ds, "-");
+      return ResolveParams(workflow, overrides, item.date.key, "-");
   }
 }
 
@@ -135,13 +136,13 @@ Result<RunRequest> PrepareItem(StateStore& store, const OperatorCatalog& operato
   } else {
     REEL_ASSIGN_OR_RETURN(
         request,
-        PrepareRun(store, workflow, overrides, item.date.ds, RunTrigger::kBackfill,
+        PrepareRun(store, workflow, overrides, item.date.key, RunTrigger::kBackfill,
                    item.action == BackfillAction::kRerun ? &item.previous_params : nullptr));
   }
   auto resume_claim = std::move(request.claim);
   request.claim = [&workflow = workflow->name, &item,
                    resume_claim = std::move(resume_claim)](StateStore& s) -> Status {
-    REEL_RETURN_IF_ERROR(s.ClaimLogicalDate(workflow, item.date.ds, item.previous_run_id));
+    REEL_RETURN_IF_ERROR(s.ClaimLogicalDate(workflow, item.date.key, item.previous_run_id));
     return resume_claim ? resume_claim(s) : Status::Ok();
   };
   return request;
@@ -169,7 +170,7 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
   // Params that cannot resolve fail every run alike: say so once, before anything runs.
   if (!runnable.empty()) {
     REEL_RETURN_IF_ERROR(
-        (ResolveParams(*workflow, options.overrides, items[runnable[0]].date.ds, "-")).status());
+        (ResolveParams(*workflow, options.overrides, items[runnable[0]].date.key, "-")).status());
   }
   SchedulerOptions sched = options.scheduler;
   sched.handle_signals = false;  // the caller owns signals; `stop` cancels

@@ -1,7 +1,8 @@
 // Backfill: one run of a workflow per logical date over a range of days, resumable.
 //
-// The state of a backfill is nothing but reel.db: for each logical date (ds) the latest run
-// of the workflow for that ds decides what a backfill does with it (DecideBackfill):
+// The state of a backfill is nothing but reel.db: for each logical date (runs.logical_date: the
+// ds, or the interval start for a schedule that fires several times a day) the latest run of
+// the workflow for that logical date decides what a backfill does with it (DecideBackfill):
 //
 //   no run yet                              run
 //   latest run cancelled, or reaped after   resume (an interrupted backfill left it: a plain
@@ -19,8 +20,8 @@
 // backfills of one range race, each date runs once; the other process skips it and says who
 // has it.
 //
-// Runs record their logical date as a day, so the unit of a backfill is the ds: a schedule
-// that fires several times a day gets one run per day (its first interval of the day).
+// The unit of a backfill is the interval: a daily schedule gets one run per day, an hourly one
+// one run per hour (engine/time/data_interval.h).
 //
 // Threads: RunBackfill executes up to `parallel` runs at once, each on its own thread with its
 // own Scheduler, sharing the (thread-safe) StateStore and ArtifactStore.
@@ -72,7 +73,7 @@ Result<Json> PlannedParams(const Workflow& workflow, const BackfillItem& item,
                            const std::map<std::string, std::string>& overrides);
 
 // The dates of `dates` (already planned and ordered) with their actions, read from the runs of
-// `workflow` in `store`. Dates that share a ds are merged into the first. Reads only.
+// `workflow` in `store`. Dates that share a logical date are merged into the first. Reads only.
 Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::string& workflow,
                                                  const std::vector<LogicalDate>& dates,
                                                  Reprocess reprocess);
@@ -109,7 +110,7 @@ struct BackfillSummary {
 };
 
 // Executes the run/rerun/resume items in order, up to options.parallel at once, each as a run
-// with trigger "backfill" and the item's ds as logical date (a resume links to the run it
+// with trigger "backfill" and the item's logical date (a resume links to the run it
 // resumes as origin_run_id). Once `stop` becomes true no further
 // run starts and running ones are cancelled (they end `cancelled`, which the next backfill
 // treats as not done). Errors: InvalidArgument for params that do not resolve (nothing runs).

@@ -8,46 +8,36 @@ namespace reel {
 
 using std::chrono::sys_seconds;
 
-Result<date::year_month_day> ParseDate(std::string_view text) {
-  const auto bad = [&] {
-    return Status::InvalidArgument(fmt::format("'{}' is not a valid date (YYYY-MM-DD)", text));
-  };
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad();
-  int parts[3] = {0, 0, 0};
-  const size_t starts[3] = {0, 5, 8};
-  const size_t widths[3] = {4, 2, 2};
-  for (int p = 0; p < 3; ++p) {
-    for (size_t k = 0; k < widths[p]; ++k) {
-      const char c = text[starts[p] + k];
-      if (c < '0' || c > '9') return bad();
-      parts[p] = parts[p] * 10 + (c - '0');
-    }
+namespace {
+
+// The first instant a --from bound admits (`inclusive_end` false) or the instant just past
+// the last one a --to bound admits (true).
+Result<sys_seconds> RangeBound(const TimeZone& zone, std::string_view text, bool inclusive_end) {
+  if (text.size() <= 10) {
+    REEL_ASSIGN_OR_RETURN(date::year_month_day day, ParseDate(text));
+    return inclusive_end ? zone.StartOfDay(date::sys_days{day} + date::days{1})
+                         : zone.StartOfDay(day);
   }
-  const date::year_month_day day{date::year{parts[0]}, date::month{unsigned(parts[1])},
-                                 date::day{unsigned(parts[2])}};
-  if (!day.ok()) return bad();
-  return day;
+  REEL_ASSIGN_OR_RETURN(sys_seconds at, ParseInstantInZone(zone, text));
+  return inclusive_end ? at + std::chrono::seconds{1} : at;
 }
 
-std::string FormatDate(date::year_month_day day) { return date::format("%F", day); }
+}  // namespace
 
 Result<std::vector<LogicalDate>> PlanBackfill(const std::optional<CronSchedule>& schedule,
                                               std::string_view from, std::string_view to,
                                               const BackfillPlanOptions& options) {
-  REEL_ASSIGN_OR_RETURN(date::year_month_day first_day, ParseDate(from));
-  REEL_ASSIGN_OR_RETURN(date::year_month_day last_day, ParseDate(to));
-  if (date::sys_days{first_day} > date::sys_days{last_day}) {
+  const CronSchedule& cron = schedule ? *schedule : DefaultDailySchedule();
+  const TimeZone& zone = cron.zone();
+  // Interval starts in [begin, end).
+  REEL_ASSIGN_OR_RETURN(const sys_seconds begin, RangeBound(zone, from, false));
+  REEL_ASSIGN_OR_RETURN(const sys_seconds end, RangeBound(zone, to, true));
+  if (begin >= end) {
     return Status::InvalidArgument("backfill range is reversed: --from " + std::string(from) +
                                    " is after --to " + std::string(to) +
                                    "; give the earlier date first (use --reverse to run "
                                    "newest first)");
   }
-
-  CronSchedule cron = schedule ? *schedule : *CronSchedule::Parse("0 0 * * *", "UTC");
-  const TimeZone& zone = cron.zone();
-  // Interval starts in [start of D1, start of D2 + 1 day), local days in the schedule's zone.
-  const sys_seconds begin = zone.StartOfDay(first_day);
-  const sys_seconds end = zone.StartOfDay(date::sys_days{last_day} + date::days{1});
 
   std::vector<LogicalDate> dates;
   Result<sys_seconds> next = cron.NextAfter(begin - std::chrono::seconds{1});
@@ -58,7 +48,11 @@ Result<std::vector<LogicalDate>> PlanBackfill(const std::optional<CronSchedule>&
                                      std::to_string(options.max_dates) +
                                      " intervals; narrow the date range");
     }
-    dates.push_back({*next, FormatDate(zone.LocalDate(*next))});
+    REEL_ASSIGN_OR_RETURN(DataInterval interval, IntervalStartingAt(cron, *next));
+    dates.push_back({.instant = interval.start,
+                     .ds = interval.ds,
+                     .key = interval.logical_date,
+                     .end = interval.end});
     next = cron.NextAfter(*next);
   }
   if (!next.ok() && next.status().code() != Status::Code::kNotFound) return next.status();

@@ -1,10 +1,10 @@
-// Backfill planning: which logical dates a backfill over calendar days D1..D2 covers. Pure
-// logic, no I/O.
+// Backfill planning: which logical dates a backfill from D1 to D2 covers. Pure logic, no I/O.
 //
-// A logical date is the start of a schedule interval (see docs/scheduling.md): for a daily
-// 03:00 schedule, the run for ds=2026-11-29 covers [2026-11-29T03:00, 2026-11-30T03:00) and
-// fires at the end of that interval. A backfill from D1 to D2 plans every interval whose
-// start falls on a local day D1..D2 (inclusive) in the schedule's time zone.
+// A logical date is the start of a schedule interval (see docs/scheduling.md and
+// engine/time/data_interval.h): for a daily 03:00 schedule, the run for ds=2026-11-29 covers
+// [2026-11-29T03:00, 2026-11-30T03:00) and fires at the end of that interval. A backfill plans
+// every interval whose start falls in its range: from the start of local day D1 to the end of
+// local day D2 in the schedule's time zone, or from/to an instant when one is given.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <date/date.h>
 
 #include "engine/time/cron.h"
+#include "engine/time/data_interval.h"
 #include "reel/status.h"
 
 namespace reel {
@@ -23,15 +24,13 @@ namespace reel {
 struct LogicalDate {
   std::chrono::sys_seconds instant;  // the interval start, UTC
   std::string ds;                    // YYYY-MM-DD of `instant` in the schedule's time zone
+  // What runs.logical_date records for the run of this interval: the ds, or the UTC instant
+  // for a schedule that fires several times a day (DataInterval::logical_date).
+  std::string key;
+  std::chrono::sys_seconds end;  // the interval end (exclusive), UTC
 
   bool operator==(const LogicalDate&) const = default;
 };
-
-// Parses a calendar date written YYYY-MM-DD. Errors are InvalidArgument:
-//   '2026-02-30' is not a valid date (YYYY-MM-DD)
-Result<date::year_month_day> ParseDate(std::string_view text);
-// "2026-02-28".
-std::string FormatDate(date::year_month_day day);
 
 struct BackfillPlanOptions {
   bool reverse = false;  // newest first
@@ -41,9 +40,11 @@ struct BackfillPlanOptions {
 };
 
 // The logical dates of `schedule` (daily at 00:00 UTC when absent) whose interval starts
-// fall on local days `from`..`to`, oldest first unless options.reverse. `from` after `to`
-// is InvalidArgument. An empty list is valid (a weekly schedule over two days may hold no
-// interval start).
+// fall from `from` to `to` (both inclusive), oldest first unless options.reverse. Each bound is
+// a date YYYY-MM-DD (a local day in the schedule's zone: from its first instant, to its last)
+// or an instant ("2026-03-01T06:00Z"; without Z or an offset, wall-clock time in the
+// schedule's zone). `from` after `to` is InvalidArgument. An empty list is valid (a weekly
+// schedule over two days may hold no interval start).
 Result<std::vector<LogicalDate>> PlanBackfill(const std::optional<CronSchedule>& schedule,
                                               std::string_view from, std::string_view to,
                                               const BackfillPlanOptions& options = {});

@@ -21,6 +21,26 @@ std::string IntervalDs(const CronSchedule& cron, sys_seconds start) {
   return FormatDate(cron.zone().LocalDate(start));
 }
 
+std::string IntervalLogicalDate(const CronSchedule& cron, sys_seconds start) {
+  return FiresSeveralTimesADay(cron) ? FormatIsoUtc(start) : IntervalDs(cron, start);
+}
+
+namespace {
+
+// How the log names an interval: "ds=2026-11-28", or for a schedule that fires several times
+// a day, whose intervals share a ds, "logical_date=2026-11-28T06:00:00Z".
+std::string IntervalLabel(const CronSchedule& cron, sys_seconds start) {
+  return (FiresSeveralTimesADay(cron) ? "logical_date=" : "ds=") + IntervalLogicalDate(cron, start);
+}
+
+// "ds 2026-11-28..2026-11-30", or "logical dates 2026-11-28T06:00:00Z..2026-11-28T09:00:00Z".
+std::string IntervalRange(const CronSchedule& cron, sys_seconds first, sys_seconds last) {
+  return fmt::format("{} {}..{}", FiresSeveralTimesADay(cron) ? "logical dates" : "ds",
+                     IntervalLogicalDate(cron, first), IntervalLogicalDate(cron, last));
+}
+
+}  // namespace
+
 Result<DueIntervals> FindDueIntervals(const CronSchedule& cron, const Schedule& schedule,
                                       std::optional<sys_seconds> last, sys_seconds now) {
   constexpr std::chrono::seconds kSecond{1};
@@ -342,8 +362,8 @@ Status Daemon::SkipDropped(const std::string& file, const WatchedFile& watched,
   const Workflow& wf = *watched.workflow;
   const Schedule& schedule = *wf.schedule;
   REEL_RETURN_IF_ERROR(RecordSkipped(watched, due.last_dropped));
-  std::string first = IntervalDs(*watched.cron, due.first_dropped);
-  std::string last = IntervalDs(*watched.cron, due.last_dropped);
+  std::string first = IntervalLogicalDate(*watched.cron, due.first_dropped);
+  std::string last = IntervalLogicalDate(*watched.cron, due.last_dropped);
   std::string why =
       schedule.catchup
           ? fmt::format(
@@ -354,11 +374,12 @@ Status Daemon::SkipDropped(const std::string& file, const WatchedFile& watched,
   Decide(out, {.kind = Kind::kSkipped,
                .file = file,
                .workflow = wf.name,
-               .ds = first,
+               .ds = IntervalDs(*watched.cron, due.first_dropped),
                .interval = due.first_dropped,
                .count = due.dropped,
-               .message = fmt::format("skipped {} interval(s) of {} (ds {}..{}): {}", due.dropped,
-                                      wf.name, first, last, why)});
+               .message = fmt::format(
+                   "skipped {} interval(s) of {} ({}): {}", due.dropped, wf.name,
+                   IntervalRange(*watched.cron, due.first_dropped, due.last_dropped), why)});
   return Status::Ok();
 }
 
@@ -372,14 +393,15 @@ void Daemon::FireDue(const std::string& file, const WatchedFile& watched, const 
   if (!active.ok()) return DecideError(out, file, wf, "count the active runs", active.status());
   int slots = schedule.max_active_runs - *active;
   size_t fired = 0;
-  std::string first_fired, last_fired;
+  sys_seconds first_fired{}, last_fired{};
   for (sys_seconds start : due.to_run) {
     std::string ds = IntervalDs(*watched.cron, start);
+    std::string label = IntervalLabel(*watched.cron, start);
     if (slots > 0) {
       if (!Fire(file, watched, start, out)) break;
       --slots;
-      if (fired++ == 0) first_fired = ds;
-      last_fired = ds;
+      if (fired++ == 0) first_fired = start;
+      last_fired = start;
       continue;
     }
     if (schedule.overlap == OverlapPolicy::kSkip) {
@@ -391,9 +413,9 @@ void Daemon::FireDue(const std::string& file, const WatchedFile& watched, const 
                    .workflow = wf.name,
                    .ds = ds,
                    .interval = start,
-                   .message = fmt::format("skipped {} ds={}: max_active_runs={} reached "
+                   .message = fmt::format("skipped {} {}: max_active_runs={} reached "
                                           "(overlap: skip)",
-                                          wf.name, ds, schedule.max_active_runs)});
+                                          wf.name, label, schedule.max_active_runs)});
       continue;
     }
     auto logged = waiting_logged_.find(wf.name);
@@ -404,9 +426,9 @@ void Daemon::FireDue(const std::string& file, const WatchedFile& watched, const 
                    .workflow = wf.name,
                    .ds = ds,
                    .interval = start,
-                   .message = fmt::format("waiting {} ds={}: max_active_runs={} reached "
+                   .message = fmt::format("waiting {} {}: max_active_runs={} reached "
                                           "(overlap: queue); it fires when a run finishes",
-                                          wf.name, ds, schedule.max_active_runs)});
+                                          wf.name, label, schedule.max_active_runs)});
     }
     break;
   }
@@ -414,11 +436,11 @@ void Daemon::FireDue(const std::string& file, const WatchedFile& watched, const 
     Decide(out, {.kind = Kind::kCaughtUp,
                  .file = file,
                  .workflow = wf.name,
-                 .ds = first_fired,
+                 .ds = IntervalDs(*watched.cron, first_fired),
                  .interval = due.to_run.front(),
                  .count = fired,
-                 .message = fmt::format("caught up {} intervals of {} (ds {}..{})", fired, wf.name,
-                                        first_fired, last_fired)});
+                 .message = fmt::format("caught up {} intervals of {} ({})", fired, wf.name,
+                                        IntervalRange(*watched.cron, first_fired, last_fired))});
   }
 }
 
@@ -427,7 +449,9 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
   const Workflow& wf = *watched.workflow;
   const CronSchedule& cron = *watched.cron;
   const std::string ds = IntervalDs(cron, start);
-  Result<RunRequest> request = PrepareRun(store_, watched.workflow, {}, ds, RunTrigger::kSchedule);
+  const std::string label = IntervalLabel(cron, start);
+  Result<RunRequest> request = PrepareRun(store_, watched.workflow, {},
+                                          IntervalLogicalDate(cron, start), RunTrigger::kSchedule);
   if (!request.ok()) {
     // Params that do not resolve fail for every interval alike: record the interval as
     // skipped, so that the log says it once per interval rather than once per poll.
@@ -438,7 +462,7 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
                  .ds = ds,
                  .interval = start,
                  .message = fmt::format(
-                     "cannot fire {} ds={}: {}; {}", wf.name, ds, request.status().message(),
+                     "cannot fire {} {}: {}; {}", wf.name, label, request.status().message(),
                      recorded.ok() ? "interval skipped" : "retrying at the next poll")});
     return false;
   }
@@ -454,7 +478,7 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
     run.workflow = wf.name;
     run.version_hash = request->version_hash;
     run.params = request->params;
-    run.logical_date = ds;
+    run.logical_date = request->logical_date;
     run.status = RunStatus::kQueued;
     run.trigger = RunTrigger::kSchedule;
     REEL_RETURN_IF_ERROR(store_.CreateRun(run));
@@ -471,8 +495,8 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
                  .workflow = wf.name,
                  .ds = ds,
                  .interval = start,
-                 .message = fmt::format("cannot fire {} ds={}: {}; retrying at the next poll",
-                                        wf.name, ds, s.message())});
+                 .message = fmt::format("cannot fire {} {}: {}; retrying at the next poll", wf.name,
+                                        label, s.message())});
     return false;
   }
   if (already_fired) return false;
@@ -483,11 +507,11 @@ bool Daemon::Fire(const std::string& file, const WatchedFile& watched, sys_secon
                .ds = ds,
                .interval = start,
                .run_id = request->run_id,
-               .message = fmt::format("fired {} ds={} run={} (interval {} - {})", wf.name, ds,
+               .message = fmt::format("fired {} {} run={} (interval {} - {})", wf.name, label,
                                       request->run_id, FormatIsoUtc(start),
                                       end.ok() ? FormatIsoUtc(*end) : std::string("?"))});
   request->run_record_exists = true;
-  StartRun(std::move(*request), ds);
+  StartRun(std::move(*request), label);
   return true;
 }
 

@@ -42,6 +42,7 @@
 #include "engine/store/state_store.h"
 #include "engine/time/clock.h"
 #include "engine/time/cron.h"
+#include "engine/time/data_interval.h"
 #include "engine/workflow/workflow.h"
 
 namespace reel {
@@ -82,6 +83,9 @@ struct DaemonDecision {
 
 // A cron interval's logical date, as the daemon records it: YYYY-MM-DD of `start` in `cron`'s zone.
 std::string IntervalDs(const CronSchedule& cron, std::chrono::sys_seconds start);
+// What runs.logical_date records for that interval: its ds, or its start as a UTC instant when
+// `cron` fires several times a day (engine/time/data_interval.h).
+std::string IntervalLogicalDate(const CronSchedule& cron, std::chrono::sys_seconds start);
 
 // Which intervals of `cron` are due at `now`, given the latest decided one (nullopt: the
 // workflow was never scheduled). Pure; see the header comment for the rules.
@@ -163,7 +167,8 @@ class Daemon {
             std::vector<DaemonDecision>& out);
   Status RecordSkipped(const WatchedFile& watched, std::chrono::sys_seconds start);
   Result<int> CountActiveRuns(const std::string& workflow);
-  void StartRun(RunRequest request, std::string ds);
+  // `label` names the interval in the log line that says how the run finished.
+  void StartRun(RunRequest request, std::string label);
   void JoinFinishedRuns();
 
   StateStore& store_;

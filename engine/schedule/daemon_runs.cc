@@ -5,11 +5,11 @@
 
 namespace reel {
 
-void Daemon::StartRun(RunRequest request, std::string ds) {
+void Daemon::StartRun(RunRequest request, std::string label) {
   std::lock_guard<std::mutex> lock(runs_mu_);
   runs_.push_back(ActiveRun{request.run_id, {}, false});
   ActiveRun* slot = &runs_.back();
-  slot->thread = std::thread([this, slot, request = std::move(request), ds = std::move(ds)] {
+  slot->thread = std::thread([this, slot, request = std::move(request), label = std::move(label)] {
     SchedulerOptions options = options_.scheduler;
     options.handle_signals = false;
     options.observer = nullptr;
@@ -25,7 +25,7 @@ void Daemon::StartRun(RunRequest request, std::string ds) {
       error = outcome.status().message();
       (void)store_.UpdateRunStatus(request.run_id, RunStatus::kFailed, error);
     }
-    Log(fmt::format("finished {} ds={} run={} {}{}", request.workflow->name, ds, request.run_id,
+    Log(fmt::format("finished {} {} run={} {}{}", request.workflow->name, label, request.run_id,
                     ToString(status), error.empty() ? "" : ": " + error));
     {
       std::lock_guard<std::mutex> done_lock(runs_mu_);

@@ -158,6 +158,13 @@ std::optional<Value> Evaluator::EvalVariable(const Expr& e, const VariableNode& 
       return text(scope_.ds, "ds", "no logical date is set here");
     case Root::kLogicalDate:
       return text(scope_.logical_date, "logical_date", "no logical date is set here");
+    case Root::kTs:
+      return text(scope_.ts, "ts", "no logical date is set here");
+    case Root::kDataIntervalStart:
+      return text(scope_.data_interval_start, "data_interval_start",
+                  "no data interval is set here");
+    case Root::kDataIntervalEnd:
+      return text(scope_.data_interval_end, "data_interval_end", "no data interval is set here");
     case Root::kRunId:
       return text(scope_.run_id, "run_id", "no run is in progress here");
     case Root::kItem:

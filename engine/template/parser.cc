@@ -15,8 +15,15 @@ struct RootName {
   Root root;
 };
 constexpr RootName kRoots[] = {
-    {"params", Root::kParams}, {"ds", Root::kDs},     {"logical_date", Root::kLogicalDate},
-    {"run_id", Root::kRunId},  {"item", Root::kItem}, {"steps", Root::kSteps},
+    {"params", Root::kParams},
+    {"ds", Root::kDs},
+    {"logical_date", Root::kLogicalDate},
+    {"ts", Root::kTs},
+    {"data_interval_start", Root::kDataIntervalStart},
+    {"data_interval_end", Root::kDataIntervalEnd},
+    {"run_id", Root::kRunId},
+    {"item", Root::kItem},
+    {"steps", Root::kSteps},
 };
 
 std::vector<std::string> VariableNames() {

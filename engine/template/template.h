@@ -61,13 +61,16 @@ inline constexpr std::string_view kSecretEnvPrefix = "REEL_SECRET_";
 // The environment of the default `env` lookup.
 std::optional<std::string> GetProcessEnvironment(const std::string& name);
 
-// What a template can see while rendering. Empty `ds`, `logical_date` and `run_id` count as
-// undefined (a render error unless guarded by `| default(...)`), as does `item` when
-// `has_item` is false.
+// What a template can see while rendering. Empty `ds`, `logical_date`, `ts`, the data interval
+// and `run_id` count as undefined (a render error unless guarded by `| default(...)`), as does
+// `item` when `has_item` is false.
 struct TemplateScope {
   Json params = Json::object();
   std::string ds;            // YYYY-MM-DD
   std::string logical_date;  // ISO-8601, e.g. "2026-11-29T00:00:00Z"; treated as a string
+  std::string ts;            // the same instant as logical_date (Airflow's name)
+  // The run's data interval [start, end), ISO-8601 like logical_date.
+  std::string data_interval_start, data_interval_end;
   std::string run_id;
   Json item;  // the foreach item; null when not in a foreach step
   bool has_item = false;

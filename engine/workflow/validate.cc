@@ -12,8 +12,17 @@
 namespace reel {
 namespace {
 
-const std::vector<std::string> kTemplateRoots = {"params", "ds",    "logical_date", "run_id",
-                                                 "item",   "steps", "env",          "secrets"};
+const std::vector<std::string> kTemplateRoots = {"params",
+                                                 "ds",
+                                                 "logical_date",
+                                                 "ts",
+                                                 "data_interval_start",
+                                                 "data_interval_end",
+                                                 "run_id",
+                                                 "item",
+                                                 "steps",
+                                                 "env",
+                                                 "secrets"};
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 

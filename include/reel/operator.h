@@ -94,9 +94,11 @@ class Context {
   virtual const std::string& run_id() const = 0;
   virtual const std::string& workflow_name() const = 0;
   virtual const std::string& step_name() const = 0;
-  virtual int attempt() const = 0;                      // 1-based
-  virtual const std::string& logical_date() const = 0;  // YYYY-MM-DD
-  virtual const Json& item() const = 0;                 // the foreach item, null outside foreach
+  virtual int attempt() const = 0;  // 1-based
+  // The run's logical date as reel.db records it: YYYY-MM-DD, or for a schedule that fires
+  // several times a day the interval start as a UTC instant, "2026-11-29T06:00:00Z".
+  virtual const std::string& logical_date() const = 0;
+  virtual const Json& item() const = 0;  // the foreach item, null outside foreach
 
   // Where the engine keeps its state; operators with stores of their own live under it.
   virtual std::filesystem::path home() const = 0;

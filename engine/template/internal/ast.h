@@ -17,7 +17,17 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 // The names a template may start a path with.
-enum class Root { kParams, kDs, kLogicalDate, kRunId, kItem, kSteps };
+enum class Root {
+  kParams,
+  kDs,
+  kLogicalDate,
+  kTs,
+  kDataIntervalStart,
+  kDataIntervalEnd,
+  kRunId,
+  kItem,
+  kSteps
+};
 
 struct LiteralNode {
   Json value;

@@ -77,6 +77,67 @@ TEST_CASE("backfill plan: days are local to the schedule's zone") {
   CHECK(la[0].ds == "2026-07-04");
 }
 
+namespace {
+
+std::vector<std::string> Keys(const std::vector<LogicalDate>& dates) {
+  std::vector<std::string> out;
+  for (const LogicalDate& d : dates) out.push_back(d.key);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("backfill plan: a daily schedule's runs are keyed by ds, an hourly one's by instant") {
+  CHECK(Keys(Plan(Cron("0 3 * * *"), "2026-11-28", "2026-11-29")) ==
+        std::vector<std::string>{"2026-11-28", "2026-11-29"});
+  std::vector<LogicalDate> hourly = Plan(Cron("@hourly"), "2026-06-01", "2026-06-01");
+  REQUIRE(hourly.size() == 24);
+  CHECK(hourly[6].key == "2026-06-01T06:00:00Z");
+  CHECK(FormatIsoUtc(hourly[6].end) == "2026-06-01T07:00:00Z");
+  CHECK(FormatIsoUtc(hourly[23].end) == "2026-06-02T00:00:00Z");
+}
+
+TEST_CASE("backfill plan: instants bound the interval starts, both inclusive") {
+  const CronSchedule hourly = Cron("0 * * * *");
+  CHECK(Keys(Plan(hourly, "2026-03-01T06:00", "2026-03-01T08:00Z")) ==
+        std::vector<std::string>{"2026-03-01T06:00:00Z", "2026-03-01T07:00:00Z",
+                                 "2026-03-01T08:00:00Z"});
+  // A bound between fire times admits the starts inside the range only.
+  CHECK(Keys(Plan(hourly, "2026-03-01T06:30Z", "2026-03-01T08:59:59Z")) ==
+        std::vector<std::string>{"2026-03-01T07:00:00Z", "2026-03-01T08:00:00Z"});
+  // One instant: one interval. A date and an instant mix.
+  CHECK(Plan(hourly, "2026-03-01T06:00Z", "2026-03-01T06:00Z").size() == 1);
+  CHECK(Plan(hourly, "2026-03-01T20:00Z", "2026-03-02").size() == 28);
+  // Offsets, and local time in the schedule's zone when there is none.
+  CHECK(Keys(Plan(hourly, "2026-03-01T07:00+01:00", "2026-03-01T07:00+01:00")) ==
+        std::vector<std::string>{"2026-03-01T06:00:00Z"});
+  // (Kolkata is +05:30: 07:00 there is 01:30Z.)
+  CHECK(Keys(Plan(Cron("0 * * * *", "Asia/Kolkata"), "2026-03-01T06:30", "2026-03-01T08:00")) ==
+        std::vector<std::string>{"2026-03-01T01:30:00Z", "2026-03-01T02:30:00Z"});
+}
+
+TEST_CASE("backfill plan: every 15 minutes, and across daylight-saving changes") {
+  std::vector<LogicalDate> quarter =
+      Plan(Cron("*/15 * * * *"), "2026-03-01T06:00Z", "2026-03-01T07:00Z");
+  CHECK(Keys(quarter) == std::vector<std::string>{"2026-03-01T06:00:00Z", "2026-03-01T06:15:00Z",
+                                                  "2026-03-01T06:30:00Z", "2026-03-01T06:45:00Z",
+                                                  "2026-03-01T07:00:00Z"});
+  // New York springs forward at 02:00 on 2026-03-08: 01:45 EST's interval ends at 03:00 EDT,
+  // which fires once for the whole gap.
+  std::vector<LogicalDate> spring =
+      Plan(Cron("*/15 * * * *", "America/New_York"), "2026-03-08T01:30", "2026-03-08T03:15");
+  CHECK(Keys(spring) == std::vector<std::string>{"2026-03-08T06:30:00Z", "2026-03-08T06:45:00Z",
+                                                 "2026-03-08T07:00:00Z", "2026-03-08T07:15:00Z"});
+  CHECK(FormatIsoUtc(spring[1].end) == "2026-03-08T07:00:00Z");
+  // Falling back on 2026-11-01, hourly: 01:00 EDT's interval lasts until 02:00 EST.
+  std::vector<LogicalDate> fall =
+      Plan(Cron("0 * * * *", "America/New_York"), "2026-11-01T00:00", "2026-11-01T02:00");
+  CHECK(Keys(fall) == std::vector<std::string>{"2026-11-01T04:00:00Z", "2026-11-01T05:00:00Z",
+                                               "2026-11-01T07:00:00Z"});
+  CHECK(FormatIsoUtc(fall[1].end) == "2026-11-01T07:00:00Z");
+  for (const LogicalDate& d : fall) CHECK(d.ds == "2026-11-01");
+}
+
 TEST_CASE("backfill plan: weekly and reversed") {
   // Mondays at 06:00 in November 2026: 2, 9, 16, 23, 30.
   std::vector<LogicalDate> weekly = Plan(Cron("0 6 * * MON"), "2026-11-01", "2026-11-30");
@@ -99,6 +160,15 @@ TEST_CASE("backfill plan: errors") {
   CHECK(reversed.status().message() ==
         "backfill range is reversed: --from 2026-11-30 is after --to 2026-11-01; give the "
         "earlier date first (use --reverse to run newest first)");
+
+  Result<std::vector<LogicalDate>> reversed_instants =
+      PlanBackfill(Cron("@hourly"), "2026-03-01T08:00", "2026-03-01T06:00");
+  REQUIRE_FALSE(reversed_instants.ok());
+  CHECK(reversed_instants.status().message().find("backfill range is reversed") == 0);
+  Result<std::vector<LogicalDate>> bad_instant =
+      PlanBackfill(Cron("@hourly"), "2026-03-01T6:00", "2026-03-01T08:00");
+  REQUIRE_FALSE(bad_instant.ok());
+  CHECK(bad_instant.status().message().find("'2026-03-01T6:00' is not an ISO-8601 instant") == 0);
 
   Result<std::vector<LogicalDate>> bad = PlanBackfill(std::nullopt, "2026-02-30", "2026-03-01");
   REQUIRE_FALSE(bad.ok());

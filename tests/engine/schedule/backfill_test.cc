@@ -53,6 +53,16 @@ steps:
     needs: [work]
 )";
 
+// Hourly in New York; `dated` records each run's data interval.
+constexpr const char* kHourly = R"(
+name: hourly_job
+schedule: {cron: "0 * * * *", timezone: America/New_York}
+steps:
+  work:
+    operator: dated
+    with: {ds: "{{ logical_date }}/{{ data_interval_start }}/{{ data_interval_end }}"}
+)";
+
 struct Harness {
   TempDir dir;
   Script script;
@@ -62,7 +72,7 @@ struct Harness {
   WorkflowPtr workflow;
   std::atomic<bool> stop{false};
 
-  Harness() {
+  explicit Harness(const char* yaml = kWorkflow) {
     RegisterBuiltinOperators(registry);
     OperatorDef def;
     def.info.name = "dated";
@@ -93,7 +103,7 @@ struct Harness {
     store = OpenStateStore(dir.path()).value();
     artifacts = ArtifactStore::Open(dir.path()).value();
     Diagnostics diags;
-    workflow = LoadWorkflowText("daily_job.yaml", kWorkflow, registry.Catalog(), diags);
+    workflow = LoadWorkflowText("job.yaml", yaml, registry.Catalog(), diags);
     INFO(diags.Format());
     REQUIRE(workflow != nullptr);
   }
@@ -373,7 +383,7 @@ TEST_CASE("backfill: deciding writes nothing") {
   CHECK(h.store->ListRuns(filter)->empty());
 }
 
-TEST_CASE("backfill: bad params fail before any run, and an hourly schedule runs once per day") {
+TEST_CASE("backfill: bad params fail before any run") {
   Harness h;
   BackfillOptions options;
   options.overrides["nope"] = "1";
@@ -381,13 +391,38 @@ TEST_CASE("backfill: bad params fail before any run, and an hourly schedule runs
                              h.Decide("2026-07-01", "2026-07-02"), options);
   CHECK(summary.status().code() == Status::Code::kInvalidArgument);
   CHECK(h.Executed().empty());
+}
 
-  auto hourly = CronSchedule::Parse("@hourly", "UTC");
-  auto dates = PlanBackfill(*hourly, "2026-07-01", "2026-07-02");
-  REQUIRE(dates->size() == 48);
-  auto items = DecideBackfill(*h.store, "daily_job", *dates, Reprocess::kNone);
-  REQUIRE(items->size() == 2);
-  CHECK(items->at(1).date.ds == "2026-07-02");
+TEST_CASE("backfill of an hourly schedule runs each interval with its own logical date") {
+  Harness h(kHourly);
+  // 22:00 to 01:00 New York time (EDT, -04:00), across midnight: four intervals.
+  auto items = h.Decide("2026-07-01T22:00", "2026-07-02T01:00");
+  REQUIRE(items.size() == 4);
+  CHECK(items[0].date.key == "2026-07-02T02:00:00Z");
+  CHECK(items[0].date.ds == "2026-07-01");
+  CHECK(items[3].date.key == "2026-07-02T05:00:00Z");
+  CHECK(items[3].date.ds == "2026-07-02");
+  BackfillSummary summary = h.Run(items);
+  CHECK(summary.succeeded == 4);
+  CHECK(summary.all_succeeded);
+  CHECK(h.Executed() ==
+        Ds({"2026-07-01T22:00:00-04:00/2026-07-01T22:00:00-04:00/2026-07-01T23:00:00-04:00",
+            "2026-07-01T23:00:00-04:00/2026-07-01T23:00:00-04:00/2026-07-02T00:00:00-04:00",
+            "2026-07-02T00:00:00-04:00/2026-07-02T00:00:00-04:00/2026-07-02T01:00:00-04:00",
+            "2026-07-02T01:00:00-04:00/2026-07-02T01:00:00-04:00/2026-07-02T02:00:00-04:00"}));
+  for (const auto& item : items) CHECK(h.RunsOf(item.date.key) == 1);
+
+  // The whole local day of 2026-07-02: 24 intervals; its first two ran above.
+  auto day = h.Decide("2026-07-02", "2026-07-02");
+  REQUIRE(day.size() == 24);
+  size_t skipped = 0;
+  for (const auto& item : day) skipped += item.action == BackfillAction::kSkipSucceeded ? 1 : 0;
+  CHECK(skipped == 2);
+  CHECK(day[0].date.key == "2026-07-02T04:00:00Z");
+  CHECK(day[0].action == BackfillAction::kSkipSucceeded);
+  CHECK(day[1].action == BackfillAction::kSkipSucceeded);
+  CHECK(day[2].action == BackfillAction::kRun);
+  CHECK(day[2].previous_run_id.empty());
 }
 
 TEST_CASE("ParseReprocess") {

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -366,6 +367,142 @@ TEST_CASE("daemon Serve loop fires consecutive intervals on a fake clock, then d
   }
   CHECK(fired_lines ==
         Ds({"fired loop ds=2026-09-30", "fired loop ds=2026-10-01", "fired loop ds=2026-10-02"}));
+}
+
+namespace {
+
+std::vector<std::string> Starts(const DueIntervals& due) {
+  std::vector<std::string> out;
+  for (sys_seconds t : due.to_run) out.push_back(FormatIsoUtc(t));
+  return out;
+}
+
+DueIntervals Due(const char* expr, const char* tz, std::optional<sys_seconds> last, const char* now,
+                 bool catchup = true) {
+  auto cron = CronSchedule::Parse(expr, tz);
+  REQUIRE(cron.ok());
+  Schedule schedule;
+  schedule.cron = expr;
+  schedule.timezone = tz;
+  schedule.catchup = catchup;
+  auto due = FindDueIntervals(*cron, schedule, last, At(now));
+  REQUIRE_MESSAGE(due.ok(), due.status().ToString());
+  return *due;
+}
+
+}  // namespace
+
+TEST_CASE("due intervals of an hourly and a 15-minute schedule, at fake instants") {
+  // Hourly, last decided 02:00: at 06:00:05 the intervals starting 03, 04 and 05 have ended.
+  CHECK(Starts(Due("0 * * * *", "UTC", At("2026-03-01T02:00:00Z"), "2026-03-01T06:00:05Z")) ==
+        Ds({"2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z", "2026-03-01T05:00:00Z"}));
+  // Exactly at an interval's end it is due; a second before, it is not.
+  CHECK(Starts(Due("0 * * * *", "UTC", At("2026-03-01T02:00:00Z"), "2026-03-01T04:00:00Z")) ==
+        Ds({"2026-03-01T03:00:00Z"}));
+  CHECK(
+      Starts(Due("0 * * * *", "UTC", At("2026-03-01T02:00:00Z"), "2026-03-01T03:59:59Z")).empty());
+  // Every 15 minutes, first sight at 06:07: only [05:45, 06:00) is due.
+  DueIntervals first = Due("*/15 * * * *", "UTC", std::nullopt, "2026-03-01T06:07:00Z");
+  CHECK(first.first_sight);
+  CHECK(Starts(first) == Ds({"2026-03-01T05:45:00Z"}));
+  // Without catchup, of the quarters since 05:45 only the newest runs.
+  DueIntervals late =
+      Due("*/15 * * * *", "UTC", At("2026-03-01T05:45:00Z"), "2026-03-01T07:01:00Z", false);
+  CHECK(Starts(late) == Ds({"2026-03-01T06:45:00Z"}));
+  CHECK(late.dropped == 3);
+}
+
+TEST_CASE("due intervals across daylight-saving changes in New York") {
+  // Fall back on 2026-11-01: the interval that starts at 01:00 EDT (05:00Z) ends at 02:00 EST
+  // (07:00Z), two hours later; it is not due before.
+  CHECK(Starts(Due("0 * * * *", "America/New_York", At("2026-11-01T04:00:00Z"),
+                   "2026-11-01T06:30:00Z"))
+            .empty());
+  CHECK(Starts(Due("0 * * * *", "America/New_York", At("2026-11-01T04:00:00Z"),
+                   "2026-11-01T07:00:00Z")) == Ds({"2026-11-01T05:00:00Z"}));
+  // Spring forward on 2026-03-08: every 15 minutes, 01:45 EST's interval ends at 03:00 EDT.
+  CHECK(Starts(Due("*/15 * * * *", "America/New_York", At("2026-03-08T06:30:00Z"),
+                   "2026-03-08T07:15:00Z")) ==
+        Ds({"2026-03-08T06:45:00Z", "2026-03-08T07:00:00Z"}));
+}
+
+TEST_CASE("daemon: an hourly schedule fires each hour with that hour as its logical date") {
+  Harness h;
+  h.Write("h.yaml", R"(name: h
+schedule: {cron: "0 * * * *", catchup: true, catchup_limit: 3, max_active_runs: 10}
+params:
+  end: {type: string, default: "{{ data_interval_end }}"}
+steps:
+  only: {operator: noop}
+)");
+  auto first = h.Tick("2026-03-01T07:00:00Z");
+  const DaemonDecision* fired = Find(first, Kind::kFired);
+  REQUIRE(fired != nullptr);
+  CHECK(fired->ds == "2026-03-01");
+  CHECK(fired->interval == At("2026-03-01T06:00:00Z"));
+  CHECK(h.Logged("fired h logical_date=2026-03-01T06:00:00Z run=" + fired->run_id +
+                 " (interval 2026-03-01T06:00:00Z - 2026-03-01T07:00:00Z)"));
+  h.Wait();
+  auto run = h.store->GetRun(fired->run_id);
+  REQUIRE(run.ok());
+  CHECK(run->logical_date == "2026-03-01T06:00:00Z");
+  CHECK(run->params["end"] == "2026-03-01T07:00:00Z");
+  CHECK(h.Logged("finished h logical_date=2026-03-01T06:00:00Z run=" + fired->run_id));
+
+  // Three hours later: three runs, three logical dates on the same day.
+  auto later = h.Tick("2026-03-01T10:00:00Z");
+  std::vector<std::string> starts;
+  for (const auto& d : later) {
+    if (d.kind == Kind::kFired) starts.push_back(FormatIsoUtc(d.interval));
+  }
+  CHECK(starts == Ds({"2026-03-01T07:00:00Z", "2026-03-01T08:00:00Z", "2026-03-01T09:00:00Z"}));
+  CHECK(
+      h.Logged("caught up 3 intervals of h (logical dates "
+               "2026-03-01T07:00:00Z..2026-03-01T09:00:00Z)"));
+  h.Wait();
+  // Five missed hours past catchup_limit=3: the backfill hint names the two skipped hours.
+  auto skipped = Find(h.Tick("2026-03-01T15:00:00Z"), Kind::kSkipped);
+  REQUIRE(skipped != nullptr);
+  CHECK(skipped->count == 2);
+  CHECK(skipped->message.find("--from 2026-03-01T10:00:00Z --to 2026-03-01T11:00:00Z") !=
+        std::string::npos);
+  h.Wait();
+  RunFilter filter;
+  filter.workflow = "h";
+  filter.limit = 0;
+  auto runs = h.store->ListRuns(filter);
+  REQUIRE(runs.ok());
+  std::set<std::string> dates;
+  for (const auto& r : *runs) dates.insert(r.logical_date);
+  CHECK(dates.size() == 7);
+  CHECK(dates.count("2026-03-01T14:00:00Z") == 1);
+}
+
+TEST_CASE("daemon Serve loop on a fake clock: a 15-minute schedule fires every quarter hour") {
+  Harness h;
+  h.Write("q.yaml", WorkflowYaml("q", R"({cron: "*/15 * * * *", catchup: true,
+                                         max_active_runs: 10})"));
+  FakeClock clock(At("2026-10-01T12:05:00Z"));
+  std::atomic<bool> stop{false};
+  std::atomic<int> fired{0};
+  DaemonOptions options;
+  options.workflows_dir = h.dir / "workflows";
+  options.poll = std::chrono::seconds(3600);
+  std::vector<std::string> lines;
+  Daemon daemon(*h.store, *h.artifacts, h.registry.Catalog(), options,
+                [&](const std::string& line) {
+                  if (line.rfind("fired ", 0) == 0) {
+                    lines.push_back(line.substr(0, line.find(" run=")));
+                    if (++fired == 3) {
+                      stop = true;
+                      clock.Interrupt();
+                    }
+                  }
+                });
+  daemon.Serve(clock, stop);
+  CHECK(lines == Ds({"fired q logical_date=2026-10-01T11:45:00Z",
+                     "fired q logical_date=2026-10-01T12:00:00Z",
+                     "fired q logical_date=2026-10-01T12:15:00Z"}));
 }
 
 TEST_CASE("serve lock: one daemon per home, the error names the holder's pid") {

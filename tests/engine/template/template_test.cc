@@ -22,6 +22,9 @@ TemplateScope TestScope() {
                   {"nested", {{"k", {1, 2, 3}}}}};
   scope.ds = "2026-11-29";
   scope.logical_date = "2026-11-29T00:00:00Z";
+  scope.ts = "2026-11-29T00:00:00Z";
+  scope.data_interval_start = "2026-11-29T00:00:00Z";
+  scope.data_interval_end = "2026-11-30T00:00:00Z";
   scope.run_id = "run-42";
   scope.steps = {
       {"train",
@@ -105,6 +108,9 @@ TEST_CASE("template: a literal '{{' is written as a string expression") {
 TEST_CASE("template: variables") {
   CHECK(Render("{{ ds }}") == Json("2026-11-29"));
   CHECK(Render("{{ logical_date }}") == Json("2026-11-29T00:00:00Z"));
+  CHECK(Render("{{ ts }}") == Json("2026-11-29T00:00:00Z"));
+  CHECK(Render("{{ data_interval_start }} - {{ data_interval_end }}") ==
+        Json("2026-11-29T00:00:00Z - 2026-11-30T00:00:00Z"));
   CHECK(Render("{{ run_id }}") == Json("run-42"));
   CHECK(Render("{{ steps.train.outputs.model }}") == Json("m.pt"));
   CHECK(Render("{{ steps.train.outputs.shards[1].path }}") == Json("s1"));
@@ -249,6 +255,8 @@ TEST_CASE("template: missing values are render errors with clear messages") {
         "secrets.token is not defined: no secret provider is configured");
   TemplateScope bare;
   CHECK(RenderError("{{ ds }}", bare) == "ds is not defined: no logical date is set here");
+  CHECK(RenderError("{{ data_interval_end }}", bare) ==
+        "data_interval_end is not defined: no data interval is set here");
   CHECK(RenderError("{{ run_id }}", bare) == "run_id is not defined: no run is in progress here");
 }
 
@@ -367,8 +375,9 @@ TEST_CASE("template: parse errors say what was expected and where") {
       {"{{ parms.x }}", 3, "unknown variable 'parms'; did you mean 'params'?"},
       {"{{ 'abc }}", 3, "unterminated string: expected a closing '"},
       {"{{ foo = 1 }}", 3,
-       "unknown variable 'foo'; variables are: params, ds, logical_date, "
-       "run_id, item, steps, env, secrets (write a text literal in quotes: "
+       "unknown variable 'foo'; variables are: params, ds, logical_date, ts, "
+       "data_interval_start, data_interval_end, run_id, item, steps, env, secrets (write a "
+       "text literal in quotes: "
        "'foo')"},
       {"{{ ds = 1 }}", 6, "unexpected '='; to compare, write '=='"},
       {"{{ ds_add(ds) }}", 3,
