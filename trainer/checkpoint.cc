@@ -40,6 +40,11 @@ Result<std::optional<CheckpointInfo>> LoadCheckpoint(const std::string& path,
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::optional<CheckpointInfo>();
   CheckpointInfo info;
+  // Everything is read before anything is restored: a damaged file (a crash while it was
+  // written elsewhere, a bad disk) leaves the model and optimizer as they were, and training
+  // starts over instead of failing every retry.
+  torch::serialize::InputArchive model_archive, optimizer_archive;
+  torch::Tensor rng;
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path, device);
@@ -53,20 +58,24 @@ Result<std::optional<CheckpointInfo>> LoadCheckpoint(const std::string& path,
     if (info.fingerprint != fingerprint || info.epochs_done > max_epochs) {
       return std::optional<CheckpointInfo>(info);
     }
-    torch::serialize::InputArchive model_archive, optimizer_archive;
     archive.read("model", model_archive);
     archive.read("optimizer", optimizer_archive);
+    archive.read("torch_cpu_rng", rng);
+  } catch (const std::exception& e) {
+    info.damaged = e.what();
+    return std::optional<CheckpointInfo>(info);
+  }
+  try {
     model->load(model_archive);
     optimizer.load(optimizer_archive);
-    torch::Tensor rng;
-    archive.read("torch_cpu_rng", rng);
     at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle to the shared one
     std::lock_guard<std::mutex> lock(global.mutex());
     global.set_state(rng.to(torch::kCPU));
     info.restored = true;
   } catch (const std::exception& e) {
     return Status::IoError(
-        fmt::format("cannot read the checkpoint {}: {} (delete it to start training from scratch)",
+        fmt::format("cannot restore the checkpoint {}: {} (delete it to start training from "
+                    "scratch)",
                     path, e.what()));
   }
   return std::optional<CheckpointInfo>(info);

@@ -22,6 +22,7 @@ struct CheckpointInfo {
   double last_loss = 0.0;
   std::string fingerprint;  // TrainConfig::Fingerprint() of the job that wrote it
   bool restored = false;    // whether LoadCheckpoint restored the model and optimizer from it
+  std::string damaged;      // why the file could not be read; the model was left untouched
 };
 
 Status SaveCheckpoint(const std::string& path, TwoTower& model, torch::optim::Optimizer& optimizer,
@@ -29,8 +30,9 @@ Status SaveCheckpoint(const std::string& path, TwoTower& model, torch::optim::Op
 
 // Restores `model` and `optimizer` from `path` when it exists, its fingerprint equals
 // `fingerprint` and it holds at most `max_epochs` epochs. Returns nullopt when there is no
-// file; an error when the file cannot be read; otherwise what the file holds, with
-// `restored` telling whether it was used.
+// file; `damaged` set (and the model untouched) when the file cannot be read; an error when
+// what was read cannot be restored; otherwise what the file holds, with `restored` telling
+// whether it was used.
 Result<std::optional<CheckpointInfo>> LoadCheckpoint(const std::string& path,
                                                      const std::string& fingerprint, int max_epochs,
                                                      TwoTower& model,

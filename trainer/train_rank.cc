@@ -191,6 +191,11 @@ RankOutcome Train(const TrainConfig& config, int rank) {
       start_epoch = (*ckpt)->epochs_done;
       last_loss = (*ckpt)->last_loss;
       if (rank == 0) Say("resuming from the checkpoint after epoch {}", start_epoch);
+    } else if (ckpt->has_value() && !(*ckpt)->damaged.empty()) {
+      if (rank == 0) {
+        Say("the checkpoint {} is damaged ({}); training from scratch", checkpoint_path,
+            (*ckpt)->damaged);
+      }
     } else if (ckpt->has_value() && rank == 0) {
       Say("ignoring the checkpoint in {}: it was written with other settings or more epochs "
           "({}); training from scratch",

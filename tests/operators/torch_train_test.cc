@@ -236,6 +236,29 @@ TEST_CASE("torch_train: a retry resumes from the checkpoint and equals an uninte
   CHECK(retry_points == 2);
 }
 
+TEST_CASE("torch_train: a damaged checkpoint makes the retry train from scratch") {
+  TrainFixture straight(Json{{"epochs", 3}, {"loss", "bpr"}});
+  REQUIRE(straight.Run().ok());
+  TrainFixture crashed(Json{{"epochs", 3}, {"loss", "bpr"}});
+  {
+    ScopedEnv fail("REEL_TRAIN_FAIL_AFTER_EPOCH", "1");
+    REQUIRE_FALSE(crashed.Run().ok());
+  }
+  std::filesystem::path checkpoint;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(crashed.dir.path())) {
+    if (entry.path().filename() == "checkpoint.pt") checkpoint = entry.path();
+  }
+  REQUIRE_FALSE(checkpoint.empty());
+  std::string bytes = ReadFile(checkpoint);
+  WriteFile(checkpoint, bytes.substr(0, bytes.size() / 2));  // cut short, as by a bad disk
+  crashed.ctx.attempt_ = 2;
+  Status retry = crashed.Run();
+  REQUIRE_MESSAGE(retry.ok(), retry.ToString());
+  CHECK(crashed.Logged("is damaged"));
+  CHECK(crashed.Logged("training from scratch"));
+  CHECK(straight.Model().user_vecs == crashed.Model().user_vecs);
+}
+
 TEST_CASE("torch_train: features, bpr and zero epochs") {
   TrainFixture f(Json{{"loss", "bpr"}, {"negatives", 3}, {"epochs", 6}});
   f.ctx.config_["user_features"] = f.Put("users.csv", Data().user_features_csv);
