@@ -24,6 +24,7 @@ struct BackfillFlags {
   bool dry_run = false;
   std::vector<std::string> params;
   int max_parallel = 0;
+  std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
 };
 
 // A bar on a terminal; one line per finished date otherwise. All output on stderr.
@@ -249,6 +250,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
   run_options.parallel = flags.parallel;
   run_options.overrides = overrides;
   run_options.scheduler.max_parallel = flags.max_parallel;
+  run_options.scheduler.log_max_bytes = flags.log_max_bytes;
   BackfillProgress progress(isatty(STDERR_FILENO) != 0, to_run);
   auto summary = RunBackfill(*home.store, *home.artifacts, registry.Catalog(), workflow, *items,
                              run_options, &stop, &progress);
@@ -314,6 +316,9 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("--max-parallel", flags->max_parallel,
                   "tasks at once within a run (default: cores)")
       ->transform(NumberIn(1, 100000, true));
+  cmd->add_option("--log-max-bytes", flags->log_max_bytes,
+                  "the most bytes each attempt's log keeps (default: 1 GiB)")
+      ->transform(NumberIn(1024, 1e15, true));
   cmd->callback([&options, flags] {
     options.action = [&options, flags]() -> int { return RunBackfillCommand(options, *flags); };
   });

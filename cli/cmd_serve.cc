@@ -22,6 +22,7 @@ struct ServeFlags {
   bool once = false;
   std::string now;
   int max_parallel = 0;
+  std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
 };
 
 // Every line starts with the wall-clock time; stdout, flushed, so that `tee` and journald
@@ -97,6 +98,7 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
   if (daemon_options.poll.count() < 1) daemon_options.poll = std::chrono::seconds(1);
   daemon_options.drain_grace = grace;
   daemon_options.scheduler.max_parallel = flags.max_parallel;
+  daemon_options.scheduler.log_max_bytes = flags.log_max_bytes;
   daemon_options.load_plugin = [&registry](const std::filesystem::path& plugin) {
     return registry.LoadWorkflowPlugin(plugin);
   };
@@ -156,6 +158,9 @@ void AddServeCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("--max-parallel", flags->max_parallel,
                   "tasks at once within each run (default: cores)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--log-max-bytes", flags->log_max_bytes,
+                  "the most bytes each attempt's log keeps (default: 1 GiB)")
+      ->transform(NumberIn(1024, 1e15, true));
   cmd->callback([&options, flags] {
     options.action = [&options, flags]() -> int { return Serve(options, *flags); };
   });

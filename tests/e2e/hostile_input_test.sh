@@ -165,3 +165,8 @@ expect_exit 0 "$REEL" logs "$run_id" talk
 expect_contains "$OUT" "reel: the log reached its limit of 2048 bytes;"
 expect_contains "$OUT" "more bytes of output were dropped"
 [[ $(wc -c <"$REEL_HOME/logs/$run_id/talk/1.log") -lt 2300 ]] || fail "the log was not capped"
+# The same for a backfill's runs.
+expect_exit 0 "$REEL" backfill "$WORK/chatty.yaml" --from 2026-01-01 --to 2026-01-01 --log-max-bytes 2048
+expect_exit 0 "$REEL" runs --workflow chatty --json
+run_id=$(echo "$OUT" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["trigger"] == "backfill"][0]["run_id"])')
+[[ $(wc -c <"$REEL_HOME/logs/$run_id/talk/1.log") -lt 2300 ]] || fail "the backfill's log was not capped"
