@@ -155,6 +155,10 @@ Status StateStore::ClaimLogicalDate(const std::string& workflow, const std::stri
   REEL_ASSIGN_OR_RETURN(bool row, st.Step());
   const std::string latest = row ? st.Text(0) : "";
   if (latest == expected_latest_run_id) return Status::Ok();
+  if (!row) {
+    return Status::Conflict(fmt::format("run {} for {} was deleted after this process looked",
+                                        expected_latest_run_id, logical_date));
+  }
   return Status::Conflict(fmt::format(
       "another process started run {} for {} (it is {}; pid {} on host {}) after this one "
       "looked; not running it twice",
