@@ -461,7 +461,8 @@ steps:
                "2026-03-01T07:00:00Z..2026-03-01T09:00:00Z)"));
   h.Wait();
   // Five missed hours past catchup_limit=3: the backfill hint names the two skipped hours.
-  auto skipped = Find(h.Tick("2026-03-01T15:00:00Z"), Kind::kSkipped);
+  auto decisions = h.Tick("2026-03-01T15:00:00Z");  // Find points into it: keep it alive
+  auto skipped = Find(decisions, Kind::kSkipped);
   REQUIRE(skipped != nullptr);
   CHECK(skipped->count == 2);
   CHECK(skipped->message.find("--from 2026-03-01T10:00:00Z --to 2026-03-01T11:00:00Z") !=
