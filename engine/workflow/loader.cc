@@ -16,9 +16,10 @@ const std::vector<std::string> kTopKeys = {"name",     "description", "params", 
                                            "schedule", "steps",       "pools",  "plugins"};
 const std::vector<std::string> kStepKeys = {
     "operator", "description", "needs",         "with",    "foreach", "when",
-    "retries",  "retry_delay", "retry_backoff", "timeout", "catch",   "resources"};
+    "retries",  "retry_delay", "retry_backoff", "timeout", "catch",   "resources",
+    "outputs",  "artifacts",   "inputs",        "cache"};
 const std::vector<std::string> kDefaultsKeys = {"retries", "retry_delay", "retry_backoff",
-                                                "timeout", "resources"};
+                                                "timeout", "resources",   "cache"};
 const std::vector<std::string> kParamKeys = {"type", "default", "required", "description"};
 const std::vector<std::string> kScheduleKeys = {
     "cron", "timezone", "catchup", "catchup_limit", "max_active_runs", "overlap", "start_date"};
@@ -153,6 +154,31 @@ class Parser {
       }
     }
     if (auto* n = node.Get("resources")) ParseResources(*n, resources, "resources");
+  }
+
+  // A list of plain strings (`outputs: [rows, path]`); nullopt after an error.
+  std::optional<std::vector<std::string>> StringList(const YamlNode& node,
+                                                     const std::string& what) {
+    if (!node.IsSequence()) {
+      Error(node, what + " must be a list of names, got " + std::string(node.KindName()),
+            "e.g. " + what + ": [rows, summary]");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (const auto& item : node.items) {
+      auto v = String(*item, "an entry of " + what);
+      if (!v) return std::nullopt;
+      if (v->empty()) {
+        Error(*item, "an entry of " + what + " is empty");
+        return std::nullopt;
+      }
+      if (std::find(out.begin(), out.end(), *v) != out.end()) {
+        Error(*item, what + " names " + Quote(*v) + " twice");
+        return std::nullopt;
+      }
+      out.push_back(*v);
+    }
+    return out;
   }
 
   void ParseParams(const YamlNode& node, Workflow& wf) {
@@ -349,6 +375,23 @@ class Parser {
     if (auto* n = node.Get("catch")) {
       if (auto v = Bool(*n, "catch")) step.catch_failure = *v;
     }
+    if (auto* n = node.Get("cache")) {
+      if (auto v = Bool(*n, "cache")) step.cache = *v;
+    }
+    if (auto* n = node.Get("outputs")) step.outputs = StringList(*n, "outputs");
+    if (auto* n = node.Get("artifacts")) {
+      step.artifacts = StringList(*n, "artifacts");
+      for (const auto& name : step.artifacts.value_or(std::vector<std::string>{})) {
+        // Each names an entry of the step's artifacts folder.
+        if (name == "." || name == ".." || name.find('/') != std::string::npos ||
+            name.find('\0') != std::string::npos) {
+          Error(*n, "artifact name " + Quote(name) + " must be a plain file name, without '/'");
+        }
+      }
+    }
+    if (auto* n = node.Get("inputs")) {
+      if (auto v = StringList(*n, "inputs")) step.inputs = std::move(*v);
+    }
     wf.steps.push_back(std::move(step));
   }
 
@@ -390,6 +433,9 @@ class Parser {
       if (ExpectMap(*n, "defaults")) {
         CheckKeys(*n, kDefaultsKeys, "defaults");
         ParsePolicy(*n, defaults.retry, defaults.timeout, defaults.resources);
+        if (auto* c = n->Get("cache")) {
+          if (auto v = Bool(*c, "defaults.cache")) defaults.cache = *v;
+        }
       }
     }
     if (auto* n = root.Get("schedule")) {

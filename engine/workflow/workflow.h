@@ -75,6 +75,14 @@ struct Step {
   std::optional<Millis> timeout;
   bool catch_failure = false;  // `catch: true`
   Resources resources;
+  // `outputs:` and `artifacts:`, the names a process step declares it produces (checked by
+  // validation against what downstream templates read); unset when not declared.
+  std::optional<std::vector<std::string>> outputs;
+  std::optional<std::vector<std::string>> artifacts;
+  // `inputs:`, files whose contents belong to the step's cache key, as written (a relative
+  // path is relative to the workflow file's folder).
+  std::vector<std::string> inputs;
+  bool cache = false;  // `cache: true`: reuse an earlier task with the same cache key
   SourceMark mark;
   YamlNodePtr with_node;  // for diagnostics that point into `with:`
 };
