@@ -296,8 +296,10 @@ class Validator {
       Error(mark, "a param default cannot refer to step outputs");
       return;
     }
-    if (ref.path.size() < 3 || ref.path[2] != "outputs") {
-      Error(mark, "a step reference reads outputs: steps.NAME.outputs.KEY");
+    if (ref.path.size() < 3 || (ref.path[2] != "outputs" && ref.path[2] != "artifacts")) {
+      Error(mark,
+            "a step reference reads outputs or artifacts: steps.NAME.outputs.KEY or "
+            "steps.NAME.artifacts.NAME");
       return;
     }
     const std::string& target = ref.path[1];
