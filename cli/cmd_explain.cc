@@ -184,8 +184,9 @@ int Explain(Home& home, const std::string& id, const std::string& step, bool jso
           }
         }
         if (diff.empty() && !json) {
-          std::printf("    nothing differs: that task had not succeeded (or its artifacts are "
-                      "gone), or --no-cache was given\n");
+          std::printf(
+              "    nothing differs: that task had not succeeded (or its artifacts are "
+              "gone), or --no-cache was given\n");
         }
       }
     }

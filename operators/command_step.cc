@@ -47,8 +47,7 @@ Result<std::map<std::string, std::string>> ParseCommandEnv(std::string_view op, 
   if (env.is_null()) return out;
   if (!env.is_object()) {
     return Status::InvalidArgument(fmt::format(
-        "{}: env must be a mapping of variable names to strings, e.g. env: {{LANG: C.UTF-8}}",
-        op));
+        "{}: env must be a mapping of variable names to strings, e.g. env: {{LANG: C.UTF-8}}", op));
   }
   for (const auto& [key, value] : env.items()) {
     if (key.empty() || key.find('=') != std::string::npos) {
@@ -190,8 +189,8 @@ CommandStep::~CommandStep() = default;
 
 Status CommandStep::Execute(Context& ctx) {
   CommandAttempt attempt(ctx);
-  REEL_RETURN_IF_ERROR(attempt.Start(
-      [this](Context& c, const Redactor& redact) { return Command(c, redact); }));
+  REEL_RETURN_IF_ERROR(
+      attempt.Start([this](Context& c, const Redactor& redact) { return Command(c, redact); }));
   REEL_ASSIGN_OR_RETURN(ProcessResult result,
                         attempt.process().Wait(ctx.cancellation(), attempt.kill_grace()));
   return attempt.Finish(result);
@@ -199,8 +198,8 @@ Status CommandStep::Execute(Context& ctx) {
 
 Result<Process*> CommandStep::Start(Context& ctx) {
   attempt_ = std::make_unique<CommandAttempt>(ctx);
-  REEL_RETURN_IF_ERROR(attempt_->Start(
-      [this](Context& c, const Redactor& redact) { return Command(c, redact); }));
+  REEL_RETURN_IF_ERROR(
+      attempt_->Start([this](Context& c, const Redactor& redact) { return Command(c, redact); }));
   return &attempt_->process();
 }
 

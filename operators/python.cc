@@ -16,9 +16,9 @@ namespace fs = std::filesystem;
 Result<std::string> ArgEntry(const Json& v, std::size_t index) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number() || v.is_boolean()) return v.dump();
-  return Status::InvalidArgument(fmt::format(
-      "python: args[{}] is {}; every argument must be a string or a number", index,
-      v.is_null() ? "null" : (v.is_array() ? "a list" : "a mapping")));
+  return Status::InvalidArgument(
+      fmt::format("python: args[{}] is {}; every argument must be a string or a number", index,
+                  v.is_null() ? "null" : (v.is_array() ? "a list" : "a mapping")));
 }
 
 std::string StringSetting(const Json& config, const char* key) {
@@ -68,7 +68,7 @@ OperatorInfo PythonOperator::Info() {
 }
 
 std::vector<fs::path> PythonOperator::CodeFiles(const Json& config,
-                                               const fs::path& workflow_dir) const {
+                                                const fs::path& workflow_dir) const {
   std::string script = StringSetting(config, "script");
   if (script.empty()) return {};
   fs::path path = script;
@@ -92,8 +92,8 @@ Result<ShellCommand> PythonOperator::Command(Context& ctx, const Redactor& redac
   if (interpreter.empty()) interpreter = "python3";
   cmd.argv.push_back(interpreter);
   if (!script.empty()) {
-    fs::path path = fs::path(script).is_absolute() || base.empty() ? fs::path(script)
-                                                                    : base / script;
+    fs::path path =
+        fs::path(script).is_absolute() || base.empty() ? fs::path(script) : base / script;
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
       return Status::InvalidArgument(fmt::format(
@@ -119,7 +119,8 @@ Result<ShellCommand> PythonOperator::Command(Context& ctx, const Redactor& redac
   if (redact) cmd.display = ShortenForDisplay(redact(cmd.display));
   REEL_ASSIGN_OR_RETURN(cmd.env,
                         ParseCommandEnv("python", config.contains("env") ? config["env"] : Json()));
-  if (config.contains("cwd") && config["cwd"].is_string()) cmd.cwd = config["cwd"].get<std::string>();
+  if (config.contains("cwd") && config["cwd"].is_string())
+    cmd.cwd = config["cwd"].get<std::string>();
   REEL_ASSIGN_OR_RETURN(
       cmd.kill_grace,
       ParseKillGrace("python", config.contains("kill_grace") ? config["kill_grace"] : Json()));

@@ -36,8 +36,8 @@ Result<std::optional<std::string>> ReadChannel(const Context& ctx, const fs::pat
   auto status = fs::symlink_status(path, ec);
   if (ec || status.type() == fs::file_type::not_found) return std::optional<std::string>();
   if (status.type() != fs::file_type::regular) {
-    return Status::InvalidArgument(fmt::format("{}: ${} ({}) is not a regular file", Where(ctx),
-                                               variable, path.string()));
+    return Status::InvalidArgument(
+        fmt::format("{}: ${} ({}) is not a regular file", Where(ctx), variable, path.string()));
   }
   std::uintmax_t size = fs::file_size(path, ec);
   if (!ec && size > max_bytes) {
@@ -48,9 +48,9 @@ Result<std::optional<std::string>> ReadChannel(const Context& ctx, const fs::pat
   }
   REEL_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: ${} is not valid UTF-8 (byte {}); write JSON text in UTF-8", Where(ctx), variable,
-        bad));
+    return Status::InvalidArgument(
+        fmt::format("{}: ${} is not valid UTF-8 (byte {}); write JSON text in UTF-8", Where(ctx),
+                    variable, bad));
   }
   return std::optional<std::string>(std::move(text));
 }
@@ -70,9 +70,9 @@ Result<Json> ReadOutputs(const Context& ctx, const StepChannels& channels) {
                                    " (write one JSON object, e.g. {\"rows\": 3})");
   }
   if (!value->is_object()) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: $REEL_OUTPUTS holds {}, not a JSON object; write e.g. {{\"rows\": 3}}", Where(ctx),
-        value->is_array() ? "a list" : "a single value"));
+    return Status::InvalidArgument(
+        fmt::format("{}: $REEL_OUTPUTS holds {}, not a JSON object; write e.g. {{\"rows\": 3}}",
+                    Where(ctx), value->is_array() ? "a list" : "a single value"));
   }
   for (auto it = value->begin(); it != value->end(); ++it) {
     if (it.key() == "exit_code") {
@@ -82,9 +82,9 @@ Result<Json> ReadOutputs(const Context& ctx, const StepChannels& channels) {
                       Where(ctx)));
     }
     if (it.key().empty() || it.key().size() > kMaxStepMetricKeyBytes) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: $REEL_OUTPUTS has a key of {} bytes; keys are 1 to {} bytes", Where(ctx),
-          it.key().size(), kMaxStepMetricKeyBytes));
+      return Status::InvalidArgument(
+          fmt::format("{}: $REEL_OUTPUTS has a key of {} bytes; keys are 1 to {} bytes", Where(ctx),
+                      it.key().size(), kMaxStepMetricKeyBytes));
     }
   }
   return std::move(*value);
@@ -110,10 +110,10 @@ Result<std::vector<Metric>> ReadMetrics(const Context& ctx, const StepChannels& 
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     auto bad = [&](const std::string& why) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: $REEL_METRICS line {}: {}; each line is one JSON object such as "
-          "{{\"key\": \"loss\", \"value\": 0.3, \"step\": 2}}",
-          Where(ctx), line_no, why));
+      return Status::InvalidArgument(
+          fmt::format("{}: $REEL_METRICS line {}: {}; each line is one JSON object such as "
+                      "{{\"key\": \"loss\", \"value\": 0.3, \"step\": 2}}",
+                      Where(ctx), line_no, why));
     };
     Result<Json> record = ParseJson(line, "the line");
     if (!record.ok()) return bad(record.status().message());
@@ -158,9 +158,10 @@ Result<std::vector<fs::path>> ListArtifacts(const Context& ctx, const StepChanne
           Where(ctx), it->path().filename().string()));
     }
     if (type != fs::file_type::regular && type != fs::file_type::directory) {
-      return Status::InvalidArgument(fmt::format("{}: $REEL_ARTIFACTS_DIR/{} is not a file or "
-                                                 "folder",
-                                                 Where(ctx), it->path().filename().string()));
+      return Status::InvalidArgument(
+          fmt::format("{}: $REEL_ARTIFACTS_DIR/{} is not a file or "
+                      "folder",
+                      Where(ctx), it->path().filename().string()));
     }
     entries.push_back(it->path());
   }

@@ -29,9 +29,9 @@
 namespace reel {
 
 // Bounds on what a child may hand back.
-inline constexpr std::uintmax_t kMaxStepOutputsBytes = 1 << 20;        // REEL_OUTPUTS
-inline constexpr int kMaxStepOutputsDepth = 64;                        // nesting of its values
-inline constexpr std::uintmax_t kMaxStepMetricsBytes = 64ull << 20;   // REEL_METRICS
+inline constexpr std::uintmax_t kMaxStepOutputsBytes = 1 << 20;      // REEL_OUTPUTS
+inline constexpr int kMaxStepOutputsDepth = 64;                      // nesting of its values
+inline constexpr std::uintmax_t kMaxStepMetricsBytes = 64ull << 20;  // REEL_METRICS
 inline constexpr std::size_t kMaxStepMetricKeyBytes = 200;
 
 struct StepChannels {

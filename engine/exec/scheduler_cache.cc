@@ -81,8 +81,8 @@ Result<Json> RunLoop::CacheParts(const Task& task) const {
   parts["params"] = std::move(params);
   if (task.item_index >= 0) {
     // An item holding a secret is keyed by its digest.
-    parts["item"] = task.item_secrets.empty() ? task.item
-                                              : Json("sha256:" + Sha256::HexOf(task.item.dump()));
+    parts["item"] =
+        task.item_secrets.empty() ? task.item : Json("sha256:" + Sha256::HexOf(task.item.dump()));
   }
   if (process) {  // its process can read every upstream output and artifact
     Json upstream = Json::object();

@@ -211,7 +211,8 @@ class Validator {
     std::vector<bool> ancestors;
     bool reads_steps = step.with.dump().find("steps.") != std::string::npos ||
                        step.when.find("steps.") != std::string::npos ||
-                       (step.foreach && step.foreach->dump().find("steps.") != std::string::npos);
+                       (step.foreach && step.foreach->dump().find("steps.") != std::string::npos) ||
+                       Json(step.inputs).dump().find("steps.") != std::string::npos;
     if (reads_steps) ancestors = dag_.Ancestors(index);
     bool in_foreach = step.foreach.has_value();
     if (const YamlNode* with = node.Get("with")) {
@@ -222,6 +223,9 @@ class Validator {
     }
     if (const YamlNode* foreach = node.Get("foreach")) {
       CheckTemplatesIn(*foreach, index, /*in_foreach=*/false, &ancestors);
+    }
+    if (const YamlNode* inputs = node.Get("inputs")) {
+      CheckTemplatesIn(*inputs, index, in_foreach, &ancestors);
     }
   }
 

@@ -144,3 +144,18 @@ expect_exit 0 "$REEL" explain "$first" always
 expect_contains "$OUT" "does not use the cache"
 expect_exit 2 "$REEL" explain "$first" lod
 expect_contains "$ERR" "did you mean 'load'"
+
+# Templates in inputs: are validated like any other.
+cat > "$WORK/flow/bad_inputs.yaml" <<'YAML'
+name: bad_inputs
+params:
+  data: {type: string, default: x.csv}
+steps:
+  a:
+    operator: noop
+    cache: true
+    inputs: ["{{ params.dta }}"]
+YAML
+expect_exit 2 "$REEL" validate "$WORK/flow/bad_inputs.yaml"
+expect_contains "$ERR" "bad_inputs.yaml:8:"
+expect_contains "$ERR" "did you mean 'data'"
