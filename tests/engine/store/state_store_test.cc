@@ -715,3 +715,73 @@ TEST_CASE("run ids sort by time and do not collide; times render as ISO-8601") {
   CHECK(FormatMillisIso(1795921500123, false) == "2026-11-29T03:05:00Z");
   CHECK(FormatMillisIso(-1) == "1969-12-31T23:59:59.999Z");
 }
+
+TEST_CASE("state store: a cache key finds the latest succeeded task, and lends what it made") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  for (const char* id : {"r1", "r2", "r3"}) REQUIRE(store->CreateRun(MakeRun(id)).ok());
+  auto task = [&](const std::string& run, TaskStatus status) {
+    TaskRecord t;
+    t.run_id = run;
+    t.step = "train";
+    t.status = status;
+    t.outputs = {{"rows", run == "r1" ? 1 : 2}};
+    auto id = store->CreateTask(t);
+    REQUIRE(id.ok());
+    return *id;
+  };
+  Json parts = {{"operator", "shell"}, {"params", {{"x", 1}}}};
+  int64_t t1 = task("r1", TaskStatus::kSucceeded);
+  REQUIRE(store->SetTaskCacheKey(t1, "sha256:k", parts).ok());
+  REQUIRE(
+      store
+          ->AddArtifact({.run_id = "r1", .task_id = t1, .name = "m", .uri = "sha256:aa", .size = 3})
+          .ok());
+  REQUIRE(store->AddMetric({.run_id = "r1", .task_id = t1, .key = "loss", .value = 0.5, .step = 2})
+              .ok());
+  int64_t failed = task("r2", TaskStatus::kFailed);
+  REQUIRE(store->SetTaskCacheKey(failed, "sha256:k", parts).ok());
+
+  // A failed task is never lent; the run asking is excluded.
+  auto hit = store->FindCachedTask("sha256:k", "r3");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->has_value());
+  CHECK((*hit)->task_id == t1);
+  CHECK((*hit)->run_id == "r1");
+  CHECK((*hit)->outputs["rows"] == 1);
+  REQUIRE((*hit)->artifacts.size() == 1);
+  CHECK((*hit)->artifacts[0].uri == "sha256:aa");
+  REQUIRE((*hit)->metrics.size() == 1);
+  CHECK((*hit)->metrics[0].step == 2);
+  CHECK_FALSE(store->FindCachedTask("sha256:k", "r1")->has_value());
+  CHECK_FALSE(store->FindCachedTask("sha256:other", "r3")->has_value());
+
+  // Completing from the cache copies outputs, artifacts and metrics, and names the origin; a
+  // later lookup that finds the copy still names the task that ran.
+  int64_t t3 = task("r3", TaskStatus::kQueued);
+  REQUIRE(store->CompleteFromCache(t3, "sha256:k", parts, **hit).ok());
+  auto got = store->GetTask(t3);
+  REQUIRE(got.ok());
+  CHECK(got->status == TaskStatus::kSucceeded);
+  CHECK(got->outputs["rows"] == 1);
+  CHECK(got->cache_key == "sha256:k");
+  CHECK(got->cache_parts == parts);
+  CHECK(got->cache_from_task == t1);
+  CHECK(got->cache_from_run == "r1");
+  CHECK(store->GetArtifacts("r3")->size() == 1);
+  CHECK(store->GetMetrics("r3")->size() == 1);
+  REQUIRE(store->CreateRun(MakeRun("r4")).ok());
+  auto again = store->FindCachedTask("sha256:k", "r4");
+  REQUIRE(again.ok());
+  REQUIRE(again->has_value());
+  CHECK((*again)->task_id == t1);
+  CHECK((*again)->run_id == "r1");
+
+  // What explain compares with: the latest earlier keyed task of the step in the workflow.
+  auto previous = store->PreviousKeyedTask("wf", "train", -1, t3);
+  REQUIRE(previous.ok());
+  REQUIRE(previous->has_value());
+  CHECK((*previous)->task_id == failed);
+  CHECK_FALSE(store->PreviousKeyedTask("other_wf", "train", -1, t3)->has_value());
+  CHECK_FALSE(store->PreviousKeyedTask("wf", "train", -1, t1)->has_value());
+}
