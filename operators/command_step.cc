@@ -42,6 +42,16 @@ std::string ShortenForDisplay(std::string text) {
   return text;
 }
 
+Result<std::string> ParseCommandArgument(std::string_view op, std::string_view where,
+                                         const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return Status::InvalidArgument(fmt::format(
+      "{}: {} is {}; every element of the list must be a string or a number (quote it to pass "
+      "it literally)",
+      op, where, v.is_null() ? "null" : (v.is_array() ? "a list" : "a mapping")));
+}
+
 Result<std::map<std::string, std::string>> ParseCommandEnv(std::string_view op, const Json& env) {
   std::map<std::string, std::string> out;
   if (env.is_null()) return out;

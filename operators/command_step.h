@@ -35,6 +35,10 @@ struct ShellCommand {
 // Maps a text to what may be shown of it (secrets redacted); unset: shown as it is.
 using Redactor = std::function<std::string(std::string_view)>;
 
+// One argument of a command from a (rendered) list element, named `where` in messages
+// ("command[2]"): strings as they are, numbers and booleans in their JSON spelling.
+Result<std::string> ParseCommandArgument(std::string_view op, std::string_view where,
+                                         const Json& value);
 // `env:` of operator `op` (a mapping of names to strings or numbers); empty when null.
 Result<std::map<std::string, std::string>> ParseCommandEnv(std::string_view op, const Json& env);
 // `kill_grace:` of operator `op` (a duration, or seconds); 5 s when null.

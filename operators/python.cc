@@ -13,14 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<std::string> ArgEntry(const Json& v, std::size_t index) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number() || v.is_boolean()) return v.dump();
-  return Status::InvalidArgument(
-      fmt::format("python: args[{}] is {}; every argument must be a string or a number", index,
-                  v.is_null() ? "null" : (v.is_array() ? "a list" : "a mapping")));
-}
-
 std::string StringSetting(const Json& config, const char* key) {
   return config.contains(key) && config[key].is_string() ? config[key].get<std::string>() : "";
 }
@@ -112,7 +104,9 @@ Result<ShellCommand> PythonOperator::Command(Context& ctx, const Redactor& redac
       return Status::InvalidArgument("python: args must be a list, e.g. args: [--days, 7]");
     }
     for (std::size_t i = 0; i < config["args"].size(); ++i) {
-      REEL_ASSIGN_OR_RETURN(std::string arg, ArgEntry(config["args"][i], i));
+      REEL_ASSIGN_OR_RETURN(
+          std::string arg,
+          ParseCommandArgument("python", fmt::format("args[{}]", i), config["args"][i]));
       cmd.argv.push_back(std::move(arg));
     }
   }

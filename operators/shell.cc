@@ -9,20 +9,6 @@
 #include "engine/base/process.h"
 
 namespace reel {
-namespace {
-
-// One argv entry from a (rendered) list element: strings as they are, numbers and booleans in
-// their JSON spelling.
-Result<std::string> ArgvEntry(const Json& v, std::size_t index) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number() || v.is_boolean()) return v.dump();
-  return Status::InvalidArgument(fmt::format(
-      "shell: command[{}] is {}; every element of the command list must be a string or a "
-      "number (quote it to pass it literally)",
-      index, v.is_null() ? "null" : (v.is_array() ? "a list" : "a mapping")));
-}
-
-}  // namespace
 
 OperatorInfo ShellOperator::Info() {
   OperatorInfo info;
@@ -92,7 +78,9 @@ Result<ShellCommand> ParseShellConfig(const Json& config, const Redactor& redact
           "shell: command must be a non-empty argv list, e.g. command: [echo, hello]");
     }
     for (std::size_t i = 0; i < command.size(); ++i) {
-      REEL_ASSIGN_OR_RETURN(std::string entry, ArgvEntry(command[i], i));
+      REEL_ASSIGN_OR_RETURN(
+          std::string entry,
+          ParseCommandArgument("shell", fmt::format("command[{}]", i), command[i]));
       cmd.argv.push_back(std::move(entry));
     }
     if (cmd.argv[0].empty()) {
