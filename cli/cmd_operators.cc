@@ -60,13 +60,13 @@ void PrintPublished(const OperatorInfo& info) {
   }
   std::string artifacts;
   for (const auto& a : info.artifacts) artifacts += (artifacts.empty() ? "" : ", ") + a;
-  std::cout << "\nartifacts: " << (artifacts.empty() ? "none" : artifacts)
-            << (info.open_outputs ? (artifacts.empty() ? "; " : "; and ") +
-                                        std::string("those the step lists under artifacts: "
-                                                    "(any file left in $REEL_ARTIFACTS_DIR "
-                                                    "when it lists none)")
-                                  : "")
-            << "\n";
+  if (info.open_outputs) {
+    artifacts += (artifacts.empty() ? "" : ", and ") +
+                 std::string(
+                     "those the step lists under artifacts: (any file left in "
+                     "$REEL_ARTIFACTS_DIR when it lists none)");
+  }
+  std::cout << "\nartifacts: " << (artifacts.empty() ? "none" : artifacts) << "\n";
 }
 
 void PrintOperator(const OperatorInfo& info) {

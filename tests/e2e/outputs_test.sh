@@ -12,6 +12,7 @@ expect_contains "$OUT" "artifacts: interactions.csv, holdout.csv, user_features.
 expect_exit 0 "$REEL" operators shell
 expect_contains "$OUT" "exit_code  (int) the exit status of the command"
 expect_contains "$OUT" "and those the step lists under outputs:"
+expect_contains "$OUT" "artifacts: those the step lists under artifacts:"
 expect_exit 0 "$REEL" operators noop
 expect_contains "$OUT" "outputs: none"
 # The example and hints of torch_train read the output feature_etl really publishes.
