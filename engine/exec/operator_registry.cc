@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/sha256.h"
+
 namespace reel {
 
 OperatorRegistry::~OperatorRegistry() = default;
@@ -22,6 +24,8 @@ Status OperatorRegistry::Register(OperatorDef def) {
   if (defs_.count(name)) {
     return Status::AlreadyExists("operator '" + name + "' is registered twice");
   }
+  code_versions_[name] =
+      loading_code_version_.empty() ? std::string("reel ") + REEL_VERSION : loading_code_version_;
   defs_.emplace(name, std::move(def));
   return Status::Ok();
 }
@@ -56,6 +60,11 @@ OperatorCatalog OperatorRegistry::Catalog() const {
   catalog.create = [this](const std::string& name) -> std::unique_ptr<Operator> {
     const OperatorDef* def = Find(name);
     return def ? def->create() : nullptr;
+  };
+  catalog.code_version = [this](const std::string& name) -> std::string {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = code_versions_.find(name);
+    return it == code_versions_.end() ? std::string() : it->second;
   };
   return catalog;
 }
@@ -99,7 +108,16 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
     return Status::InvalidArgument(msg.str());
   }
   size_t before = count();
+  Result<std::string> digest = Sha256::HexOfFile(key);
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    loading_code_version_ = "plugin sha256:" + (digest.ok() ? *digest : std::string("unknown"));
+  }
   do_register(this);  // calls Register, which takes mu_
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    loading_code_version_.clear();
+  }
   if (count() == before) {
     return Status::InvalidArgument("plugin '" + path.string() + "' registered no operator");
   }

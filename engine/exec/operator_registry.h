@@ -57,6 +57,9 @@ class OperatorRegistry : public OperatorRegistrar {
  private:
   mutable std::shared_mutex mu_;  // guards defs_ (whose nodes never move)
   std::map<std::string, OperatorDef, std::less<>> defs_;
+  // What identifies each operator's code (OperatorCatalog::code_version); guarded by mu_.
+  std::map<std::string, std::string, std::less<>> code_versions_;
+  std::string loading_code_version_;  // guarded by mu_; set while a plugin registers
   std::mutex load_mu_;  // one plugin load at a time; guards loaded_plugins_, trusted_dirs_
   std::vector<std::string> loaded_plugins_;          // canonical paths
   std::vector<std::filesystem::path> trusted_dirs_;  // canonical paths
