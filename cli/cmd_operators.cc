@@ -20,8 +20,53 @@ nlohmann::ordered_json OperatorJson(const OperatorInfo& info) {
     out["config"].push_back(f);
   }
   out["allow_unknown_keys"] = info.allow_unknown_keys;
+  // null when the operator does not declare what it publishes.
+  if (info.declares_outputs) {
+    out["outputs"] = nlohmann::ordered_json::array();
+    for (const auto& field : info.outputs) {
+      out["outputs"].push_back({{"name", field.name},
+                                {"type", ConfigTypeName(field.type)},
+                                {"description", field.description}});
+    }
+    out["artifacts"] = info.artifacts;
+  } else {
+    out["outputs"] = nullptr;
+    out["artifacts"] = nullptr;
+  }
+  out["open_outputs"] = info.open_outputs;
   out["example"] = info.example;
   return out;
+}
+
+// What the operator publishes, as steps.NAME.outputs.KEY and steps.NAME.artifacts.NAME.
+void PrintPublished(const OperatorInfo& info) {
+  if (!info.declares_outputs) {
+    std::cout << "\noutputs: not declared\n";
+    return;
+  }
+  const std::string more = info.open_outputs ? ", and those the step lists under outputs: (any "
+                                               "key when it lists none)"
+                                             : "";
+  if (info.outputs.empty()) {
+    std::cout << "\noutputs: none" << more << "\n";
+  } else {
+    std::cout << "\noutputs (steps.NAME.outputs.KEY" << more << "):\n";
+    size_t width = 0;
+    for (const auto& f : info.outputs) width = std::max(width, f.name.size());
+    for (const auto& f : info.outputs) {
+      std::cout << "  " << f.name << std::string(width - f.name.size() + 2, ' ') << "("
+                << ConfigTypeName(f.type) << ") " << f.description << "\n";
+    }
+  }
+  std::string artifacts;
+  for (const auto& a : info.artifacts) artifacts += (artifacts.empty() ? "" : ", ") + a;
+  if (info.open_outputs) {
+    artifacts += (artifacts.empty() ? "" : ", and ") +
+                 std::string(
+                     "those the step lists under artifacts: (any file left in "
+                     "$REEL_ARTIFACTS_DIR when it lists none)");
+  }
+  std::cout << "\nartifacts: " << (artifacts.empty() ? "none" : artifacts) << "\n";
 }
 
 void PrintOperator(const OperatorInfo& info) {
@@ -40,6 +85,7 @@ void PrintOperator(const OperatorInfo& info) {
                 << ") " << f.description << "\n";
     }
   }
+  PrintPublished(info);
   if (!info.example.empty()) {
     std::cout << "\nexample:\n";
     std::string line;

@@ -3,6 +3,7 @@
 #include "cli/common.h"
 #include "cli/run_support.h"
 #include "engine/exec/run_interval.h"
+#include "engine/exec/run_only.h"
 #include "engine/exec/runner.h"
 
 namespace reel::cli {
@@ -17,6 +18,8 @@ struct RunFlags {
   std::vector<std::string> pools;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
   bool no_cache = false;
+  std::vector<std::string> only;  // --only STEP[,STEP...]
+  std::string from_run;           // --from-run RUN
 };
 
 void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
@@ -81,6 +84,12 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
                   "logical date YYYY-MM-DD, or an interval start YYYY-MM-DDTHH:MM[:SS] (Z, an "
                   "offset, or the schedule's time zone) (default: today, UTC)");
   AddSchedulingFlags(cmd, *flags);
+  auto* only = cmd->add_option("--only", flags->only,
+                               "run only these steps, STEP[,STEP...], reusing their upstream "
+                               "results from an earlier run; the other steps are skipped");
+  cmd->add_option("--from-run", flags->from_run,
+                  "the run whose results --only reuses (default: the latest succeeded run)")
+      ->needs(only);
   cmd->callback([&options, file, flags] {
     options.action = [&options, file, flags]() -> int {
       OperatorRegistry registry;
@@ -96,16 +105,25 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
           return kExitUsage;
         }
       }
+      auto selected = flags->only.empty() ? Result<std::vector<int>>(std::vector<int>{})
+                                          : SelectSteps(*workflow, flags->only);
+      if (!selected.ok()) {
+        PrintError(selected.status().message());
+        return kExitUsage;
+      }
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
-      auto request = PrepareRun(*home.store, workflow, overrides, flags->date, RunTrigger::kManual);
+      auto request = selected->empty() ? PrepareRun(*home.store, workflow, overrides, flags->date,
+                                                    RunTrigger::kManual)
+                                       : PrepareOnly(*home.store, workflow, *selected,
+                                                     flags->from_run, overrides, flags->date);
       if (!request.ok()) {
         PrintError(request.status().message());
-        return request.status().code() == Status::Code::kInvalidArgument ? kExitUsage
-                                                                         : kExitInternal;
+        return PrepareErrorExitCode(request.status());
       }
+      if (!selected->empty()) ReportOnly(*request);
       return ExecuteAndReport(home, registry.Catalog(), *request, sched);
     };
   });

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 
@@ -96,6 +97,37 @@ void ProgressPrinter::Flush() {
 void ProgressPrinter::Finish() {
   Flush();
   if (terminal_) std::fprintf(stderr, "\r\033[K");
+}
+
+int PrepareErrorExitCode(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kInvalidArgument:
+      return kExitUsage;
+    case Status::Code::kNotFound:
+    case Status::Code::kFailed:
+      return kExitRunFailed;
+    default:
+      return kExitInternal;
+  }
+}
+
+void ReportOnly(const RunRequest& request) {
+  size_t skipped = request.skip.size();
+  size_t steps = request.workflow ? request.workflow->steps.size() : 0;
+  size_t reused = 0;
+  if (request.workflow) {
+    for (const auto& step : request.workflow->steps) {
+      if (request.reuse.lower_bound({step.name, INT64_MIN}) !=
+              request.reuse.upper_bound({step.name, INT64_MAX}) &&
+          !request.skip.count(step.name)) {
+        ++reused;
+      }
+    }
+  }
+  std::fprintf(stderr,
+               "running %zu of %zu step(s) as run %s; %zu upstream step(s) reused from run %s\n",
+               steps - skipped - reused, steps, request.run_id.c_str(), reused,
+               request.origin_run_id.c_str());
 }
 
 int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunRequest& request,

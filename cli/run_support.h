@@ -36,6 +36,14 @@ class ProgressPrinter : public RunObserver {
 int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunRequest& request,
                      SchedulerOptions options);
 
+// The exit code for a run that could not be prepared: 2 for a usage error (InvalidArgument),
+// 1 when the run cannot go ahead (NotFound, Failed: no earlier run to reuse, an upstream step
+// that did not succeed there), 3 otherwise.
+int PrepareErrorExitCode(const Status& status);
+
+// Says, on stderr, which run a `reel run --only` reuses and what it runs.
+void ReportOnly(const RunRequest& request);
+
 // "1.2s", "3m04s"; "-" when unknown.
 std::string FormatElapsed(std::optional<int64_t> start, std::optional<int64_t> end);
 

@@ -320,6 +320,23 @@ OperatorInfo DataQualityOperator::Info() {
       "    table: viewing_history\n    checks:\n      - {check: row_count, min: 1000}\n"
       "      - {check: null_rate, column: user_id, max: 0}\n"
       "      - {check: volume_change, max_change: 0.5, severity: warn}\n";
+  info.validate = data_quality::ValidateChecks;
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "results",
+       .type = ConfigType::kList,
+       .description = "one {check, value, passed, severity, detail} per check"},
+      {.name = "rows", .type = ConfigType::kInt, .description = "rows checked"},
+      {.name = "passed",
+       .type = ConfigType::kBool,
+       .description = "no check of severity error failed"},
+      {.name = "failures",
+       .type = ConfigType::kList,
+       .description = "\"label: detail\" of each failed error check"},
+      {.name = "warnings",
+       .type = ConfigType::kList,
+       .description = "\"label: detail\" of each failed warn check"},
+  };
   return info;
 }
 

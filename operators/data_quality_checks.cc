@@ -226,6 +226,54 @@ Result<Severity> ParseSeverity(const Json& j, const std::string& where) {
                                              fmt::join(SeverityNames(), "' or '"), value.dump()));
 }
 
+std::vector<ConfigProblem> ValidateChecks(const Json& with) {
+  std::vector<ConfigProblem> problems;
+  auto is_template = [](const Json& v) {
+    return v.is_string() && v.get<std::string>().find("{{") != std::string::npos;
+  };
+  if (!with.is_object() || !with.contains("checks") || !with["checks"].is_array()) {
+    return problems;
+  }
+  const Json& list = with["checks"];
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Json& j = list[i];
+    const std::string at = "/checks/" + std::to_string(i);
+    if (is_template(j)) continue;
+    if (!j.is_object() || !j.contains("check") || !j["check"].is_string()) {
+      problems.push_back(
+          {.pointer = at,
+           .message = "data_quality: each check is {check: KIND, ...}, got " + j.dump(),
+           .hint = fmt::format("checks: {}", fmt::join(CheckKindNames(), ", "))});
+      continue;
+    }
+    if (is_template(j["check"])) continue;
+    const std::string name = j["check"].get<std::string>();
+    const CheckKindEntry* kind = FindCheckKind(name);
+    if (!kind) {
+      std::vector<std::string> names = CheckKindNames();
+      std::string guess = ClosestMatch(name, names);
+      problems.push_back({.pointer = at + "/check",
+                          .message = "data_quality: unknown check '" + name + "'",
+                          .hint = fmt::format("{}checks: {}",
+                                              guess.empty() ? "" : "did you mean '" + guess + "'? ",
+                                              fmt::join(names, ", "))});
+      continue;
+    }
+    const std::string where = fmt::format("data_quality: check '{}'", kind->name);
+    for (const auto& [key, value] : j.items()) {
+      Status s = CheckKeys(Json{{key, value}}, *kind, where);
+      if (!s.ok()) problems.push_back({.pointer = at + "/" + key, .message = s.message()});
+    }
+    if (j.contains("severity") && !is_template(j["severity"])) {
+      auto severity = ParseSeverity(j, where);
+      if (!severity.ok()) {
+        problems.push_back({.pointer = at + "/severity", .message = severity.status().message()});
+      }
+    }
+  }
+  return problems;
+}
+
 // The names given by `column` and then `columns`.
 Result<std::vector<std::string>> ColumnNames(const Json& j, const std::string& where) {
   std::vector<std::string> names;

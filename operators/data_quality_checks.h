@@ -118,6 +118,11 @@ std::string_view SeverityName(Severity severity);
 Result<std::vector<Check>> ParseChecks(const Json& list, const std::vector<std::string>& columns,
                                        bool dataset);
 
+// The mistakes in a step's `with:` block that show before it runs (OperatorInfo::validate):
+// an entry of `checks` that is not {check: KIND, ...}, an unknown kind, a key the kind does not
+// take, an unknown severity. Values that are templates are left to the run.
+std::vector<ConfigProblem> ValidateChecks(const Json& with);
+
 // Counts what one row means to `check`.
 void Observe(const Check& check, const RowView& row, Tally& tally);
 // What `check` concludes once every row was observed.

@@ -491,6 +491,27 @@ OperatorInfo EvaluateOperator::Info() {
       "    model: \"{{ steps.train.outputs.model }}\"\n"
       "    holdout: \"{{ steps.features.outputs.holdout }}\"\n"
       "    interactions: \"{{ steps.features.outputs.interactions }}\"\n    k: 10\n";
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "candidate",
+       .type = ConfigType::kMap,
+       .description =
+           "the candidate model's metrics (recall@K, NDCG@K, coverage; segments, users)"},
+      {.name = "production",
+       .type = ConfigType::kMap,
+       .description = "the production model's metrics; null without one"},
+      {.name = "baseline",
+       .type = ConfigType::kMap,
+       .description = "the popularity baseline's metrics"},
+      {.name = "k", .type = ConfigType::kInt, .description = "the cutoff K"},
+      {.name = "users", .type = ConfigType::kInt, .description = "holdout users evaluated"},
+      {.name = "model_name",
+       .type = ConfigType::kString,
+       .description = "the registry name compared against"},
+      {.name = "production_version",
+       .type = ConfigType::kAny,
+       .description = "the production version compared against (int), or null"},
+  };
   return info;
 }
 

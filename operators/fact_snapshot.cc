@@ -323,7 +323,7 @@ void Publish(Context& ctx, const SnapshotConfig& cfg, const ReadCounts& read,
 }  // namespace
 
 OperatorInfo FactSnapshotOperator::Info() {
-  return {
+  OperatorInfo info{
       .name = "fact_snapshot",
       .description =
           "Copies a CSV or JSON Lines file into the fact store, one immutable partition per UTC "
@@ -396,6 +396,34 @@ OperatorInfo FactSnapshotOperator::Info() {
           "    types: {event_id: int, user_id: int, item_id: int, watch_seconds: int}\n"
           "    ds: \"{{ params.ds }}\"\n",
   };
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "table", .type = ConfigType::kString, .description = "the fact table written"},
+      {.name = "db", .type = ConfigType::kString, .description = "the fact store file"},
+      {.name = "from",
+       .type = ConfigType::kString,
+       .description = "the first day loaded, YYYY-MM-DD"},
+      {.name = "to", .type = ConfigType::kString, .description = "the last day loaded, YYYY-MM-DD"},
+      {.name = "partitions",
+       .type = ConfigType::kList,
+       .description = "{ds, rows, action, content_hash} per day"},
+      {.name = "rows_read", .type = ConfigType::kInt, .description = "rows read from the source"},
+      {.name = "rows_written", .type = ConfigType::kInt, .description = "rows stored"},
+      {.name = "bad_rows",
+       .type = ConfigType::kInt,
+       .description = "rows that could not be parsed"},
+      {.name = "rows_out_of_range",
+       .type = ConfigType::kInt,
+       .description = "rows outside the days loaded"},
+      {.name = "partitions_written", .type = ConfigType::kInt, .description = "partitions written"},
+      {.name = "partitions_unchanged",
+       .type = ConfigType::kInt,
+       .description = "partitions already stored with the same content"},
+      {.name = "partitions_overwritten",
+       .type = ConfigType::kInt,
+       .description = "partitions replaced (overwrite: true)"},
+  };
+  return info;
 }
 
 Status FactSnapshotOperator::Execute(Context& ctx) {

@@ -338,7 +338,7 @@ void Publish(Context& ctx, const EtlConfig& cfg, const Window& window,
 }  // namespace
 
 OperatorInfo FeatureEtlOperator::Info() {
-  return {
+  OperatorInfo info{
       .name = "feature_etl",
       .description =
           "Computes point-in-time features and the training/holdout interactions as "
@@ -383,6 +383,37 @@ OperatorInfo FeatureEtlOperator::Info() {
           "      - {name: watches_28d, fact: viewing_history, aggregation: count, "
           "window_days: 28}\n",
   };
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "interactions",
+       .type = ConfigType::kString,
+       .description = "artifact uri of interactions.csv, the training interactions"},
+      {.name = "holdout",
+       .type = ConfigType::kString,
+       .description = "artifact uri of holdout.csv"},
+      {.name = "user_features",
+       .type = ConfigType::kString,
+       .description = "artifact uri of user_features.csv"},
+      {.name = "item_features",
+       .type = ConfigType::kString,
+       .description = "artifact uri of item_features.csv"},
+      {.name = "definitions_hash",
+       .type = ConfigType::kString,
+       .description = "SHA-256 of the feature definitions"},
+      {.name = "train_rows", .type = ConfigType::kInt, .description = "training interactions"},
+      {.name = "holdout_rows", .type = ConfigType::kInt, .description = "holdout interactions"},
+      {.name = "users", .type = ConfigType::kInt, .description = "users in the training window"},
+      {.name = "items", .type = ConfigType::kInt, .description = "items in the training window"},
+      {.name = "train_from",
+       .type = ConfigType::kString,
+       .description = "the first training day, YYYY-MM-DD"},
+      {.name = "cutoff",
+       .type = ConfigType::kString,
+       .description = "the first holdout day, YYYY-MM-DD"},
+      {.name = "rows_scanned", .type = ConfigType::kInt, .description = "fact rows read"},
+  };
+  info.artifacts = {"interactions.csv", "holdout.csv", "user_features.csv", "item_features.csv"};
+  return info;
 }
 
 Status FeatureEtlOperator::Execute(Context& ctx) {

@@ -124,6 +124,12 @@ OperatorInfo MetricGateOperator::Info() {
       "    evaluation: \"{{ steps.evaluate.outputs }}\"\n    rules:\n"
       "      - {metric: recall_at_10, min_improvement_over_production: 0.0,\n"
       "         min_improvement_over_baseline: 0.05, floor: 0.01}\n";
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "passed", .type = ConfigType::kBool, .description = "every check passed"},
+      {.name = "reason", .type = ConfigType::kString, .description = "why it passed or failed"},
+      {.name = "checks", .type = ConfigType::kList, .description = "the result of each check"},
+  };
   return info;
 }
 

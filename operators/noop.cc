@@ -8,6 +8,7 @@ OperatorInfo NoopOperator::Info() {
   info.description = "Does nothing and succeeds; a join point, a placeholder or a benchmark step.";
   info.example = "join:\n  operator: noop\n  needs: [a, b]\n";
   info.runs_inline = true;
+  info.declares_outputs = true;
   return info;
 }
 

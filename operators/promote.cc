@@ -79,6 +79,26 @@ OperatorInfo PromoteOperator::Info() {
       "  when: \"{{ steps.gate.outputs.passed }}\"\n  with:\n"
       "    model: \"{{ steps.train.outputs.model }}\"\n"
       "    metrics: \"{{ steps.evaluate.outputs.candidate }}\"\n";
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "model_name", .type = ConfigType::kString, .description = "the registry name"},
+      {.name = "alias", .type = ConfigType::kString, .description = "the alias moved"},
+      {.name = "model", .type = ConfigType::kString, .description = "artifact uri of the model"},
+      {.name = "registered_version",
+       .type = ConfigType::kInt,
+       .description = "the version the model was registered as"},
+      {.name = "version",
+       .type = ConfigType::kInt,
+       .description = "the version the alias now points to"},
+      {.name = "previous_version",
+       .type = ConfigType::kAny,
+       .description = "the version it pointed to before (int), or null"},
+      {.name = "promoted", .type = ConfigType::kBool, .description = "the alias moved in this run"},
+      {.name = "replayed",
+       .type = ConfigType::kBool,
+       .description = "an earlier attempt of this run had promoted already"},
+  };
+  info.artifacts = {"model"};
   return info;
 }
 

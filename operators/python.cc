@@ -56,6 +56,15 @@ OperatorInfo PythonOperator::Info() {
       "  with:\n"
       "    script: steps/features.py\n"
       "    args: [--date, \"{{ ds }}\"]\n";
+  // A process step: exit_code, and what the script writes to $REEL_OUTPUTS and leaves in
+  // $REEL_ARTIFACTS_DIR (checked against the step's outputs:/artifacts: when it lists them).
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "exit_code",
+       .type = ConfigType::kInt,
+       .description = "the exit status of the script"},
+  };
+  info.open_outputs = true;
   return info;
 }
 

@@ -36,6 +36,13 @@ OperatorInfo ShellOperator::Info() {
       "  with:\n"
       "    command: [python3, export.py, --date, \"{{ ds }}\"]\n"
       "    env: {OMP_NUM_THREADS: 4}\n";
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "exit_code",
+       .type = ConfigType::kInt,
+       .description = "the exit status of the command"},
+  };
+  info.open_outputs = true;
   return info;
 }
 

@@ -12,6 +12,7 @@ OperatorInfo SleepOperator::Info() {
       {"seconds", ConfigType::kFloat, true, nullptr, "how long to wait, in seconds (>= 0)"},
   };
   info.example = "wait:\n  operator: sleep\n  with: {seconds: 2.5}\n";
+  info.declares_outputs = true;
   return info;
 }
 

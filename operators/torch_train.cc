@@ -114,7 +114,7 @@ Result<fs::path> ResolveInput(Context& ctx, const std::string& key, const std::s
   if (!has_scheme && fs::is_regular_file(value, ec)) return fs::absolute(value);
   return Status::NotFound(
       fmt::format("torch_train: `{}`: {} (pass the uri of an upstream output, e.g. "
-                  "\"{{{{ steps.features.outputs.train }}}}\", or the path of a CSV file)",
+                  "\"{{{{ steps.features.outputs.interactions }}}}\", or the path of a CSV file)",
                   key, path.status().message()));
 }
 
@@ -233,10 +233,22 @@ OperatorInfo TorchTrainOperator::Info() {
       "  operator: torch_train\n"
       "  needs: [features]\n"
       "  with:\n"
-      "    interactions: \"{{ steps.features.outputs.train }}\"\n"
+      "    interactions: \"{{ steps.features.outputs.interactions }}\"\n"
       "    item_features: \"{{ steps.features.outputs.item_features }}\"\n"
       "    epochs: \"{{ params.epochs }}\"\n"
       "    world_size: 2\n";
+  info.declares_outputs = true;
+  info.outputs = {
+      {.name = "model",
+       .type = ConfigType::kString,
+       .description = "artifact uri of the trained model file"},
+      {.name = "final_loss",
+       .type = ConfigType::kFloat,
+       .description = "the last epoch's mean loss"},
+      {.name = "epochs", .type = ConfigType::kInt, .description = "epochs trained"},
+      {.name = "examples_per_s", .type = ConfigType::kFloat, .description = "training throughput"},
+  };
+  info.artifacts = {"model"};
   return info;
 }
 

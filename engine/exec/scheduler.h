@@ -88,6 +88,8 @@ struct RunRequest {
   std::string origin_run_id;
   // (step, item_index) -> result to reuse instead of executing.
   std::map<std::pair<std::string, int64_t>, ReusedTask> reuse;
+  // step -> reason: recorded as skipped with the reason, without running (`reel run --only`).
+  std::map<std::string, std::string> skip;
   // Resolves secrets.NAME; nullopt when unknown.
   std::function<std::optional<std::string>(const std::string&)> secrets;
   bool run_record_exists = false;  // true when the caller created the run (backfill, daemon)

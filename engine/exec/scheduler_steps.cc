@@ -126,6 +126,9 @@ void RunLoop::FinishStepWithoutRunning(int step, TaskStatus status, const std::s
 
 void RunLoop::StepReady(int step) {
   const Step& def = wf_.steps[static_cast<size_t>(step)];
+  if (auto skip = request_.skip.find(def.name); skip != request_.skip.end()) {
+    return FinishStepWithoutRunning(step, TaskStatus::kSkipped, skip->second);
+  }
   bool any_failed = false, all_skipped = !dag_.upstream(step).empty();
   for (int u : dag_.upstream(step)) {
     const StepRun& up = steps_[static_cast<size_t>(u)];

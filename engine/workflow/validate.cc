@@ -1,13 +1,18 @@
-// Semantic validation of a loaded workflow: operators and their config schema, needs, cycles,
-// template references and the schedule. Every problem is reported with its position.
+// Semantic validation of a loaded workflow: operators, their config schema and their own
+// checks, needs, cycles, template references (down to the outputs and artifacts a step
+// publishes, and the types of params fed whole into typed settings) and the schedule. Every
+// problem is reported with its position.
 #include <algorithm>
+#include <cctype>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "engine/template/template.h"
 #include "engine/time/cron.h"
 #include "engine/workflow/dag.h"
 #include "engine/workflow/loader.h"
+#include "engine/workflow/step_outputs.h"
 
 namespace reel {
 namespace {
@@ -25,6 +30,8 @@ const std::vector<std::string> kTemplateRoots = {"params",
                                                  "secrets"};
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -66,6 +73,60 @@ bool MatchesType(ConfigType type, const Json& v) {
              (v.is_number() && v.get<double>() >= 0);
   }
   return true;
+}
+
+// The param a value reads when it is exactly `{{ params.NAME }}` (whitespace aside), and so
+// renders to the param's typed value; empty otherwise.
+std::string PlainParamReference(const Json& v) {
+  if (!v.is_string()) return {};
+  auto trim = [](std::string_view t) {
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    return t;
+  };
+  const std::string& source = v.get_ref<const std::string&>();
+  std::string_view text = trim(source);
+  if (text.size() < 4 || text.substr(0, 2) != "{{" || text.substr(text.size() - 2) != "}}") {
+    return {};
+  }
+  std::string_view inner = trim(text.substr(2, text.size() - 4));
+  constexpr std::string_view kPrefix = "params.";
+  if (inner.substr(0, kPrefix.size()) != kPrefix) return {};
+  std::string_view name = inner.substr(kPrefix.size());
+  if (name.empty() || !std::all_of(name.begin(), name.end(), IsNameChar)) return {};
+  return std::string(name);
+}
+
+// Whether a param of `param` type, rendered whole into a setting of `setting` type, passes the
+// setting's check after rendering (config_schema.h). An int fits a float; a float does not fit
+// an int, nor a string a number, even when the value given happens to.
+bool ParamFits(ConfigType setting, ParamType param) {
+  switch (setting) {
+    case ConfigType::kAny:
+      return true;
+    case ConfigType::kString:
+      return param == ParamType::kString || param == ParamType::kDate;
+    case ConfigType::kInt:
+      return param == ParamType::kInt;
+    case ConfigType::kFloat:
+      return param == ParamType::kInt || param == ParamType::kFloat;
+    case ConfigType::kBool:
+      return param == ParamType::kBool;
+    case ConfigType::kList:
+      return param == ParamType::kList;
+    case ConfigType::kMap:
+      return false;
+    case ConfigType::kDuration:
+      return param == ParamType::kInt || param == ParamType::kFloat || param == ParamType::kString;
+  }
+  return true;
+}
+
+// `steps.STEP.artifacts.NAME`, or with a subscript when NAME is not a plain name.
+std::string ArtifactReference(const std::string& step, const std::string& name) {
+  bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+               std::all_of(name.begin(), name.end(), IsNameChar);
+  return "steps." + step + ".artifacts" + (plain ? "." + name : "[\"" + name + "\"]");
 }
 
 std::string Describe(const Json& v) {
@@ -115,7 +176,12 @@ class Validator {
       }
     }
     CheckNeeds(step, *node);
-    if (info) CheckConfig(step, *info, *node);
+    if (info) {
+      CheckConfig(step, *info, *node);
+      CheckOperatorValidation(step, *info, *node);
+      CheckStepDeclarations(step, *info, *node);
+    }
+    CheckForeachParam(step, *node);
     CheckStepTemplates(index, step, *node);
     if (!step.resources.pool.empty() && !wf_.pools.count(step.resources.pool)) {
       const YamlNode* res = node->Get("resources");
@@ -174,8 +240,12 @@ class Validator {
                             : "did you mean " + Quote(guess) + "?");
         continue;
       }
-      if (IsTemplateString(value) || value.is_null()) continue;  // checked after rendering
-      if (it->required && (value.empty() || value == "")) {      // as good as missing
+      if (IsTemplateString(value)) {  // checked after rendering, and here when it is a param
+        CheckParamSetting(info, *it, value, with ? with->Get(key) : nullptr, mark);
+        continue;
+      }
+      if (value.is_null()) continue;
+      if (it->required && (value.empty() || value == "")) {  // as good as missing
         const YamlNode* value_node = with ? with->Get(key) : nullptr;
         Error(value_node ? value_node->mark : mark,
               "setting " + Quote(key) + " of operator " + Quote(info.name) + " must not be empty",
@@ -190,6 +260,100 @@ class Validator {
                   (it->type == ConfigType::kDuration ? " (>= 0)" : "") + ", got " +
                   Describe(value));
       }
+    }
+  }
+
+  // A setting that is exactly `{{ params.NAME }}` takes the param's type: it must fit.
+  void CheckParamSetting(const OperatorInfo& info, const ConfigField& field, const Json& value,
+                         const YamlNode* value_node, SourceMark mark) {
+    const ParamSpec* param = wf_.FindParam(PlainParamReference(value));
+    if (!param || ParamFits(field.type, param->type)) return;
+    const std::string type = ConfigTypeName(field.type);
+    std::string hint =
+        field.type == ConfigType::kMap
+            ? "a mapping cannot come whole from a param; write it out, with params inside"
+            : "give " + Quote(param->name) + " a matching type: under params:, e.g. " +
+                  param->name + ": {type: " +
+                  (field.type == ConfigType::kDuration ? std::string("string") : type) + "}";
+    Error(value_node ? value_node->mark : mark,
+          "setting " + Quote(field.name) + " of operator " + Quote(info.name) + " must be " + type +
+              ", but param " + Quote(param->name) + " it reads is " + ParamTypeName(param->type),
+          hint);
+  }
+
+  // `foreach: "{{ params.NAME }}"` must name a list param.
+  void CheckForeachParam(const Step& step, const YamlNode& node) {
+    if (!step.foreach) return;
+    const ParamSpec* param = wf_.FindParam(PlainParamReference(*step.foreach));
+    if (!param || param->type == ParamType::kList) return;
+    const YamlNode* at = node.Get("foreach");
+    Error(at ? at->mark : step.mark,
+          "foreach of step " + Quote(step.name) + " reads param " + Quote(param->name) +
+              ", which is " + ParamTypeName(param->type) + ", not a list",
+          "declare it with type: list, e.g. " + param->name + ": {type: list, default: [1, 2]}");
+  }
+
+  // The operator's own checks of the step's `with:` block, each pointed at its value.
+  void CheckOperatorValidation(const Step& step, const OperatorInfo& info, const YamlNode& node) {
+    if (!info.validate || !step.with.is_object()) return;
+    const YamlNode* with = node.Get("with");
+    std::vector<ConfigProblem> problems;
+    try {
+      problems = info.validate(step.with);
+    } catch (const std::exception& e) {
+      problems = {{.message = "operator " + Quote(info.name) +
+                              " failed to validate its settings: " + e.what()}};
+    }
+    for (const auto& problem : problems) {
+      const YamlNode* at = with ? FollowPointer(*with, problem.pointer) : nullptr;
+      Error(at ? at->mark : step.mark, problem.message, problem.hint);
+    }
+  }
+
+  // The node a JSON Pointer ("/checks/1/check") names under `node`, or the deepest one found
+  // on the way.
+  static const YamlNode* FollowPointer(const YamlNode& node, const std::string& pointer) {
+    const YamlNode* at = &node;
+    size_t pos = 0;
+    while (pos < pointer.size() && pointer[pos] == '/') {
+      size_t next = pointer.find('/', pos + 1);
+      std::string token =
+          pointer.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+      for (size_t i = 0; (i = token.find("~1", i)) != std::string::npos; ++i) {
+        token.replace(i, 2, "/");
+      }
+      for (size_t i = 0; (i = token.find("~0", i)) != std::string::npos; ++i) {
+        token.replace(i, 2, "~");
+      }
+      const YamlNode* child = nullptr;
+      if (at->IsMap()) {
+        child = at->Get(token);
+        // A key whose value is a block: point at the key itself.
+        if (child && !child->IsScalar() && next == std::string::npos) child = KeyNode(at, token);
+      } else if (at->IsSequence() && !token.empty() && token.size() < 10 &&
+                 std::all_of(token.begin(), token.end(),
+                             [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        size_t index = std::stoul(token);
+        if (index < at->items.size()) child = at->items[index].get();
+      }
+      if (!child) break;
+      at = child;
+      if (next == std::string::npos) break;
+      pos = next;
+    }
+    return at;
+  }
+
+  // `outputs:` and `artifacts:` belong to steps whose operator publishes open-ended outputs.
+  void CheckStepDeclarations(const Step& step, const OperatorInfo& info, const YamlNode& node) {
+    if (!info.declares_outputs || info.open_outputs) return;
+    for (const char* key : {"outputs", "artifacts"}) {
+      const YamlNode* at = KeyNode(&node, key);
+      if (!at) continue;
+      Error(at->mark,
+            "step " + Quote(step.name) + " lists " + key + ":, but operator " + Quote(info.name) +
+                " publishes a fixed set",
+            "remove it; `reel operators " + info.name + "` lists what it publishes");
     }
   }
 
@@ -320,7 +484,45 @@ class Validator {
             "step " + Quote(self) + " reads outputs of " + Quote(target) +
                 ", which is not upstream of it",
             "add " + Quote(target) + " to the needs of " + Quote(self));
+    } else if (ref.path.size() >= 4) {
+      CheckPublished(ref, mark, wf_.steps[static_cast<size_t>(target_index)]);
     }
+  }
+
+  // `steps.X.outputs.KEY` and `steps.X.artifacts.NAME` must name what X publishes, when that
+  // is known (step_outputs.h). A foreach step's outputs are a list: `steps.X.outputs[0].KEY`
+  // stops at the subscript and is not checked past it.
+  void CheckPublished(const TemplateReference& ref, SourceMark mark, const Step& target) {
+    const OperatorInfo* info = ops_.find ? ops_.find(target.op) : nullptr;
+    const bool artifact = ref.path[2] == "artifacts";
+    auto known = artifact ? KnownArtifacts(target, info) : KnownOutputs(target, info);
+    const std::string& name = ref.path[3];
+    if (!known || std::find(known->begin(), known->end(), name) != known->end()) return;
+    const std::string what = artifact ? "artifact" : "output";
+    std::string guess = ClosestMatch(name, *known);
+    // A file name read as an attribute: `artifacts.interactions` for interactions.csv.
+    for (const auto& k : *known) {
+      if (guess.empty() && artifact && k.rfind(name + ".", 0) == 0) guess = k;
+    }
+    std::string hint;
+    if (!guess.empty()) {
+      hint = "did you mean " +
+             (artifact ? ArtifactReference(target.name, guess)
+                       : "steps." + target.name + ".outputs." + guess) +
+             "? ";
+    }
+    if (known->empty()) {
+      hint += "operator " + Quote(info->name) + " publishes no " + what + "s";
+    } else {
+      hint += Quote(target.name) + " publishes " + what + "s: " + Join(*known);
+    }
+    if (info->open_outputs) {
+      hint += "; declare more under " + what + "s: in step " + Quote(target.name);
+    }
+    Error(mark,
+          "step " + Quote(target.name) + " (operator " + Quote(info->name) + ") has no " + what +
+              " " + Quote(name),
+          hint);
   }
 
   void CheckCycles() {

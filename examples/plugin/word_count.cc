@@ -27,6 +27,13 @@ class WordCountOperator : public reel::Operator {
         {"min_words", reel::ConfigType::kInt, false, 0, "fail when the file has fewer words"},
     };
     info.example = "count:\n  operator: word_count\n  with: {path: README.md}\n";
+    // What Execute publishes: `reel validate` checks steps.count.outputs.KEY against it.
+    info.declares_outputs = true;
+    info.outputs = {
+        {.name = "lines", .type = reel::ConfigType::kInt, .description = "newlines in the file"},
+        {.name = "words", .type = reel::ConfigType::kInt, .description = "words in the file"},
+        {.name = "bytes", .type = reel::ConfigType::kInt, .description = "bytes in the file"},
+    };
     return info;
   }
 

@@ -32,7 +32,7 @@ using Json = nlohmann::json;
 
 // The ABI version a plugin must have been compiled against. Bumped on any change to this
 // header that changes layout or virtual tables.
-inline constexpr int kOperatorApiVersion = 4;
+inline constexpr int kOperatorApiVersion = 5;
 
 // The type of one `with:` key, checked by validation before a run starts. A value that is a
 // template (`{{ ... }}`) is checked after rendering.
@@ -67,6 +67,21 @@ struct ConfigField {
   std::string description;
 };
 
+// One key an operator publishes with Context::SetOutput.
+struct OutputField {
+  std::string name;
+  ConfigType type = ConfigType::kAny;
+  std::string description;
+};
+
+// A problem an operator's own validation finds in a step's `with:` block. `pointer` is a JSON
+// Pointer into the block ("/checks/1/check"), so that the error points at the right line.
+struct ConfigProblem {
+  std::string pointer;
+  std::string message;
+  std::string hint;  // how to fix it; may be empty
+};
+
 struct OperatorInfo {
   std::string name;
   std::string description;
@@ -77,6 +92,21 @@ struct OperatorInfo {
   // run on the scheduler's own thread instead of being handed to a worker: it takes no worker
   // slot or resources, and `timeout` does not apply to it. Everything else leaves this false.
   bool runs_inline = false;
+
+  // What Execute publishes, shown by `reel operators NAME` and checked by validation: a
+  // template reading steps.X.outputs.KEY or steps.X.artifacts.NAME of a step whose operator
+  // declares its outputs must name one of them. Undeclared (the default), any name passes.
+  bool declares_outputs = false;
+  std::vector<OutputField> outputs;    // every key Execute may SetOutput
+  std::vector<std::string> artifacts;  // every name Execute may PutArtifact
+  // Open-ended (a process step): besides `outputs` and `artifacts`, each step publishes the
+  // names it lists under its own `outputs:` and `artifacts:` keys, or any when it lists none.
+  bool open_outputs = false;
+
+  // Checks of a step's `with:` block beyond the schema, run by validation before anything
+  // runs, on the values as written: a template is still its text (skip those). Returns the
+  // problems found; none when the block is fine. Must not throw.
+  std::function<std::vector<ConfigProblem>(const Json& with)> validate;
 };
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };

@@ -12,6 +12,17 @@ lib="$WORK/plugin/libreel_word_count.so"
 
 expect_exit 0 "$REEL" --plugin "$lib" operators word_count
 expect_contains "$OUT" "Counts lines, words and bytes"
+# The outputs it declares are shown, and templates that read others are rejected.
+expect_contains "$OUT" "words  (int) words in the file"
+cat > "$WORK/typo.yaml" <<YAML
+name: typo
+steps:
+  count: {operator: word_count, with: {path: README.md}}
+  check: {operator: shell, needs: [count], with: {command: [echo, "{{ steps.count.outputs.wrds }}"]}}
+YAML
+expect_exit 2 "$REEL" --plugin "$lib" validate "$WORK/typo.yaml"
+expect_contains "$ERR" "typo.yaml:4:71: error: step 'count' (operator 'word_count') has no output 'wrds'"
+expect_contains "$ERR" "did you mean steps.count.outputs.words?"
 
 printf 'one two three\nfour five\n' > "$WORK/text.txt"
 cat > "$WORK/count.yaml" <<YAML

@@ -1,9 +1,11 @@
 // A Context for operator unit tests: config, params and upstream outputs set by the test,
 // artifacts kept as plain files in a temporary folder, metrics, events and log lines recorded
 // for assertions. Built with the operator's OperatorInfo, it hands out the config as the engine
-// does, with the schema's defaults applied.
+// does, with the schema's defaults applied, and it fails the test when the operator publishes
+// an output its OperatorInfo does not declare.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +13,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "engine/workflow/config_schema.h"
 #include "reel/operator.h"
@@ -67,6 +71,7 @@ class FakeContext : public Context {
   // (ApplyConfigDefaults, the first half of what the engine does before Execute).
   FakeContext(std::filesystem::path home, const OperatorInfo& info) : FakeContext(std::move(home)) {
     schema_ = info.config;
+    if (info.declares_outputs && !info.open_outputs) declared_ = info;
   }
 
   Json config_ = Json::object();
@@ -106,7 +111,15 @@ class FakeContext : public Context {
   std::filesystem::path work_dir() const override { return home_ / "work"; }
   std::filesystem::path log_path() const override { return home_ / "attempt.log"; }
 
-  void SetOutput(const std::string& key, Json value) override { outputs[key] = std::move(value); }
+  void SetOutput(const std::string& key, Json value) override {
+    if (declared_) {
+      const auto& fields = declared_->outputs;
+      CHECK_MESSAGE(std::any_of(fields.begin(), fields.end(),
+                                [&](const OutputField& f) { return f.name == key; }),
+                    declared_->name << " sets output '" << key << "', which it does not declare");
+    }
+    outputs[key] = std::move(value);
+  }
 
   Result<ArtifactRef> PutArtifact(const std::string& name,
                                   const std::filesystem::path& file) override {
@@ -155,6 +168,7 @@ class FakeContext : public Context {
   std::filesystem::path home_;
   int next_artifact_ = 0;
   std::vector<ConfigField> schema_;
+  std::optional<OperatorInfo> declared_;     // what the operator declares it publishes
   mutable Json applied_;                     // config_ with the schema's defaults
   mutable std::optional<Json> applied_for_;  // the config_ that applied_ was made from
 };

@@ -60,7 +60,7 @@ TEST_CASE("invalid workflow corpus: each file reports its expected errors quickl
 TEST_CASE("shipped and example workflows validate") {
   OperatorRegistry registry;
   RegisterBuiltinOperators(registry);
-  for (const char* sub : {"tests/workflows/valid", "examples/workflows"}) {
+  for (const char* sub : {"tests/workflows/valid", "examples/workflows", "workflows"}) {
     auto dir = std::filesystem::path(REEL_SOURCE_DIR) / sub;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
       if (entry.path().extension() != ".yaml") continue;
