@@ -19,6 +19,7 @@ constexpr Migration kSchema[] = {
      kModelRegistrySchema},
     {3, "schedules: the daemon's latest decided interval per workflow", kScheduleStoreSchema},
     {4, "runs.owner and runs.pid_start: which process executes a run", kStateStoreOwnershipSchema},
+    {5, "runs.note and run_tags: a run's note and KEY=VALUE tags", kRunTagsSchema},
 };
 
 }  // namespace

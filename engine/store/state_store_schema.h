@@ -117,4 +117,16 @@ ALTER TABLE runs ADD COLUMN pid_start TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_by_origin ON runs(origin_run_id) WHERE origin_run_id IS NOT NULL;
 )sql";
 
+// Migration 5: a run's free-text note and its KEY=VALUE tags (`reel run --tag --note`).
+inline constexpr std::string_view kRunTagsSchema = R"sql(
+ALTER TABLE runs ADD COLUMN note TEXT;
+CREATE TABLE run_tags(
+  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY(run_id, key)
+) WITHOUT ROWID;
+CREATE INDEX run_tags_by_pair ON run_tags(key, value);
+)sql";
+
 }  // namespace reel
