@@ -4,6 +4,8 @@
 #include "cli/run_support.h"
 #include "engine/exec/run_interval.h"
 #include "engine/exec/runner.h"
+#include "engine/schedule/daemon.h"
+#include "engine/time/clock.h"
 
 namespace reel::cli {
 namespace {
@@ -16,6 +18,8 @@ struct RunFlags {
   int gpus = 0;
   std::vector<std::string> pools;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
+  RunLabelFlags labels;
+  bool json = false;
 };
 
 void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
@@ -29,6 +33,19 @@ void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
   cmd->add_option("--log-max-bytes", flags.log_max_bytes,
                   "the most bytes each attempt's log keeps (default: 1 GiB)")
       ->transform(NumberIn(1024, 1e15, true));
+  AddRunLabelFlags(cmd, flags.labels);
+  cmd->add_flag("--json", flags.json, "print the outcome as one JSON object (progress: stderr)");
+}
+
+// A scheduled workflow's manual run defaults to the interval `reel serve` would have fired
+// last (LatestEndedInterval); one without a schedule keeps "today" (PrepareRun).
+std::string DefaultLogicalDate(const Workflow& workflow) {
+  if (!workflow.schedule) return "";
+  auto cron = CronSchedule::Parse(workflow.schedule->cron, workflow.schedule->timezone);
+  if (!cron.ok()) return "";
+  auto latest = LatestEndedInterval(*cron, *workflow.schedule, SystemClock().Now());
+  if (!latest.ok() || !*latest) return "";
+  return IntervalLogicalDate(*cron, **latest);
 }
 
 // Parses KEY=VALUE pairs; prints an error and returns false on a malformed one.
@@ -75,8 +92,12 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("-p,--param", flags->params, "set a param, KEY=VALUE (repeatable)");
   cmd->add_option("--date", flags->date,
                   "logical date YYYY-MM-DD, or an interval start YYYY-MM-DDTHH:MM[:SS] (Z, an "
-                  "offset, or the schedule's time zone) (default: today, UTC)");
+                  "offset, or the schedule's time zone) (default: with a schedule, the latest "
+                  "interval that has ended, as `reel serve` fires it; else today, UTC)");
   AddSchedulingFlags(cmd, *flags);
+  cmd->footer(
+      "Params: `reel params FILE` lists the workflow's params (type, default, required); "
+      "set them with -p KEY=VALUE.");
   cmd->callback([&options, file, flags] {
     options.action = [&options, file, flags]() -> int {
       OperatorRegistry registry;
@@ -85,6 +106,18 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       if (!workflow) return kExitUsage;
       std::map<std::string, std::string> overrides;
       if (!ParsePairs(flags->params, "-p", overrides)) return kExitUsage;
+      auto tags = ParseTags(flags->labels.tags);
+      if (!tags.ok()) return ReportFailure(tags.status());
+      if (Status s = CheckNote(flags->labels.note); !s.ok()) return ReportFailure(s);
+      if (flags->date.empty()) {
+        flags->date = DefaultLogicalDate(*workflow);
+        if (!flags->date.empty()) {
+          std::fprintf(stderr,
+                       "logical date %s: the latest interval of the schedule that has ended "
+                       "(pass --date for another)\n",
+                       flags->date.c_str());
+        }
+      }
       if (!flags->date.empty()) {
         // Checked before the home is opened, so that a bad date writes nothing.
         if (auto interval = ResolveRunInterval(*workflow, flags->date); !interval.ok()) {
@@ -102,7 +135,9 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
         return request.status().code() == Status::Code::kInvalidArgument ? kExitUsage
                                                                          : kExitInternal;
       }
-      return ExecuteAndReport(home, registry.Catalog(), *request, sched);
+      request->tags = *tags;
+      request->note = flags->labels.note;
+      return ExecuteAndReport(home, registry.Catalog(), *request, sched, flags->json);
     };
   });
 }
@@ -122,16 +157,23 @@ void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
       if (!SetUpRegistry(options, registry)) return kExitUsage;
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
+      auto tags = ParseTags(flags->labels.tags);
+      if (!tags.ok()) return ReportFailure(tags.status());
+      if (Status s = CheckNote(flags->labels.note); !s.ok()) return ReportFailure(s);
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto request = PrepareResume(*home.store, registry.Catalog(), *run_id, *from);
-      if (!request.ok()) {
-        PrintError(request.status().message());
-        return request.status().code() == Status::Code::kInternal ? kExitInternal : kExitUsage;
+      if (!request.ok()) return ReportFailure(request.status());
+      // The resumed run keeps the origin's tags and note; those given here are added or win.
+      if (auto origin = home.store->GetRun(request->origin_run_id); origin.ok()) {
+        request->tags = origin->tags;
+        request->note = origin->note;
       }
+      for (const auto& [key, value] : *tags) request->tags[key] = value;
+      if (!flags->labels.note.empty()) request->note = flags->labels.note;
       std::fprintf(stderr, "resuming run %s as %s (%zu task(s) reused)\n",
                    request->origin_run_id.c_str(), request->run_id.c_str(), request->reuse.size());
-      return ExecuteAndReport(home, registry.Catalog(), *request, sched);
+      return ExecuteAndReport(home, registry.Catalog(), *request, sched, flags->json);
     };
   });
 }
