@@ -12,18 +12,8 @@ namespace {
 
 using OJson = nlohmann::ordered_json;
 
-// Errors a user can fix (an unknown model or version, nothing to roll back) exit 2.
-int ReportError(const Status& s) {
-  PrintError(s.message());
-  switch (s.code()) {
-    case Status::Code::kNotFound:
-    case Status::Code::kInvalidArgument:
-    case Status::Code::kConflict:
-      return kExitUsage;
-    default:
-      return kExitInternal;
-  }
-}
+// An unknown model or version, or nothing to roll back, exits 1; a malformed name 2.
+int ReportError(const Status& s) { return ReportFailure(s); }
 
 std::string ShortUri(const std::string& uri) { return uri.substr(0, 19); }
 
@@ -175,13 +165,18 @@ int Path(Home& home, ModelRegistry& registry, const std::string& spec) {
           fmt::format("model '{}' has no {} version; promote one with `reel models "
                       "promote {} VERSION`",
                       name, alias, name));
-      return kExitUsage;
+      return kExitRunFailed;
     }
     version = **pointed;
   }
   auto v = registry.GetVersion(name, *version);
   if (!v.ok()) return ReportError(v.status());
   auto path = home.artifacts->Path(v->artifact_uri);
+  if (!path.ok() && path.status().code() == Status::Code::kNotFound) {
+    PrintError(fmt::format("{} v{}: artifact {} is missing from {}", name, *version,
+                           v->artifact_uri, home.artifacts->root().string()));
+    return kExitRunFailed;
+  }
   if (!path.ok()) {
     PrintError(fmt::format("{} v{}: artifact {} is missing from {}: {}", name, *version,
                            v->artifact_uri, home.artifacts->root().string(),
@@ -281,8 +276,9 @@ void AddModelsCommand(CLI::App& app, GlobalOptions& options) {
 
   auto* path = models->add_subcommand("path", "Print the local file of a model version");
   auto path_spec = std::make_shared<std::string>();
-  path->add_option("NAME[@ALIAS]", *path_spec,
-                   "model, optionally @alias (default @production) or @VERSION")
+  path->add_option("NAME[@ALIAS|@VERSION]", *path_spec,
+                   "model, optionally @alias (default @production) or @VERSION (any version, "
+                   "promoted or not)")
       ->required();
   path->callback([&options, path_spec] {
     options.action = WithRegistry(

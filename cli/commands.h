@@ -30,6 +30,9 @@ std::string ResolveHome(const GlobalOptions& options);
 
 void AddValidateCommand(CLI::App& app, GlobalOptions& options);
 void AddGraphCommand(CLI::App& app, GlobalOptions& options);
+void AddParamsCommand(CLI::App& app, GlobalOptions& options);
+// artifacts path
+void AddArtifactsCommand(CLI::App& app, GlobalOptions& options);
 void AddOperatorsCommand(CLI::App& app, GlobalOptions& options);
 void AddRunCommand(CLI::App& app, GlobalOptions& options);
 void AddResumeCommand(CLI::App& app, GlobalOptions& options);

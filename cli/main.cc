@@ -34,12 +34,14 @@ int main(int argc, char** argv) {
 
   AddValidateCommand(app, options);
   AddGraphCommand(app, options);
+  AddParamsCommand(app, options);
   AddOperatorsCommand(app, options);
   AddRunCommand(app, options);
   AddResumeCommand(app, options);
   AddRunsCommands(app, options);
   AddCompareCommand(app, options);
   AddModelsCommand(app, options);
+  AddArtifactsCommand(app, options);
   AddScheduleCommand(app, options);
   AddBackfillCommand(app, options);
   AddServeCommand(app, options);

@@ -252,6 +252,21 @@ Result<std::vector<RunRecord>> StateStore::ListRuns(const RunFilter& filter) {
   return runs;
 }
 
+Result<std::vector<std::string>> StateStore::FindArtifactUris(const std::string& prefix,
+                                                              int limit) {
+  REEL_ASSIGN_OR_RETURN(Stmt st,
+                        db_->Prepare("SELECT DISTINCT uri FROM artifacts WHERE uri >= ? AND uri < ?"
+                                     " ORDER BY uri LIMIT ?"));
+  st.BindAll(prefix, prefix + '\xff', limit);
+  std::vector<std::string> uris;
+  while (true) {
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    uris.push_back(st.Text(0));
+  }
+  return uris;
+}
+
 Status StateStore::ReadTags(RunRecord& run) {
   REEL_ASSIGN_OR_RETURN(
       Stmt st, db_->Prepare("SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key"));

@@ -219,6 +219,8 @@ class StateStore {
   // Ordered by task, key, step.
   Result<std::vector<MetricRecord>> GetMetrics(const std::string& run_id);
   Result<std::vector<ArtifactRecord>> GetArtifacts(const std::string& run_id);
+  // The distinct artifact uris of every run that start with `prefix`, sorted; at most `limit`.
+  Result<std::vector<std::string>> FindArtifactUris(const std::string& prefix, int limit = 6);
   // Oldest first.
   Result<std::vector<EventRecord>> GetEvents(const std::string& run_id);
   // Newest first, all runs; `kind` empty means every kind.
