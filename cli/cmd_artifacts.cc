@@ -14,9 +14,10 @@ int ArtifactPath(Home& home, const std::string& spec) {
   constexpr std::string_view kScheme = "sha256:";
   if (spec.rfind(kScheme, 0) != 0 || spec.size() <= kScheme.size() ||
       spec.find_first_not_of("0123456789abcdef", kScheme.size()) != std::string::npos) {
-    PrintError(fmt::format("'{}' is not an artifact uri: write sha256:<hex> as `reel show RUN` "
-                           "prints it (a unique prefix is enough)",
-                           FirstLine(spec, 80)));
+    PrintError(
+        fmt::format("'{}' is not an artifact uri: write sha256:<hex> as `reel show RUN` "
+                    "prints it (a unique prefix is enough)",
+                    FirstLine(spec, 80)));
     return kExitUsage;
   }
   std::string uri = spec;
@@ -29,9 +30,10 @@ int ArtifactPath(Home& home, const std::string& spec) {
       return kExitRunFailed;
     }
     if (matches->size() > 1) {
-      PrintError(fmt::format("artifact prefix {} is ambiguous: it matches {} and more; give more "
-                             "characters",
-                             spec, (*matches)[0]));
+      PrintError(
+          fmt::format("artifact prefix {} is ambiguous: it matches {} and more; give more "
+                      "characters",
+                      spec, (*matches)[0]));
       return kExitUsage;
     }
     uri = matches->front();
@@ -39,8 +41,8 @@ int ArtifactPath(Home& home, const std::string& spec) {
   auto path = home.artifacts->Path(uri);
   if (!path.ok()) {
     if (path.status().code() == Status::Code::kNotFound) {
-      PrintError(fmt::format("no artifact {} in '{}'; `reel show RUN` lists a run's artifacts",
-                             uri, home.artifacts->root().string()));
+      PrintError(fmt::format("no artifact {} in '{}'; `reel show RUN` lists a run's artifacts", uri,
+                             home.artifacts->root().string()));
       return kExitRunFailed;
     }
     return ReportFailure(path.status());

@@ -17,8 +17,8 @@ int ListParams(const Workflow& workflow, bool json) {
     for (const auto& p : workflow.params) {
       out.push_back({{"name", p.name},
                      {"type", ParamTypeName(p.type)},
-                     {"default", p.has_default ? OJson::parse(JsonText(p.default_value, -1))
-                                               : OJson(nullptr)},
+                     {"default",
+                      p.has_default ? OJson::parse(JsonText(p.default_value, -1)) : OJson(nullptr)},
                      {"has_default", p.has_default},
                      {"required", p.required},
                      {"description", p.description}});
@@ -44,9 +44,8 @@ int ListParams(const Workflow& workflow, bool json) {
               static_cast<int>(wd), "DEFAULT", "REQUIRED", "DESCRIPTION");
   for (const auto& p : workflow.params) {
     std::printf("%-*s  %-6s  %-*s  %-8s  %s\n", static_cast<int>(wn), p.name.c_str(),
-                ParamTypeName(p.type), static_cast<int>(wd),
-                FirstLine(default_text(p), 60).c_str(), p.required ? "yes" : "no",
-                FirstLine(p.description).c_str());
+                ParamTypeName(p.type), static_cast<int>(wd), FirstLine(default_text(p), 60).c_str(),
+                p.required ? "yes" : "no", FirstLine(p.description).c_str());
   }
   return kExitOk;
 }
@@ -54,8 +53,8 @@ int ListParams(const Workflow& workflow, bool json) {
 }  // namespace
 
 void AddParamsCommand(CLI::App& app, GlobalOptions& options) {
-  auto* cmd = app.add_subcommand(
-      "params", "List a workflow's params: type, default, required, description");
+  auto* cmd = app.add_subcommand("params",
+                                 "List a workflow's params: type, default, required, description");
   auto file = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("FILE", *file, "workflow file")->required();

@@ -401,9 +401,11 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
 
   auto* cancel = app.add_subcommand("cancel", "Ask a running run to stop");
   auto cancel_id = std::make_shared<std::string>();
+  auto cancel_json = std::make_shared<bool>(false);
   cancel->add_option("RUN_ID", *cancel_id, "run id or a unique prefix")->required();
-  cancel->callback([&options, cancel_id] {
-    options.action = [&options, cancel_id]() -> int {
+  cancel->add_flag("--json", *cancel_json, "print {run_id, cancel_requested}");
+  cancel->callback([&options, cancel_id, cancel_json] {
+    options.action = [&options, cancel_id, cancel_json]() -> int {
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto run = home.store->GetRun(*cancel_id);
@@ -411,6 +413,10 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       // A finished run (Conflict) or one deleted meanwhile (NotFound) exits 1.
       Status s = home.store->RequestCancel(run->run_id);
       if (!s.ok()) return ReportFailure(s);
+      if (*cancel_json) {
+        std::cout << JsonText(OJson{{"run_id", run->run_id}, {"cancel_requested", true}}) << "\n";
+        return kExitOk;
+      }
       std::cout << "cancel requested for run " << run->run_id
                 << "; its reel process stops it within seconds\n";
       return kExitOk;

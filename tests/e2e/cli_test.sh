@@ -168,8 +168,11 @@ done
 [[ -n "$slow_id" ]] || fail "the slow run did not start"
 expect_exit 1 "$REEL" resume "$slow_id"
 expect_contains "$ERR" "is still running"
-expect_exit 0 "$REEL" cancel "$slow_id"
+expect_exit 0 "$REEL" cancel "$slow_id" --json
+expect_contains "$OUT" "\"cancel_requested\": true"
 wait "$slow_pid" || true
+expect_exit 0 "$REEL" show "$slow_id" --json
+expect_contains "$OUT" "\"status\": \"cancelled\""
 
 # --- runs compare of three runs, side by side.
 expect_exit 1 "$REEL" run "$WORK/dag.yaml" -p tag=z -p lr=0.5 --date 2026-11-30

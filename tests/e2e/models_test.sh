@@ -151,8 +151,9 @@ expect_exit 0 "$REEL" models promote recs 1
 expect_contains "$OUT" "v2 -> v1"
 expect_exit 0 "$REEL" models rollback recs
 expect_contains "$OUT" "v1 -> v2"
-expect_exit 0 "$REEL" models rollback recs
-expect_contains "$OUT" "v2 -> v1"
+expect_exit 0 "$REEL" models rollback recs --json
+expect_contains "$OUT" "\"previous_version\": 2"
+expect_contains "$OUT" "\"version\": 1"
 expect_exit 1 "$REEL" models rollback recs
 expect_contains "$ERR" "no earlier version to roll back to"
 expect_exit 0 "$REEL" models show recs
