@@ -119,6 +119,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     for (const auto& e : *events) {
       out["events"].push_back({{"kind", e.kind},
                                {"at", FormatMillisIso(e.at, false)},
+                               {"at_ms", e.at},
                                {"payload", OJson::parse(JsonText(e.payload, -1))}});
     }
     std::cout << JsonText(out) << "\n";
