@@ -27,6 +27,7 @@ struct BackfillFlags {
   std::vector<std::string> params;
   int max_parallel = 0;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
+  bool no_cache = false;
   RunLabelFlags labels;
   bool json = false;
 };
@@ -334,6 +335,7 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
   run_options.note = flags.labels.note;
   run_options.scheduler.max_parallel = flags.max_parallel;
   run_options.scheduler.log_max_bytes = flags.log_max_bytes;
+  run_options.scheduler.no_cache = flags.no_cache;
   BackfillProgress progress(isatty(STDERR_FILENO) != 0, to_run);
   auto summary = RunBackfill(*home.store, *home.artifacts, registry.Catalog(), workflow, *items,
                              run_options, &stop, &progress);
@@ -413,6 +415,8 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("--log-max-bytes", flags->log_max_bytes,
                   "the most bytes each attempt's log keeps (default: 1 GiB)")
       ->transform(NumberIn(1024, 1e15, true));
+  cmd->add_flag("--no-cache", flags->no_cache,
+                "run every step, even those with `cache: true` (their keys are still recorded)");
   AddRunLabelFlags(cmd, flags->labels);
   cmd->add_flag("--json", flags->json,
                 "print the outcome as JSON, one entry per date (progress: stderr)");

@@ -18,6 +18,7 @@ struct RunFlags {
   int gpus = 0;
   std::vector<std::string> pools;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
+  bool no_cache = false;
   RunLabelFlags labels;
   bool json = false;
 };
@@ -33,6 +34,8 @@ void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
   cmd->add_option("--log-max-bytes", flags.log_max_bytes,
                   "the most bytes each attempt's log keeps (default: 1 GiB)")
       ->transform(NumberIn(1024, 1e15, true));
+  cmd->add_flag("--no-cache", flags.no_cache,
+                "run every step, even those with `cache: true` (their keys are still recorded)");
   AddRunLabelFlags(cmd, flags.labels);
   cmd->add_flag("--json", flags.json, "print the outcome as one JSON object (progress: stderr)");
 }
@@ -67,6 +70,7 @@ bool MakeOptions(const RunFlags& flags, SchedulerOptions& options) {
   options.cpus = flags.cpus;
   options.gpus = flags.gpus;
   options.log_max_bytes = flags.log_max_bytes;
+  options.no_cache = flags.no_cache;
   std::map<std::string, std::string> pools;
   if (!ParsePairs(flags.pools, "--pool", pools)) return false;
   for (const auto& [name, size] : pools) {

@@ -88,6 +88,12 @@ int ShowRun(Home& home, const std::string& id, bool json) {
       SetTimes(tj, t.started_at, t.ended_at);
       tj["reused_from"] = t.reused_from ? OJson(*t.reused_from) : OJson(nullptr);
       tj["outputs"] = OJson::parse(JsonText(t.outputs, -1));
+      if (!t.cache_key.empty()) {
+        tj["cache"] = {
+            {"key", t.cache_key},
+            {"hit", t.cache_from_task.has_value()},
+            {"from_run", t.cache_from_run.empty() ? OJson(nullptr) : OJson(t.cache_from_run)}};
+      }
       if (!t.error.empty()) tj["error"] = t.error;
       tj["attempts"] = OJson::array();
       for (const auto& a : *attempts) {
@@ -149,7 +155,10 @@ int ShowRun(Home& home, const std::string& id, bool json) {
   for (const auto& t : *tasks) {
     std::printf("  %-*s  %-15s %2d attempt(s)  %8s%s\n", static_cast<int>(width), Label(t).c_str(),
                 ToString(t.status).data(), t.attempts,
-                FormatElapsed(t.started_at, t.ended_at).c_str(), t.reused_from ? "  (reused)" : "");
+                FormatElapsed(t.started_at, t.ended_at).c_str(),
+                t.reused_from       ? "  (reused)"
+                : t.cache_from_task ? ("  (cached: run " + t.cache_from_run + ")").c_str()
+                                    : "");
     for (const auto& a : *attempts) {
       if (a.task_id != t.task_id || a.status == AttemptStatus::kSucceeded) continue;
       std::printf("  %*s    attempt %d %s%s%s\n", static_cast<int>(width), "", a.attempt,

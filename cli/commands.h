@@ -47,5 +47,7 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options);
 void AddServeCommand(CLI::App& app, GlobalOptions& options);
 void AddFactsCommand(CLI::App& app, GlobalOptions& options);
 void AddExampleDataCommand(CLI::App& app, GlobalOptions& options);
+// explain RUN STEP
+void AddExplainCommand(CLI::App& app, GlobalOptions& options);
 
 }  // namespace reel::cli

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   AddServeCommand(app, options);
   AddFactsCommand(app, options);
   AddExampleDataCommand(app, options);
+  AddExplainCommand(app, options);
 
   try {
     app.parse(argc, argv);

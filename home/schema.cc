@@ -19,7 +19,9 @@ constexpr Migration kSchema[] = {
      kModelRegistrySchema},
     {3, "schedules: the daemon's latest decided interval per workflow", kScheduleStoreSchema},
     {4, "runs.owner and runs.pid_start: which process executes a run", kStateStoreOwnershipSchema},
-    {5, "runs.note and run_tags: a run's note and KEY=VALUE tags", kRunTagsSchema},
+    {5, "tasks.cache_key, cache_parts, cache_from_task, cache_from_run: step caching",
+     kStateStoreCacheSchema},
+    {6, "runs.note and run_tags: a run's note and KEY=VALUE tags", kRunTagsSchema},
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "operators/metric_gate.h"
 #include "operators/noop.h"
 #include "operators/promote.h"
+#include "operators/python.h"
 #include "operators/shell.h"
 #include "operators/sleep.h"
 #include "operators/torch_train.h"
@@ -23,6 +24,7 @@ void RegisterBuiltinOperators(OperatorRegistry& registry) {
   (void)registry.Register(MakeOperatorDef<MetricGateOperator>());
   (void)registry.Register(MakeOperatorDef<NoopOperator>());
   (void)registry.Register(MakeOperatorDef<PromoteOperator>());
+  (void)registry.Register(MakeOperatorDef<PythonOperator>());
   (void)registry.Register(MakeOperatorDef<ShellOperator>());
   (void)registry.Register(MakeOperatorDef<SleepOperator>());
   (void)registry.Register(MakeOperatorDef<TorchTrainOperator>());

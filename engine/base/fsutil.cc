@@ -109,10 +109,13 @@ Status WriteFileAtomic(const fs::path& path, std::string_view data, mode_t mode)
   return file.Commit(path);
 }
 
+std::string TempName() {
+  return fmt::format("{}{}-{}-{}", kTempPrefix, ::getpid(), RandomHex(8), HostName());
+}
+
 Result<AtomicFile> AtomicFile::Create(const fs::path& dir) {
   for (int tries = 0; tries < 8; ++tries) {
-    fs::path temp =
-        dir / fmt::format("{}{}-{}-{}", kTempPrefix, ::getpid(), RandomHex(8), HostName());
+    fs::path temp = dir / TempName();
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) return AtomicFile(fd, temp);
     if (errno != EEXIST) return ErrnoStatus("cannot create temporary file", temp, errno);

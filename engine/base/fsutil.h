@@ -79,6 +79,10 @@ class AtomicFile {
   std::filesystem::path temp_path_;
 };
 
+// A fresh name for a temporary file or folder, as AtomicFile makes them (kTempPrefix, pid,
+// random hex, host), for writers that publish a whole folder by renaming it.
+std::string TempName();
+
 // True when a temporary file name (as made by AtomicFile) belongs to a process that may still
 // be writing it: one on this host that is alive (this process included), or one on another
 // host (whose liveness cannot be checked here). False for names not made by AtomicFile.

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/sha256.h"
+
 namespace reel {
 
 OperatorRegistry::~OperatorRegistry() = default;
@@ -30,6 +32,8 @@ Status OperatorRegistry::Register(OperatorDef def) {
     return s;
   }
   sources_.emplace(name, std::move(source));
+  code_versions_[name] =
+      loading_code_version_.empty() ? std::string("reel ") + REEL_VERSION : loading_code_version_;
   defs_.emplace(name, std::move(def));
   return Status::Ok();
 }
@@ -64,6 +68,11 @@ OperatorCatalog OperatorRegistry::Catalog() const {
   catalog.create = [this](const std::string& name) -> std::unique_ptr<Operator> {
     const OperatorDef* def = Find(name);
     return def ? def->create() : nullptr;
+  };
+  catalog.code_version = [this](const std::string& name) -> std::string {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = code_versions_.find(name);
+    return it == code_versions_.end() ? std::string() : it->second;
   };
   return catalog;
 }
@@ -107,9 +116,11 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
     return Status::InvalidArgument(msg.str());
   }
   size_t before = count();
+  Result<std::string> digest = Sha256::HexOfFile(key);
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     loading_ = path.string();
+    loading_code_version_ = "plugin sha256:" + (digest.ok() ? *digest : std::string("unknown"));
     duplicate_ = Status::Ok();
   }
   do_register(this);  // calls Register, which takes mu_
@@ -117,6 +128,7 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     loading_.clear();
+    loading_code_version_.clear();
     duplicate = std::exchange(duplicate_, Status::Ok());
   }
   if (!duplicate.ok()) {

@@ -63,7 +63,10 @@ class OperatorRegistry : public OperatorRegistrar {
   std::map<std::string, std::string, std::less<>> sources_;
   std::string loading_;  // the plugin whose reel_register_operators runs now; empty otherwise
   Status duplicate_;     // the first duplicate registration during that call
-  std::mutex load_mu_;   // one plugin load at a time; guards loaded_plugins_, trusted_dirs_
+  // What identifies each operator's code (OperatorCatalog::code_version); guarded by mu_.
+  std::map<std::string, std::string, std::less<>> code_versions_;
+  std::string loading_code_version_;  // guarded by mu_; set while a plugin registers
+  std::mutex load_mu_;  // one plugin load at a time; guards loaded_plugins_, trusted_dirs_
   std::vector<std::string> loaded_plugins_;          // canonical paths
   std::vector<std::filesystem::path> trusted_dirs_;  // canonical paths
 };

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/process.h"
 #include "engine/template/template.h"  // kSecretEnvPrefix
@@ -44,6 +47,40 @@ class AttemptSecrets {
   // reference (through secrets.NAME or env.REEL_SECRET_NAME): the only ones a child inherits.
   virtual const std::set<std::string>& secret_variables() const = 0;
 };
+
+// An operator that runs code from files named by its config (a script): their contents belong
+// to the cache key of its steps (see engine/exec/scheduler.h).
+class RunsCodeFiles {
+ public:
+  virtual ~RunsCodeFiles() = default;
+  // The files `config` (rendered) makes it run, resolved against `workflow_dir`.
+  virtual std::vector<std::filesystem::path> CodeFiles(
+      const Json& config, const std::filesystem::path& workflow_dir) const = 0;
+};
+
+// What the engine knows of an attempt beyond the SDK's Context, for an operator that starts a
+// process under the process-step protocol (engine/exec/process_protocol.h). TaskContext
+// implements it; AttemptInputsOf finds it.
+class AttemptInputs {
+ public:
+  virtual ~AttemptInputs() = default;
+  // The task's index in its foreach list; -1 outside foreach.
+  virtual int64_t item_index() const = 0;
+  // The local paths of the upstream steps' artifacts: {"step": {"name": "/path"}}, with a list
+  // of such objects, one per item, for a foreach step.
+  virtual const Json& upstream_artifacts() const = 0;
+  // The folder of the workflow file, against which a step's relative script paths resolve;
+  // empty when unknown.
+  virtual const std::filesystem::path& workflow_dir() const = 0;
+  // The step's `outputs:` and `artifacts:`: names its process must produce; null when the step
+  // declares none.
+  virtual const std::vector<std::string>* declared_outputs() const = 0;
+  virtual const std::vector<std::string>* declared_artifacts() const = 0;
+};
+
+inline const AttemptInputs* AttemptInputsOf(const Context& ctx) {
+  return dynamic_cast<const AttemptInputs*>(&ctx);
+}
 
 // The AttemptSecrets of `ctx`, or null for a Context that is not the engine's (it knows no
 // secrets, so a child then inherits no REEL_SECRET_* variable at all).

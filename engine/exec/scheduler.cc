@@ -86,6 +86,10 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
   cpus_total_ = options_.cpus > 0 ? options_.cpus : cores;
   pool_size_ = wf_.pools;
   for (const auto& [name, size] : options_.pools) pool_size_[name] = size;
+  if (!wf_.file.empty()) {
+    std::error_code ec;
+    workflow_dir_ = std::filesystem::absolute(wf_.file, ec).parent_path();
+  }
   uint64_t seed = options_.jitter_seed;
   if (seed == 0) seed = std::hash<std::string>{}(request_.run_id);
   jitter_.seed(seed);

@@ -6,6 +6,14 @@
 // transitions is committed to the state store in one transaction before any task it makes
 // ready starts. Readiness follows events (ReadyTracker), never a rescan of the graph.
 //
+// Caching: a task of a `cache: true` step, when it becomes ready, gets a cache key: the
+// SHA-256 of its parts (CacheParts: the operator and its code version, the rendered `with:`
+// with secrets by name, the params its templates read, its foreach item, the files it declares
+// in `inputs:` and the script it runs, by digest; for a process step also the outputs and
+// artifact digests of its upstream steps, which its process can read). A succeeded
+// task of any earlier run with the same key lends it its outputs, artifacts and metrics, and it
+// does not run; either way the key and parts are recorded for `reel explain`.
+//
 // Policies live here, never in operators: `when` (a false step is skipped, and so is what
 // only it feeds), `foreach` (one task per item; dependents wait for all), retries with
 // exponential backoff and jitter, `timeout` (the attempt's token is cancelled; an operator
@@ -56,6 +64,8 @@ struct SchedulerOptions {
   // The most bytes an attempt's log keeps; later output is counted and dropped, and the log
   // ends with a line saying how much.
   uint64_t log_max_bytes = uint64_t{1} << 30;
+  // --no-cache: every step runs, whatever its `cache:` says (keys are still recorded).
+  bool no_cache = false;
 };
 
 // A succeeded task of an earlier run whose result a resumed run reuses.

@@ -43,6 +43,7 @@ void RunLoop::StartAttempt(size_t index) {
                                         UpstreamOutputs(t.step), home, work_dir, log_path,
                                         artifacts_, secrets);
   t.ctx->set_secret_variables(std::move(secret_variables));
+  t.ctx->set_inputs(UpstreamArtifacts(t.step), workflow_dir_, step.outputs, step.artifacts);
   t.ctx->set_log_max_bytes(options_.log_max_bytes);
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) RecordAttemptStart(index, log_path.string());
@@ -246,6 +247,7 @@ void RunLoop::HandleCompletion(const Completion& c) {
 
   if (end.status == AttemptStatus::kSucceeded) {
     t.outputs = std::move(outputs);
+    t.artifacts = ArtifactUris(t.published);
     SetTaskStatus(c.task, TaskStatus::kSucceeded, "", &t.outputs);
     FinishTask(c.task);
     return;
@@ -309,6 +311,10 @@ void RunLoop::RecordAttemptEnd(size_t index, const AttemptEnd& end, const Json& 
     metrics = ctx->TakeMetrics();
     events = ctx->TakeEvents();
   }
+  // A failed attempt publishes no artifact: downstream steps never see it, and what it stored
+  // before failing is not attributed to the task.
+  if (end.status != AttemptStatus::kSucceeded) artifacts.clear();
+  t.published = artifacts;
   for (auto& [kind, payload] : events) {
     if (JsonDepth(payload) > kMaxJsonDepth) payload = {{"error", TooDeepMessage("the payload")}};
   }

@@ -69,6 +69,7 @@ void RunLoop::AddTask(int step, int64_t item_index, Json item, TaskStatus status
     t.reused = &reuse->second;
     t.status = TaskStatus::kSucceeded;
     t.outputs = t.reused->outputs;
+    t.artifacts = ArtifactUris(t.reused->artifacts);
   }
   steps_[static_cast<size_t>(step)].tasks.push_back(index);
   steps_[static_cast<size_t>(step)].unfinished++;
@@ -195,6 +196,7 @@ void RunLoop::EnqueueOrReuse(size_t index) {
     FinishTask(index);
     return;
   }
+  if (wf_.steps[static_cast<size_t>(t.step)].cache && TryCache(index)) return;
   Enqueue(index);
 }
 
@@ -239,6 +241,39 @@ TemplateScope RunLoop::ScopeFor(const Task& task) const {
   return scope;
 }
 
+template <typename Refs>
+Json RunLoop::ArtifactUris(const Refs& refs) {
+  Json out = Json::object();
+  for (const auto& ref : refs) out[ref.name] = ref.uri;
+  return out;
+}
+template Json RunLoop::ArtifactUris(const std::vector<ArtifactRef>&);
+
+Json RunLoop::ArtifactPaths(const Json& uris) const {
+  if (uris.is_array()) {
+    Json out = Json::array();
+    for (const auto& item : uris) out.push_back(ArtifactPaths(item));
+    return out;
+  }
+  Json out = Json::object();
+  for (auto it = uris.begin(); it != uris.end(); ++it) {
+    Result<std::filesystem::path> path = artifacts_.Path(it->get<std::string>());
+    std::error_code ec;
+    out[it.key()] = path.ok() ? Json(std::filesystem::absolute(*path, ec).string()) : Json();
+  }
+  return out;
+}
+
+Json RunLoop::UpstreamArtifacts(int step) const {
+  Json out = Json::object();
+  for (int u : dag_.upstream(step)) {
+    const std::string& name = wf_.steps[static_cast<size_t>(u)].name;
+    auto it = step_outputs_.find(name);
+    if (it != step_outputs_.end()) out[name] = (*it)["artifacts"];
+  }
+  return out;
+}
+
 Json RunLoop::UpstreamOutputs(int step) const {
   Json out = Json::object();
   for (int u : dag_.upstream(step)) {
@@ -262,6 +297,7 @@ void RunLoop::FinishStep(int step) {
   const Step& def = wf_.steps[static_cast<size_t>(step)];
   bool any_failed = false, any_cancelled = false, any_upstream_failed = false, all_skipped = true;
   Json outputs = def.foreach ? Json::array() : Json::object();
+  Json artifacts = def.foreach ? Json::array() : Json::object();
   for (size_t i : s.tasks) {
     const Task& t = tasks_[i];
     if (t.status == TaskStatus::kFailed) any_failed = true;
@@ -270,8 +306,10 @@ void RunLoop::FinishStep(int step) {
     if (t.status != TaskStatus::kSkipped) all_skipped = false;
     if (def.foreach && t.item_index >= 0) {
       outputs.push_back(t.outputs);
+      artifacts.push_back(t.artifacts);
     } else if (!def.foreach) {
       outputs = t.outputs;
+      artifacts = t.artifacts;
     }
   }
   if (any_upstream_failed) {
@@ -286,7 +324,8 @@ void RunLoop::FinishStep(int step) {
     s.status = TaskStatus::kSucceeded;
   }
   if (s.status == TaskStatus::kSucceeded || IsCaught(def, s.status)) {
-    step_outputs_[def.name] = Json{{"outputs", outputs}};
+    step_outputs_[def.name] = Json{{"outputs", outputs}, {"artifacts", ArtifactPaths(artifacts)}};
+    step_artifact_uris_[def.name] = std::move(artifacts);
   }
   for (int next : tracker_.Finish(step)) StepReady(next);
   if (tracker_.remaining() == 0) FinishRun();

@@ -69,7 +69,9 @@ void TaskContext::SetOutput(const std::string& key, Json value) {
 
 Result<ArtifactRef> TaskContext::PutArtifact(const std::string& name,
                                              const std::filesystem::path& file) {
-  auto ref = artifacts_.Put(name, file);
+  std::error_code ec;
+  auto ref = std::filesystem::is_directory(file, ec) ? artifacts_.PutTree(name, file)
+                                                     : artifacts_.Put(name, file);
   if (!ref.ok()) return ref;
   std::lock_guard<std::mutex> lock(mu_);
   artifact_refs_.push_back(*ref);

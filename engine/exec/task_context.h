@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,7 +39,7 @@ std::string RedactText(std::string_view text, const std::vector<std::string>& re
 // whose text is a secret replaced by "***".
 Json RedactJson(const Json& value, const std::vector<std::string>& renderings);
 
-class TaskContext : public Context, public AttemptSecrets {
+class TaskContext : public Context, public AttemptSecrets, public AttemptInputs {
  public:
   // `secrets`: the secret values the attempt's config and item hold; every rendering of each
   // is redacted from the log, events and Redact's results.
@@ -75,6 +76,26 @@ class TaskContext : public Context, public AttemptSecrets {
 
   CancellationToken& token() { return token_; }
 
+  // AttemptInputs.
+  int64_t item_index() const override { return id_.item_index; }
+  const Json& upstream_artifacts() const override { return upstream_artifacts_; }
+  const std::filesystem::path& workflow_dir() const override { return workflow_dir_; }
+  const std::vector<std::string>* declared_outputs() const override {
+    return declared_outputs_ ? &*declared_outputs_ : nullptr;
+  }
+  const std::vector<std::string>* declared_artifacts() const override {
+    return declared_artifacts_ ? &*declared_artifacts_ : nullptr;
+  }
+  // Set before the attempt starts.
+  void set_inputs(Json upstream_artifacts, std::filesystem::path workflow_dir,
+                  std::optional<std::vector<std::string>> declared_outputs,
+                  std::optional<std::vector<std::string>> declared_artifacts) {
+    upstream_artifacts_ = std::move(upstream_artifacts);
+    workflow_dir_ = std::move(workflow_dir);
+    declared_outputs_ = std::move(declared_outputs);
+    declared_artifacts_ = std::move(declared_artifacts);
+  }
+
   // What the operator reported; read by the scheduler after Execute returned.
   Json TakeOutputs();
   std::vector<ArtifactRef> TakeArtifacts();
@@ -101,6 +122,9 @@ class TaskContext : public Context, public AttemptSecrets {
   std::vector<std::string> secrets_;  // every rendering of every secret, longest first
   std::set<std::string> secret_variables_;
   CancellationToken token_;
+  Json upstream_artifacts_ = Json::object();
+  std::filesystem::path workflow_dir_;
+  std::optional<std::vector<std::string>> declared_outputs_, declared_artifacts_;
 
   mutable std::mutex mu_;
   Json outputs_ = Json::object();                                            // guarded by mu_

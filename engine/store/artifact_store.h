@@ -9,6 +9,10 @@
 //     CleanTemporaries removes those whose writer is gone.
 //   - Identical content is stored once; storing it again only drops the temporary file.
 //   - Stored files are immutable; callers must not write to the paths Path returns.
+//   - A folder is stored as one artifact (PutTree): a read-only copy of the folder, addressed by
+//     the SHA-256 of a manifest that lists each entry's relative path, kind, executable bit,
+//     size and content digest (so equal trees share one copy, as files do). It is copied into
+//     a temporary folder, then renamed into place, like a file.
 //   - Names are labels recorded with a run (ArtifactRef::name); they do not affect where the
 //     content lives, but must be safe relative names (ValidateName).
 //
@@ -36,9 +40,12 @@ class ArtifactStore {
   // Copies `file` into the store. NotFound if `file` does not exist.
   Result<ArtifactRef> Put(const std::string& name, const std::filesystem::path& file);
   Result<ArtifactRef> PutBytes(const std::string& name, std::string_view data);
+  // Copies the folder `dir` into the store as one artifact whose size is the sum of its files'.
+  // Symbolic links and special files in it are refused (InvalidArgument naming them).
+  Result<ArtifactRef> PutTree(const std::string& name, const std::filesystem::path& dir);
 
-  // The read-only local file of a "sha256:<64 hex>" uri. InvalidArgument for a malformed uri,
-  // NotFound when the content is not in this store.
+  // The read-only local file (or folder, for a tree) of a "sha256:<64 hex>" uri. InvalidArgument
+  // for a malformed uri, NotFound when the content is not in this store.
   Result<std::filesystem::path> Path(const std::string& uri) const;
   bool Contains(const std::string& uri) const { return Path(uri).ok(); }
   // Re-hashes a stored artifact; Conflict if its content no longer matches its uri.

@@ -16,8 +16,8 @@
 //       other store fail (a reaper replaces it when it declares the process gone).
 //       pid_start: ProcessStartId(pid), which tells the live process from a reused pid.
 //       cancel_requested_at: set by `reel cancel`, polled by the executing process.
-//       note: free text given at `reel run --note` (migration 5).
-//   run_tags(run_id, key, value)  PK(run_id, key)       `reel run --tag KEY=VALUE` (migration 5)
+//       note: free text given at `reel run --note` (migration 6).
+//   run_tags(run_id, key, value)  PK(run_id, key)       `reel run --tag KEY=VALUE` (migration 6)
 //   tasks(task_id INTEGER PK, run_id, step, item_index, item JSON, status, attempts,
 //         outputs JSON, started_at, ended_at, error, reused_from)  UNIQUE(run_id, step, item_index)
 //       One row per step instance: item_index is the foreach position, -1 outside foreach.
@@ -105,6 +105,12 @@ struct TaskRecord {
   std::optional<int64_t> ended_at;
   std::string error;
   std::optional<int64_t> reused_from;
+  // Set for a task of a `cache: true` step: its cache key and the parts it was made of.
+  std::string cache_key;
+  Json cache_parts;
+  // Set when the task was completed from the cache: whose result it reused.
+  std::optional<int64_t> cache_from_task;
+  std::string cache_from_run;
 };
 
 struct AttemptRecord {
@@ -138,6 +144,15 @@ struct MetricRecord {
   int64_t step = -1;      // position in a series (an epoch); -1 when single-valued
   int64_t at = 0;         // 0: now
   std::string task_step;  // filled in by GetMetrics from the task; ignored by AddMetric
+};
+
+// A succeeded task whose result a task with the same cache key may reuse.
+struct CachedTask {
+  int64_t task_id = 0;  // the task that ran (not a cached copy of it)
+  std::string run_id;   // its run
+  Json outputs = Json::object();
+  std::vector<ArtifactRecord> artifacts;
+  std::vector<MetricRecord> metrics;
 };
 
 struct EventRecord {
@@ -205,6 +220,22 @@ class StateStore {
 
   Status AddArtifact(const ArtifactRecord& artifact);
   Status AddMetric(const MetricRecord& metric);
+
+  // Caching. The latest succeeded task with cache key `key` (excluding run `except_run`), with
+  // what it produced; nullopt when none.
+  Result<std::optional<CachedTask>> FindCachedTask(const std::string& key,
+                                                   const std::string& except_run);
+  // Records a task's cache key and parts (a miss, before it runs).
+  Status SetTaskCacheKey(int64_t task_id, const std::string& key, const Json& parts);
+  // Completes a task from `from`: succeeded with its outputs, its artifacts and metrics copied,
+  // and the key, parts and origin recorded.
+  Status CompleteFromCache(int64_t task_id, const std::string& key, const Json& parts,
+                           const CachedTask& from);
+  // The latest task of `step` (and `item_index`) in an earlier run of `workflow` that has a
+  // cache key, created before task `before_task_id`; what `reel explain` compares with.
+  Result<std::optional<TaskRecord>> PreviousKeyedTask(const std::string& workflow,
+                                                      const std::string& step, int64_t item_index,
+                                                      int64_t before_task_id);
   Result<int64_t> AddEvent(const EventRecord& event);
 
   // Newest first.

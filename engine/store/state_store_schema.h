@@ -117,7 +117,18 @@ ALTER TABLE runs ADD COLUMN pid_start TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_by_origin ON runs(origin_run_id) WHERE origin_run_id IS NOT NULL;
 )sql";
 
-// Migration 5: a run's free-text note and its KEY=VALUE tags (`reel run --tag --note`).
+// Caching: each task of a `cache: true` step records its cache key and the parts it was made
+// of; a task completed from the cache records the task (and run) whose result it reused.
+inline constexpr std::string_view kStateStoreCacheSchema = R"sql(
+ALTER TABLE tasks ADD COLUMN cache_key TEXT;
+ALTER TABLE tasks ADD COLUMN cache_parts TEXT;
+ALTER TABLE tasks ADD COLUMN cache_from_task INTEGER;
+ALTER TABLE tasks ADD COLUMN cache_from_run TEXT;
+CREATE INDEX tasks_by_cache_key ON tasks(cache_key, task_id) WHERE cache_key IS NOT NULL;
+CREATE INDEX tasks_by_step ON tasks(step, task_id);
+)sql";
+
+// Migration 6: a run's free-text note and its KEY=VALUE tags (`reel run --tag --note`).
 inline constexpr std::string_view kRunTagsSchema = R"sql(
 ALTER TABLE runs ADD COLUMN note TEXT;
 CREATE TABLE run_tags(

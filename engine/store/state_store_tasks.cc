@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kTaskColumns =
     "task_id, run_id, step, item_index, item, status, attempts, outputs, started_at, ended_at,"
-    " error, reused_from";
+    " error, reused_from, cache_key, cache_parts, cache_from_task, cache_from_run";
 
 TaskRecord ReadTask(const Stmt& st) {
   TaskRecord t;
@@ -34,6 +34,10 @@ TaskRecord ReadTask(const Stmt& st) {
   t.ended_at = st.OptInt(9);
   t.error = st.Text(10);
   t.reused_from = st.OptInt(11);
+  t.cache_key = st.Text(12);
+  t.cache_parts = ParseJsonColumn(st, 13, Json());
+  t.cache_from_task = st.OptInt(14);
+  t.cache_from_run = st.Text(15);
   return t;
 }
 
@@ -221,6 +225,110 @@ Result<int64_t> StateStore::AddEvent(const EventRecord& e) {
   });
   if (!s.ok()) return s;
   return id;
+}
+
+Result<std::optional<CachedTask>> StateStore::FindCachedTask(const std::string& key,
+                                                             const std::string& except_run) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare("SELECT task_id, coalesce(cache_from_task, task_id),"
+                   " coalesce(cache_from_run, run_id), outputs FROM tasks WHERE cache_key = ? AND"
+                   " status = 'succeeded' AND run_id <> ? ORDER BY task_id DESC LIMIT 1"));
+  st.BindAll(key, except_run);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<CachedTask>();
+  // A task that was itself completed from the cache names the task that ran.
+  const int64_t found = st.Int(0);
+  CachedTask c;
+  c.task_id = st.Int(1);
+  c.run_id = st.Text(2);
+  c.outputs = ParseJsonColumn(st, 3, Json::object());
+  REEL_ASSIGN_OR_RETURN(
+      Stmt arts,
+      db_->Prepare("SELECT name, uri, size FROM artifacts WHERE task_id = ? ORDER BY id"));
+  arts.Bind(1, found);
+  REEL_ASSIGN_OR_RETURN(c.artifacts, Collect<ArtifactRecord>(arts, [](const Stmt& s) {
+                          ArtifactRecord a;
+                          a.name = s.Text(0);
+                          a.uri = s.Text(1);
+                          a.size = s.Int(2);
+                          return a;
+                        }));
+  REEL_ASSIGN_OR_RETURN(
+      Stmt mets,
+      db_->Prepare("SELECT key, value, step FROM metrics WHERE task_id = ? ORDER BY id"));
+  mets.Bind(1, found);
+  REEL_ASSIGN_OR_RETURN(c.metrics, Collect<MetricRecord>(mets, [](const Stmt& s) {
+                          MetricRecord m;
+                          m.key = s.Text(0);
+                          m.value =
+                              s.IsNull(1) ? std::numeric_limits<double>::quiet_NaN() : s.Double(1);
+                          m.step = s.Int(2);
+                          return m;
+                        }));
+  return std::optional<CachedTask>(std::move(c));
+}
+
+Status StateStore::SetTaskCacheKey(int64_t task_id, const std::string& key, const Json& parts) {
+  return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckTaskOwner(task_id));
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("UPDATE tasks SET cache_key = ?, cache_parts = ? WHERE task_id = ?"));
+    return st.BindAll(key, DumpJson(parts), task_id).Run();
+  });
+}
+
+Status StateStore::CompleteFromCache(int64_t task_id, const std::string& key, const Json& parts,
+                                     const CachedTask& from) {
+  int64_t now = NowMillis();
+  return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckTaskOwner(task_id));
+    REEL_ASSIGN_OR_RETURN(Stmt find, db_->Prepare("SELECT run_id FROM tasks WHERE task_id = ?"));
+    find.Bind(1, task_id);
+    REEL_ASSIGN_OR_RETURN(bool row, find.Step());
+    if (!row) return Status::NotFound(fmt::format("no task {}", task_id));
+    std::string run_id = find.Text(0);
+    REEL_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare("UPDATE tasks SET status = 'succeeded', outputs = ?,"
+                              " started_at = coalesce(started_at, ?), ended_at = ?, error = NULL,"
+                              " cache_key = ?, cache_parts = ?, cache_from_task = ?,"
+                              " cache_from_run = ? WHERE task_id = ?"));
+    st.BindAll(DumpJson(from.outputs), now, now, key, DumpJson(parts), from.task_id, from.run_id,
+               task_id);
+    REEL_RETURN_IF_ERROR(st.Run());
+    for (ArtifactRecord a : from.artifacts) {
+      REEL_ASSIGN_OR_RETURN(Stmt ins,
+                            db_->Prepare("INSERT INTO artifacts(run_id, task_id, name, uri, size,"
+                                         " created_at) VALUES(?,?,?,?,?,?)"));
+      REEL_RETURN_IF_ERROR(ins.BindAll(run_id, task_id, a.name, a.uri, a.size, now).Run());
+    }
+    for (const MetricRecord& m : from.metrics) {
+      REEL_ASSIGN_OR_RETURN(
+          Stmt ins, db_->Prepare("INSERT INTO metrics(run_id, task_id, key, value, step, at)"
+                                 " VALUES(?,?,?,?,?,?)"));
+      std::optional<double> value;
+      if (!std::isnan(m.value)) value = m.value;
+      REEL_RETURN_IF_ERROR(ins.BindAll(run_id, task_id, m.key, value, m.step, now).Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<TaskRecord>> StateStore::PreviousKeyedTask(const std::string& workflow,
+                                                                const std::string& step,
+                                                                int64_t item_index,
+                                                                int64_t before_task_id) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st,
+      db_->Prepare(fmt::format(
+          "SELECT {} FROM tasks WHERE step = ? AND item_index = ? AND task_id < ? AND"
+          " cache_key IS NOT NULL AND run_id IN (SELECT run_id FROM runs WHERE workflow = ?)"
+          " ORDER BY task_id DESC LIMIT 1",
+          kTaskColumns)));
+  st.BindAll(step, item_index, before_task_id, workflow);
+  REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<TaskRecord>();
+  return std::optional<TaskRecord>(ReadTask(st));
 }
 
 Result<std::vector<TaskRecord>> StateStore::GetTasks(const std::string& run_id) {

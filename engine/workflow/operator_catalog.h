@@ -17,6 +17,9 @@ struct OperatorCatalog {
   std::function<const OperatorInfo*(const std::string&)> find;
   std::vector<std::string> names;
   std::function<std::unique_ptr<Operator>(const std::string&)> create;
+  // What identifies an operator's code, for cache keys: "reel VERSION" for a built-in,
+  // "plugin sha256:HEX" (the shared library's digest) for a plugin's. Unset: "".
+  std::function<std::string(const std::string&)> code_version;
 };
 
 }  // namespace reel

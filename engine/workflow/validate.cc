@@ -213,7 +213,8 @@ class Validator {
     std::vector<bool> ancestors;
     bool reads_steps = step.with.dump().find("steps.") != std::string::npos ||
                        step.when.find("steps.") != std::string::npos ||
-                       (step.foreach && step.foreach->dump().find("steps.") != std::string::npos);
+                       (step.foreach && step.foreach->dump().find("steps.") != std::string::npos) ||
+                       Json(step.inputs).dump().find("steps.") != std::string::npos;
     if (reads_steps) ancestors = dag_.Ancestors(index);
     bool in_foreach = step.foreach.has_value();
     if (const YamlNode* with = node.Get("with")) {
@@ -224,6 +225,9 @@ class Validator {
     }
     if (const YamlNode* foreach = node.Get("foreach")) {
       CheckTemplatesIn(*foreach, index, /*in_foreach=*/false, &ancestors);
+    }
+    if (const YamlNode* inputs = node.Get("inputs")) {
+      CheckTemplatesIn(*inputs, index, in_foreach, &ancestors);
     }
   }
 
@@ -298,8 +302,10 @@ class Validator {
       Error(mark, "a param default cannot refer to step outputs");
       return;
     }
-    if (ref.path.size() < 3 || ref.path[2] != "outputs") {
-      Error(mark, "a step reference reads outputs: steps.NAME.outputs.KEY");
+    if (ref.path.size() < 3 || (ref.path[2] != "outputs" && ref.path[2] != "artifacts")) {
+      Error(mark,
+            "a step reference reads outputs or artifacts: steps.NAME.outputs.KEY or "
+            "steps.NAME.artifacts.NAME");
       return;
     }
     const std::string& target = ref.path[1];

@@ -79,8 +79,8 @@ struct Step {
   // validation against what downstream templates read); unset when not declared.
   std::optional<std::vector<std::string>> outputs;
   std::optional<std::vector<std::string>> artifacts;
-  // `inputs:`, files whose contents belong to the step's cache key, as written (a relative
-  // path is relative to the workflow file's folder).
+  // `inputs:`, files whose contents belong to the step's cache key, as written (templates
+  // allowed; a relative path is relative to the workflow file's folder).
   std::vector<std::string> inputs;
   bool cache = false;  // `cache: true`: reuse an earlier task with the same cache key
   SourceMark mark;

@@ -111,7 +111,8 @@ class Context {
   // Publishes a small JSON value under `key` in this task's outputs.
   virtual void SetOutput(const std::string& key, Json value) = 0;
 
-  // Copies `file` into the artifact store (atomically, deduplicated by content).
+  // Copies `file` into the artifact store (atomically, deduplicated by content). A folder is
+  // stored whole, as one artifact whose local path is a read-only folder.
   virtual Result<ArtifactRef> PutArtifact(const std::string& name,
                                           const std::filesystem::path& file) = 0;
   // The local path of an artifact given its uri ("sha256:<hex>"). The file is read-only.

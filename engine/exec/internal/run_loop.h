@@ -76,6 +76,8 @@ struct Task {
   TaskStatus status = TaskStatus::kQueued;
   int attempt = 0;  // attempts started
   Json outputs = Json::object();
+  Json artifacts = Json::object();     // {"name": "sha256:..."} of the succeeded attempt
+  std::vector<ArtifactRef> published;  // what the last attempt to end stored, if it succeeded
   std::string error;
   std::shared_ptr<TaskContext> ctx;           // the running attempt
   std::shared_ptr<ProcessAttempt> process;    // the running attempt, when a process step's
@@ -140,6 +142,10 @@ class RunLoop {
   void AddTask(int step, int64_t item_index, Json item, TaskStatus status,
                std::vector<std::string> item_secrets = {});
   void EnqueueOrReuse(size_t task);
+  // Caching (engine/exec/scheduler_cache.cc): completes the task from an earlier one with the
+  // same key and returns true, or records its key and returns false.
+  bool TryCache(size_t task);
+  Result<Json> CacheParts(const Task& task) const;
   void Enqueue(size_t task);
   void Pump();
 
@@ -203,6 +209,13 @@ class RunLoop {
 
   TemplateScope ScopeFor(const Task& task) const;
   Json UpstreamOutputs(int step) const;
+  Json UpstreamArtifacts(int step) const;
+  // {"name": "sha256:..."} for `refs`.
+  template <typename Refs>
+  static Json ArtifactUris(const Refs& refs);
+  // The same with each uri replaced by its absolute local path (null when the content is
+  // missing); a list of such objects maps item by item.
+  Json ArtifactPaths(const Json& uris) const;
   std::string StepDir(const Task& task) const;
   void Notify(const Task& task, const std::string& detail = {});
   void StartTimers();
@@ -229,7 +242,10 @@ class RunLoop {
   std::deque<Task> tasks_;
   std::vector<StepRun> steps_;
   std::deque<size_t> pending_;
-  Json step_outputs_ = Json::object();  // {"step": {"outputs": ...}} of finished steps
+  // {"step": {"outputs": ..., "artifacts": ...}} of finished steps; a foreach step's are lists.
+  Json step_outputs_ = Json::object();
+  Json step_artifact_uris_ = Json::object();  // {"step": artifacts by uri} of finished steps
+  std::filesystem::path workflow_dir_;        // the workflow file's folder, absolute
   std::vector<std::string> secret_values_;
 
   int running_ = 0;

@@ -174,3 +174,60 @@ TEST_CASE("a damaged stored artifact is detected and repaired by the next put") 
   REQUIRE(store.PutBytes("m", "good content").ok());
   CHECK(store.Verify(ref->uri).ok());
 }
+
+TEST_CASE("a folder is stored whole, read-only, addressed by its content") {
+  TempDir tmp;
+  ArtifactStore store(tmp.path() / "home");
+  fs::path dir = tmp.path() / "model";
+  fs::create_directories(dir / "sub");
+  WriteFile(dir / "w.bin", "weights");
+  WriteFile(dir / "sub" / "x.txt", "more");
+  ::chmod((dir / "w.bin").c_str(), 0755);
+
+  auto ref = store.PutTree("model", dir);
+  REQUIRE(ref.ok());
+  CHECK(ref->size == 11);
+  auto path = store.Path(ref->uri);
+  REQUIRE(path.ok());
+  CHECK(fs::is_directory(*path));
+  CHECK(ReadFile(*path / "sub" / "x.txt") == "more");
+  struct stat st;
+  REQUIRE(::stat((*path / "w.bin").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0500);  // the executable bit is kept, writes are not
+  REQUIRE(::stat(path->c_str(), &st) == 0);
+  CHECK((st.st_mode & 0222) == 0);
+  CHECK(store.Verify(ref->uri).ok());
+
+  // The same content from elsewhere: the same uri, stored once; other content, another uri.
+  fs::path copy = tmp.path() / "copy";
+  fs::copy(dir, copy, fs::copy_options::recursive);
+  auto again = store.PutTree("other-name", copy);
+  REQUIRE(again.ok());
+  CHECK(again->uri == ref->uri);
+  WriteFile(copy / "sub" / "x.txt", "changed");
+  auto changed = store.PutTree("model", copy);
+  REQUIRE(changed.ok());
+  CHECK(changed->uri != ref->uri);
+  // A renamed file changes the tree, even with the same bytes.
+  fs::rename(copy / "sub" / "x.txt", copy / "sub" / "y.txt");
+  auto renamed = store.PutTree("model", copy);
+  REQUIRE(renamed.ok());
+  CHECK(renamed->uri != changed->uri);
+  // No temporary folder is left behind.
+  for (const auto& e : fs::directory_iterator(tmp.path() / "home" / "artifacts")) {
+    CHECK(e.path().filename().string().rfind(std::string(kTempPrefix), 0) != 0);
+  }
+}
+
+TEST_CASE("a folder holding a symbolic link is refused, naming it") {
+  TempDir tmp;
+  ArtifactStore store(tmp.path() / "home");
+  fs::path dir = tmp.path() / "d";
+  fs::create_directories(dir);
+  WriteFile(dir / "a.txt", "a");
+  fs::create_symlink("/etc/passwd", dir / "pw");
+  auto ref = store.PutTree("d", dir);
+  REQUIRE_FALSE(ref.ok());
+  CHECK(ref.status().message().find("is a symbolic link") != std::string::npos);
+  CHECK(ref.status().message().find("pw") != std::string::npos);
+}
