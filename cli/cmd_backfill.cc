@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <map>
 
 #include "cli/common.h"
 #include "cli/run_support.h"
@@ -26,6 +28,15 @@ struct BackfillFlags {
   int max_parallel = 0;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
   bool no_cache = false;
+  RunLabelFlags labels;
+  bool json = false;
+};
+
+// What became of one date, for --json.
+struct DateOutcome {
+  std::string run_id;
+  std::string status;
+  std::string error;
 };
 
 // A bar on a terminal; one line per finished date otherwise. All output on stderr.
@@ -39,6 +50,7 @@ class BackfillProgress : public BackfillObserver {
   }
   void OnDateFinished(const BackfillItem& item, const std::string& run_id, RunStatus status,
                       const std::string& error) override {
+    outcomes_[item.date.key] = {run_id, std::string(ToString(status)), error};
     if (!run_id.empty() && running_ > 0) --running_;
     ++done_;
     if (status != RunStatus::kSucceeded) {
@@ -59,6 +71,7 @@ class BackfillProgress : public BackfillObserver {
     }
   }
   void OnDateSkipped(const BackfillItem& item, const std::string& reason) override {
+    outcomes_[item.date.key] = {"", "claimed_elsewhere", reason};
     ++done_;
     skipped_.push_back(item.date.key + ": " + reason);
     if (terminal_) {
@@ -74,6 +87,7 @@ class BackfillProgress : public BackfillObserver {
   }
   const std::vector<std::string>& failures() const { return failures_; }
   const std::vector<std::string>& skipped() const { return skipped_; }
+  const std::map<std::string, DateOutcome>& outcomes() const { return outcomes_; }
 
  private:
   void Draw() {
@@ -92,7 +106,40 @@ class BackfillProgress : public BackfillObserver {
   size_t done_ = 0, running_ = 0, failed_ = 0;
   std::vector<std::string> failures_;
   std::vector<std::string> skipped_;
+  std::map<std::string, DateOutcome> outcomes_;  // by date key
 };
+
+// One entry per date: its key and ds, the action taken, and the run that holds its result (the
+// new run, or for a skipped date the latest earlier one) with that run's status.
+nlohmann::ordered_json DatesJson(const std::vector<BackfillItem>& items,
+                                 const std::map<std::string, DateOutcome>& outcomes) {
+  using OJson = nlohmann::ordered_json;
+  OJson dates = OJson::array();
+  for (const auto& item : items) {
+    OJson j;
+    j["logical_date"] = item.date.key;
+    j["ds"] = item.date.ds;
+    j["action"] = BackfillActionName(item.action);
+    auto it = outcomes.find(item.date.key);
+    if (it != outcomes.end()) {
+      j["run_id"] = it->second.run_id.empty() ? OJson(nullptr) : OJson(it->second.run_id);
+      j["status"] = it->second.status;
+      j["error"] = it->second.error.empty() ? OJson(nullptr) : OJson(it->second.error);
+    } else if (IsSkip(item.action)) {
+      j["run_id"] = item.previous_run_id.empty() ? OJson(nullptr) : OJson(item.previous_run_id);
+      j["status"] = item.previous_status.empty() ? OJson(nullptr) : OJson(item.previous_status);
+      j["error"] = nullptr;
+    } else {
+      j["run_id"] = nullptr;
+      j["status"] = "not_started";
+      j["error"] = nullptr;
+    }
+    j["previous_run_id"] =
+        item.previous_run_id.empty() ? OJson(nullptr) : OJson(item.previous_run_id);
+    dates.push_back(std::move(j));
+  }
+  return dates;
+}
 
 // One line per date: its action, the run it follows, and the params its run would get.
 bool PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
@@ -100,6 +147,37 @@ bool PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
                const std::map<std::string, std::string>& overrides) {
   size_t runs = 0;
   for (const auto& item : items) runs += IsSkip(item.action) ? 0 : 1;
+  if (flags.json) {
+    using OJson = nlohmann::ordered_json;
+    OJson dates = OJson::array();
+    for (const auto& item : items) {
+      OJson j;
+      j["logical_date"] = item.date.key;
+      j["ds"] = item.date.ds;
+      j["action"] = BackfillActionName(item.action);
+      j["previous_run_id"] =
+          item.previous_run_id.empty() ? OJson(nullptr) : OJson(item.previous_run_id);
+      j["previous_status"] =
+          item.previous_status.empty() ? OJson(nullptr) : OJson(item.previous_status);
+      j["params"] = nullptr;
+      if (!IsSkip(item.action)) {
+        auto planned = PlannedParams(workflow, item, overrides);
+        if (!planned.ok()) {
+          PrintError(item.date.key + ": " + planned.status().message());
+          return false;
+        }
+        j["params"] = OJson::parse(JsonText(*planned, -1));
+      }
+      dates.push_back(std::move(j));
+    }
+    std::cout << JsonText(OJson{{"workflow", workflow.name},
+                                {"dry_run", true},
+                                {"to_run", runs},
+                                {"to_skip", items.size() - runs},
+                                {"dates", dates}})
+              << "\n";
+    return true;
+  }
   std::printf("backfill %s %s..%s: %zu date(s), %zu to run, %zu to skip (dry run)\n",
               workflow.name.c_str(), flags.from.c_str(), flags.to.c_str(), items.size(), runs,
               items.size() - runs);
@@ -151,6 +229,9 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     }
     overrides[pair.substr(0, eq)] = pair.substr(eq + 1);
   }
+  auto tags = ParseTags(flags.labels.tags);
+  if (!tags.ok()) return ReportFailure(tags.status());
+  if (Status s = CheckNote(flags.labels.note); !s.ok()) return ReportFailure(s);
   auto reprocess = ParseReprocess(flags.reprocess);
   if (!reprocess.ok()) {
     PrintError(reprocess.status().message());
@@ -250,6 +331,8 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
   BackfillOptions run_options;
   run_options.parallel = flags.parallel;
   run_options.overrides = overrides;
+  run_options.tags = *tags;
+  run_options.note = flags.labels.note;
   run_options.scheduler.max_parallel = flags.max_parallel;
   run_options.scheduler.log_max_bytes = flags.log_max_bytes;
   run_options.scheduler.no_cache = flags.no_cache;
@@ -261,11 +344,22 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
     PrintError(summary.status().message());
     return summary.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitInternal;
   }
-  std::printf(
-      "backfill %s %s..%s: %zu succeeded, %zu failed, %zu cancelled, %zu skipped "
-      "(%zu already succeeded)\n",
-      workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(), summary->succeeded,
-      summary->failed, summary->cancelled, summary->skipped, skip_succeeded);
+  if (flags.json) {
+    std::cout << JsonText(nlohmann::ordered_json{{"workflow", workflow->name},
+                                                 {"ok", summary->all_succeeded},
+                                                 {"succeeded", summary->succeeded},
+                                                 {"failed", summary->failed},
+                                                 {"cancelled", summary->cancelled},
+                                                 {"skipped", summary->skipped},
+                                                 {"dates", DatesJson(*items, progress.outcomes())}})
+              << "\n";
+  } else {
+    std::printf(
+        "backfill %s %s..%s: %zu succeeded, %zu failed, %zu cancelled, %zu skipped "
+        "(%zu already succeeded)\n",
+        workflow->name.c_str(), flags.from.c_str(), flags.to.c_str(), summary->succeeded,
+        summary->failed, summary->cancelled, summary->skipped, skip_succeeded);
+  }
   for (const auto& failure : progress.failures()) std::fprintf(stderr, "  %s\n", failure.c_str());
   if (skip_failed > 0) {
     std::fprintf(stderr,
@@ -323,6 +417,9 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
       ->transform(NumberIn(1024, 1e15, true));
   cmd->add_flag("--no-cache", flags->no_cache,
                 "run every step, even those with `cache: true` (their keys are still recorded)");
+  AddRunLabelFlags(cmd, flags->labels);
+  cmd->add_flag("--json", flags->json,
+                "print the outcome as JSON, one entry per date (progress: stderr)");
   cmd->callback([&options, flags] {
     options.action = [&options, flags]() -> int { return RunBackfillCommand(options, *flags); };
   });

@@ -1,5 +1,5 @@
-// reel runs compare RUN_A RUN_B [--json]: two runs' params, metrics and artifacts side by side,
-// differences marked with '*'.
+// reel runs compare RUN RUN [RUN...] [--json]: runs' status, duration, params, metrics and
+// artifacts side by side, one column per run, differences marked with '*'.
 //
 // Metrics are keyed by task (step, or step[i] in a foreach) and metric key. A single-valued
 // metric shows its last value; a series (per-epoch values) shows its last value and how many
@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "cli/common.h"
@@ -97,20 +98,19 @@ std::string ParamText(const Json* v) {
 }
 
 struct Row {
-  std::string section, key, a, b;
+  std::string section, key;
+  std::vector<std::string> values;  // one per run
   bool differs = false;
 };
 
-// The union of both maps' keys, in order.
+// The union of every map's keys, sorted.
 template <typename Map>
-std::vector<typename Map::key_type> Keys(const Map& a, const Map& b) {
-  std::vector<typename Map::key_type> keys;
-  for (const auto& [k, v] : a) keys.push_back(k);
-  for (const auto& [k, v] : b) {
-    if (!a.count(k)) keys.push_back(k);
+std::vector<typename Map::key_type> Keys(const std::vector<const Map*>& maps) {
+  std::set<typename Map::key_type> keys;
+  for (const Map* m : maps) {
+    for (const auto& [k, v] : *m) keys.insert(k);
   }
-  std::sort(keys.begin(), keys.end());
-  return keys;
+  return {keys.begin(), keys.end()};
 }
 
 template <typename Map>
@@ -119,98 +119,153 @@ const typename Map::mapped_type* Find(const Map& m, const typename Map::key_type
   return it == m.end() ? nullptr : &it->second;
 }
 
-int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool json) {
-  auto a = Collect(*home.store, id_a);
-  if (!a.ok()) {
-    PrintError(a.status().message());
-    return a.status().code() == Status::Code::kNotFound ||
-                   a.status().code() == Status::Code::kInvalidArgument
-               ? kExitUsage
-               : kExitInternal;
+// True unless every run has the value and all are equal.
+template <typename T, typename Eq>
+bool Differs(const std::vector<const T*>& values, Eq equal) {
+  for (const T* v : values) {
+    if (!v || !equal(*v, *values.front())) return true;
   }
-  auto b = Collect(*home.store, id_b);
-  if (!b.ok()) {
-    PrintError(b.status().message());
-    return b.status().code() == Status::Code::kNotFound ||
-                   b.status().code() == Status::Code::kInvalidArgument
-               ? kExitUsage
-               : kExitInternal;
+  return false;
+}
+
+// Per-run values of one row in --json: "values" (one per run); with two runs also "a" and "b".
+void SetValues(OJson& j, const std::vector<OJson>& values) {
+  j["values"] = values;
+  if (values.size() == 2) {
+    j["a"] = values[0];
+    j["b"] = values[1];
+  }
+}
+
+std::string DurationText(const RunRecord& r) { return FormatElapsed(r.started_at, r.ended_at); }
+
+int Compare(Home& home, const std::vector<std::string>& ids, bool json) {
+  std::vector<RunFacts> runs;
+  for (const auto& id : ids) {
+    auto facts = Collect(*home.store, id);
+    if (!facts.ok()) return ReportFailure(facts.status());
+    runs.push_back(std::move(*facts));
   }
   std::vector<Row> rows;
   OJson out;
-  out["runs"] = {{{"run_id", a->run.run_id},
-                  {"workflow", a->run.workflow},
-                  {"status", ToString(a->run.status)},
-                  {"logical_date", a->run.logical_date}},
-                 {{"run_id", b->run.run_id},
-                  {"workflow", b->run.workflow},
-                  {"status", ToString(b->run.status)},
-                  {"logical_date", b->run.logical_date}}};
-  rows.push_back(
-      {"run", "workflow", a->run.workflow, b->run.workflow, a->run.workflow != b->run.workflow});
-  rows.push_back({"run", "status", std::string(ToString(a->run.status)),
-                  std::string(ToString(b->run.status)), a->run.status != b->run.status});
-  rows.push_back({"run", "date", a->run.logical_date, b->run.logical_date,
-                  a->run.logical_date != b->run.logical_date});
+  out["runs"] = OJson::array();
+  for (const auto& f : runs) {
+    const RunRecord& r = f.run;
+    out["runs"].push_back(
+        {{"run_id", r.run_id},
+         {"workflow", r.workflow},
+         {"status", ToString(r.status)},
+         {"logical_date", r.logical_date},
+         {"duration_ms",
+          r.started_at && r.ended_at ? OJson(*r.ended_at - *r.started_at) : OJson(nullptr)}});
+  }
+  auto run_row = [&](const std::string& key, auto text) {
+    Row row{.section = "run", .key = key};
+    for (const auto& f : runs) row.values.push_back(text(f.run));
+    for (const auto& v : row.values) row.differs = row.differs || v != row.values.front();
+    rows.push_back(std::move(row));
+  };
+  run_row("workflow", [](const RunRecord& r) { return r.workflow; });
+  run_row("status", [](const RunRecord& r) { return std::string(ToString(r.status)); });
+  run_row("date", [](const RunRecord& r) { return r.logical_date; });
+  run_row("duration", [](const RunRecord& r) { return DurationText(r); });
+  // Durations always differ a little: they are shown, never counted as a difference.
+  rows.back().differs = false;
+
+  std::vector<const std::map<std::string, Json>*> params;
+  std::vector<const std::map<std::pair<std::string, std::string>, MetricSummary>*> metrics;
+  std::vector<const std::map<std::pair<std::string, std::string>, std::string>*> artifacts;
+  for (const auto& f : runs) {
+    params.push_back(&f.params);
+    metrics.push_back(&f.metrics);
+    artifacts.push_back(&f.artifacts);
+  }
 
   out["params"] = OJson::array();
-  for (const auto& key : Keys(a->params, b->params)) {
-    const Json* pa = Find(a->params, key);
-    const Json* pb = Find(b->params, key);
-    bool differs = !pa || !pb || *pa != *pb;
-    rows.push_back({"param", key, ParamText(pa), ParamText(pb), differs});
-    out["params"].push_back({{"key", key},
-                             {"a", pa ? OJson::parse(JsonText(*pa, -1)) : OJson()},
-                             {"b", pb ? OJson::parse(JsonText(*pb, -1)) : OJson()},
-                             {"differs", differs}});
+  for (const auto& key : Keys(params)) {
+    std::vector<const Json*> values;
+    for (const auto* m : params) values.push_back(Find(*m, key));
+    bool differs = Differs(values, [](const Json& a, const Json& b) { return a == b; });
+    Row row{.section = "param", .key = key, .differs = differs};
+    std::vector<OJson> js;
+    for (const Json* v : values) {
+      row.values.push_back(ParamText(v));
+      js.push_back(v ? OJson::parse(JsonText(*v, -1)) : OJson());
+    }
+    rows.push_back(std::move(row));
+    OJson j{{"key", key}};
+    SetValues(j, js);
+    j["differs"] = differs;
+    out["params"].push_back(std::move(j));
   }
   out["metrics"] = OJson::array();
-  for (const auto& key : Keys(a->metrics, b->metrics)) {
-    const MetricSummary* ma = Find(a->metrics, key);
-    const MetricSummary* mb = Find(b->metrics, key);
-    bool differs = !ma || !mb || !(ma->last == mb->last) || ma->points != mb->points;
-    rows.push_back(
-        {"metric", key.first + " " + key.second, MetricText(ma), MetricText(mb), differs});
-    out["metrics"].push_back({{"step", key.first},
-                              {"key", key.second},
-                              {"a", MetricJson(ma)},
-                              {"b", MetricJson(mb)},
-                              {"differs", differs}});
+  for (const auto& key : Keys(metrics)) {
+    std::vector<const MetricSummary*> values;
+    for (const auto* m : metrics) values.push_back(Find(*m, key));
+    bool differs = Differs(values, [](const MetricSummary& a, const MetricSummary& b) {
+      return a.last == b.last && a.points == b.points;
+    });
+    Row row{.section = "metric", .key = key.first + " " + key.second, .differs = differs};
+    std::vector<OJson> js;
+    for (const MetricSummary* v : values) {
+      row.values.push_back(MetricText(v));
+      js.push_back(MetricJson(v));
+    }
+    rows.push_back(std::move(row));
+    OJson j{{"step", key.first}, {"key", key.second}};
+    SetValues(j, js);
+    j["differs"] = differs;
+    out["metrics"].push_back(std::move(j));
   }
   out["artifacts"] = OJson::array();
-  for (const auto& key : Keys(a->artifacts, b->artifacts)) {
-    const std::string* ua = Find(a->artifacts, key);
-    const std::string* ub = Find(b->artifacts, key);
-    bool differs = !ua || !ub || *ua != *ub;
-    rows.push_back({"artifact", key.first + " " + key.second, ua ? ua->substr(0, 19) : "-",
-                    ub ? ub->substr(0, 19) : "-", differs});
-    out["artifacts"].push_back({{"step", key.first},
-                                {"name", key.second},
-                                {"a", ua ? OJson(*ua) : OJson()},
-                                {"b", ub ? OJson(*ub) : OJson()},
-                                {"differs", differs}});
+  for (const auto& key : Keys(artifacts)) {
+    std::vector<const std::string*> values;
+    for (const auto* m : artifacts) values.push_back(Find(*m, key));
+    bool differs =
+        Differs(values, [](const std::string& a, const std::string& b) { return a == b; });
+    Row row{.section = "artifact", .key = key.first + " " + key.second, .differs = differs};
+    std::vector<OJson> js;
+    for (const std::string* v : values) {
+      row.values.push_back(v ? v->substr(0, 19) : "-");
+      js.push_back(v ? OJson(*v) : OJson());
+    }
+    rows.push_back(std::move(row));
+    OJson j{{"step", key.first}, {"name", key.second}};
+    SetValues(j, js);
+    j["differs"] = differs;
+    out["artifacts"].push_back(std::move(j));
   }
   if (json) {
     std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
-  std::size_t wk = 3, wa = a->run.run_id.size();
+  std::size_t wk = 3;
+  std::vector<std::size_t> widths;
+  for (const auto& f : runs) widths.push_back(f.run.run_id.size());
   for (const auto& r : rows) {
     wk = std::max(wk, r.key.size());
-    wa = std::max(wa, r.a.size());
+    for (size_t i = 0; i < r.values.size(); ++i) {
+      widths[i] = std::max(widths[i], std::max<std::size_t>(r.values[i].size(), 1));
+    }
   }
   auto line = [&](const std::string& mark, const std::string& section, const std::string& key,
-                  const std::string& va, const std::string& vb) {
-    std::printf("%-1s %-8s %-*s  %-*s  %s\n", mark.c_str(), section.c_str(), static_cast<int>(wk),
-                key.c_str(), static_cast<int>(wa), va.c_str(), vb.c_str());
+                  const std::vector<std::string>& values) {
+    std::string text = fmt::format("{:<1} {:<8} {:<{}}", mark, section, key, wk);
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::string v = values[i].empty() ? "-" : values[i];
+      text += i + 1 == values.size() ? "  " + v : fmt::format("  {:<{}}", v, widths[i]);
+    }
+    std::printf("%s\n", text.c_str());
   };
-  line(" ", "", "", a->run.run_id, b->run.run_id);
+  std::vector<std::string> header;
+  for (const auto& f : runs) header.push_back(f.run.run_id);
+  line(" ", "", "", header);
   int differences = 0;
   std::string section;
   for (const auto& r : rows) {
     if (r.section != section && !section.empty()) std::printf("\n");
     section = r.section;
-    line(r.differs ? "*" : " ", r.section, r.key, r.a.empty() ? "-" : r.a, r.b.empty() ? "-" : r.b);
+    line(r.differs ? "*" : " ", r.section, r.key, r.values);
     differences += r.differs ? 1 : 0;
   }
   std::printf("\n%d difference%s (marked *)\n", differences, differences == 1 ? "" : "s");
@@ -222,18 +277,19 @@ int Compare(Home& home, const std::string& id_a, const std::string& id_b, bool j
 void AddCompareCommand(CLI::App& app, GlobalOptions& options) {
   CLI::App* runs = app.get_subcommand("runs");
   auto* compare = runs->add_subcommand(
-      "compare", "Two runs' params, metrics and artifacts side by side, differences marked");
-  auto id_a = std::make_shared<std::string>();
-  auto id_b = std::make_shared<std::string>();
+      "compare",
+      "Runs' status, duration, params, metrics and artifacts side by side, differences marked");
+  auto ids = std::make_shared<std::vector<std::string>>();
   auto json = std::make_shared<bool>(false);
-  compare->add_option("RUN_A", *id_a, "run id or a unique prefix")->required();
-  compare->add_option("RUN_B", *id_b, "run id or a unique prefix")->required();
+  compare->add_option("RUN", *ids, "two or more run ids (or unique prefixes)")
+      ->required()
+      ->expected(2, 1000);
   compare->add_flag("--json", *json, "print JSON");
-  compare->callback([&options, id_a, id_b, json] {
-    options.action = [&options, id_a, id_b, json]() -> int {
+  compare->callback([&options, ids, json] {
+    options.action = [&options, ids, json]() -> int {
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
-      return Compare(home, *id_a, *id_b, *json);
+      return Compare(home, *ids, *json);
     };
   });
 }

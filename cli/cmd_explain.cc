@@ -99,10 +99,7 @@ std::string Label(const TaskRecord& t) {
 
 int Explain(Home& home, const std::string& id, const std::string& step, bool json) {
   auto run = home.store->GetRun(id);
-  if (!run.ok()) {
-    PrintError(run.status().message());
-    return kExitUsage;
-  }
+  if (!run.ok()) return ReportFailure(run.status());
   auto tasks = home.store->GetTasks(run->run_id);
   if (!tasks.ok()) {
     PrintError(tasks.status().message());
@@ -118,7 +115,7 @@ int Explain(Home& home, const std::string& id, const std::string& step, bool jso
     std::string guess = ClosestMatch(step, names);
     PrintError("run " + run->run_id + " has no step '" + step + "'" +
                (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
-    return kExitUsage;
+    return kExitRunFailed;  // a state condition, as for `reel logs`
   }
   OJson out = {{"run_id", run->run_id}, {"workflow", run->workflow}, {"step", step}};
   out["tasks"] = OJson::array();

@@ -25,11 +25,8 @@ std::filesystem::path FactsDb(const GlobalOptions& options) {
   return std::filesystem::path(ResolveHome(options)) / "facts.db";
 }
 
-int Fail(const Status& s) {
-  PrintError(s.message());
-  bool usage = s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInvalidArgument;
-  return usage ? kExitUsage : kExitInternal;
-}
+// A malformed argument exits 2; a table or fact store that does not exist, 1.
+int Fail(const Status& s) { return ReportFailure(s); }
 
 Json ValueJson(const FactRow& row, int i) {
   if (row.IsNull(i)) return nullptr;

@@ -12,18 +12,8 @@ namespace {
 
 using OJson = nlohmann::ordered_json;
 
-// Errors a user can fix (an unknown model or version, nothing to roll back) exit 2.
-int ReportError(const Status& s) {
-  PrintError(s.message());
-  switch (s.code()) {
-    case Status::Code::kNotFound:
-    case Status::Code::kInvalidArgument:
-    case Status::Code::kConflict:
-      return kExitUsage;
-    default:
-      return kExitInternal;
-  }
-}
+// An unknown model or version, or nothing to roll back, exits 1; a malformed name 2.
+int ReportError(const Status& s) { return ReportFailure(s); }
 
 std::string ShortUri(const std::string& uri) { return uri.substr(0, 19); }
 
@@ -175,13 +165,18 @@ int Path(Home& home, ModelRegistry& registry, const std::string& spec) {
           fmt::format("model '{}' has no {} version; promote one with `reel models "
                       "promote {} VERSION`",
                       name, alias, name));
-      return kExitUsage;
+      return kExitRunFailed;
     }
     version = **pointed;
   }
   auto v = registry.GetVersion(name, *version);
   if (!v.ok()) return ReportError(v.status());
   auto path = home.artifacts->Path(v->artifact_uri);
+  if (!path.ok() && path.status().code() == Status::Code::kNotFound) {
+    PrintError(fmt::format("{} v{}: artifact {} is missing from {}", name, *version,
+                           v->artifact_uri, home.artifacts->root().string()));
+    return kExitRunFailed;
+  }
   if (!path.ok()) {
     PrintError(fmt::format("{} v{}: artifact {} is missing from {}: {}", name, *version,
                            v->artifact_uri, home.artifacts->root().string(),
@@ -200,7 +195,17 @@ int Path(Home& home, ModelRegistry& registry, const std::string& spec) {
 }
 
 void Describe(const std::string& name, const PromoteResult& r, const std::string& alias,
-              const char* verb) {
+              const char* verb, bool json) {
+  if (json) {
+    std::cout << JsonText(OJson{{"model", name},
+                                {"alias", alias},
+                                {"version", r.version},
+                                {"previous_version",
+                                 r.previous_version ? OJson(*r.previous_version) : OJson(nullptr)},
+                                {"moved", r.promoted}})
+              << "\n";
+    return;
+  }
   if (!r.promoted) {
     std::cout << name << ": " << alias << " already points at v" << r.version << "\n";
     return;
@@ -250,39 +255,46 @@ void AddModelsCommand(CLI::App& app, GlobalOptions& options) {
   auto promote_name = std::make_shared<std::string>();
   auto promote_version = std::make_shared<int64_t>(0);
   auto promote_alias = std::make_shared<std::string>(kProductionAlias);
+  auto promote_json = std::make_shared<bool>(false);
+  promote->add_flag("--json", *promote_json,
+                    "print {model, alias, version, previous_version, moved}");
   promote->add_option("NAME", *promote_name, "model name")->required();
   promote->add_option("VERSION", *promote_version, "version number")->required();
   promote->add_option("--alias", *promote_alias, "the alias to move (default production)");
-  promote->callback([&options, promote_name, promote_version, promote_alias] {
-    options.action = WithRegistry(
-        options, [promote_name, promote_version, promote_alias](Home&, ModelRegistry& r) {
-          auto result = r.Promote(*promote_name, *promote_version, "", "cli", *promote_alias);
-          if (!result.ok()) return ReportError(result.status());
-          Describe(*promote_name, *result, *promote_alias, "moved");
-          return kExitOk;
-        });
+  promote->callback([&options, promote_name, promote_version, promote_alias, promote_json] {
+    options.action = WithRegistry(options, [promote_name, promote_version, promote_alias,
+                                            promote_json](Home&, ModelRegistry& r) {
+      auto result = r.Promote(*promote_name, *promote_version, "", "cli", *promote_alias);
+      if (!result.ok()) return ReportError(result.status());
+      Describe(*promote_name, *result, *promote_alias, "moved", *promote_json);
+      return kExitOk;
+    });
   });
 
   auto* rollback = models->add_subcommand(
       "rollback", "Move an alias back to where it pointed before its latest promotion");
   auto rollback_name = std::make_shared<std::string>();
   auto rollback_alias = std::make_shared<std::string>(kProductionAlias);
+  auto rollback_json = std::make_shared<bool>(false);
+  rollback->add_flag("--json", *rollback_json,
+                     "print {model, alias, version, previous_version, moved}");
   rollback->add_option("NAME", *rollback_name, "model name")->required();
   rollback->add_option("--alias", *rollback_alias, "the alias to move (default production)");
-  rollback->callback([&options, rollback_name, rollback_alias] {
-    options.action =
-        WithRegistry(options, [rollback_name, rollback_alias](Home&, ModelRegistry& r) {
+  rollback->callback([&options, rollback_name, rollback_alias, rollback_json] {
+    options.action = WithRegistry(
+        options, [rollback_name, rollback_alias, rollback_json](Home&, ModelRegistry& r) {
           auto result = r.Rollback(*rollback_name, "cli", *rollback_alias);
           if (!result.ok()) return ReportError(result.status());
-          Describe(*rollback_name, *result, *rollback_alias, "rolled back");
+          Describe(*rollback_name, *result, *rollback_alias, "rolled back", *rollback_json);
           return kExitOk;
         });
   });
 
   auto* path = models->add_subcommand("path", "Print the local file of a model version");
   auto path_spec = std::make_shared<std::string>();
-  path->add_option("NAME[@ALIAS]", *path_spec,
-                   "model, optionally @alias (default @production) or @VERSION")
+  path->add_option("NAME[@ALIAS|@VERSION]", *path_spec,
+                   "model, optionally @alias (default @production) or @VERSION (any version, "
+                   "promoted or not)")
       ->required();
   path->callback([&options, path_spec] {
     options.action = WithRegistry(

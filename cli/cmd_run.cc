@@ -5,6 +5,8 @@
 #include "engine/exec/run_interval.h"
 #include "engine/exec/run_only.h"
 #include "engine/exec/runner.h"
+#include "engine/schedule/daemon.h"
+#include "engine/time/clock.h"
 
 namespace reel::cli {
 namespace {
@@ -20,6 +22,8 @@ struct RunFlags {
   bool no_cache = false;
   std::vector<std::string> only;  // --only STEP[,STEP...]
   std::string from_run;           // --from-run RUN
+  RunLabelFlags labels;
+  bool json = false;
 };
 
 void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
@@ -35,6 +39,19 @@ void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
       ->transform(NumberIn(1024, 1e15, true));
   cmd->add_flag("--no-cache", flags.no_cache,
                 "run every step, even those with `cache: true` (their keys are still recorded)");
+  AddRunLabelFlags(cmd, flags.labels);
+  cmd->add_flag("--json", flags.json, "print the outcome as one JSON object (progress: stderr)");
+}
+
+// A scheduled workflow's manual run defaults to the interval `reel serve` would have fired
+// last (LatestEndedInterval); one without a schedule keeps "today" (PrepareRun).
+std::string DefaultLogicalDate(const Workflow& workflow) {
+  if (!workflow.schedule) return "";
+  auto cron = CronSchedule::Parse(workflow.schedule->cron, workflow.schedule->timezone);
+  if (!cron.ok()) return "";
+  auto latest = LatestEndedInterval(*cron, *workflow.schedule, SystemClock().Now());
+  if (!latest.ok() || !*latest) return "";
+  return IntervalLogicalDate(*cron, **latest);
 }
 
 // Parses KEY=VALUE pairs; prints an error and returns false on a malformed one.
@@ -82,7 +99,8 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("-p,--param", flags->params, "set a param, KEY=VALUE (repeatable)");
   cmd->add_option("--date", flags->date,
                   "logical date YYYY-MM-DD, or an interval start YYYY-MM-DDTHH:MM[:SS] (Z, an "
-                  "offset, or the schedule's time zone) (default: today, UTC)");
+                  "offset, or the schedule's time zone) (default: with a schedule, the latest "
+                  "interval that has ended, as `reel serve` fires it; else today, UTC)");
   AddSchedulingFlags(cmd, *flags);
   auto* only = cmd->add_option("--only", flags->only,
                                "run only these steps, STEP[,STEP...], reusing their upstream "
@@ -90,6 +108,9 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
   cmd->add_option("--from-run", flags->from_run,
                   "the run whose results --only reuses (default: the latest succeeded run)")
       ->needs(only);
+  cmd->footer(
+      "Params: `reel params FILE` lists the workflow's params (type, default, required); "
+      "set them with -p KEY=VALUE.");
   cmd->callback([&options, file, flags] {
     options.action = [&options, file, flags]() -> int {
       OperatorRegistry registry;
@@ -98,6 +119,19 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       if (!workflow) return kExitUsage;
       std::map<std::string, std::string> overrides;
       if (!ParsePairs(flags->params, "-p", overrides)) return kExitUsage;
+      auto tags = ParseTags(flags->labels.tags);
+      if (!tags.ok()) return ReportFailure(tags.status());
+      if (Status s = CheckNote(flags->labels.note); !s.ok()) return ReportFailure(s);
+      // With --only, the run takes the logical date of the run it reuses unless --date is given.
+      if (flags->date.empty() && flags->only.empty()) {
+        flags->date = DefaultLogicalDate(*workflow);
+        if (!flags->date.empty()) {
+          std::fprintf(stderr,
+                       "logical date %s: the latest interval of the schedule that has ended "
+                       "(pass --date for another)\n",
+                       flags->date.c_str());
+        }
+      }
       if (!flags->date.empty()) {
         // Checked before the home is opened, so that a bad date writes nothing.
         if (auto interval = ResolveRunInterval(*workflow, flags->date); !interval.ok()) {
@@ -124,7 +158,9 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
         return PrepareErrorExitCode(request.status());
       }
       if (!selected->empty()) ReportOnly(*request);
-      return ExecuteAndReport(home, registry.Catalog(), *request, sched);
+      request->tags = *tags;
+      request->note = flags->labels.note;
+      return ExecuteAndReport(home, registry.Catalog(), *request, sched, flags->json);
     };
   });
 }
@@ -144,16 +180,23 @@ void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
       if (!SetUpRegistry(options, registry)) return kExitUsage;
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
+      auto tags = ParseTags(flags->labels.tags);
+      if (!tags.ok()) return ReportFailure(tags.status());
+      if (Status s = CheckNote(flags->labels.note); !s.ok()) return ReportFailure(s);
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto request = PrepareResume(*home.store, registry.Catalog(), *run_id, *from);
-      if (!request.ok()) {
-        PrintError(request.status().message());
-        return request.status().code() == Status::Code::kInternal ? kExitInternal : kExitUsage;
+      if (!request.ok()) return ReportFailure(request.status());
+      // The resumed run keeps the origin's tags and note; those given here are added or win.
+      if (auto origin = home.store->GetRun(request->origin_run_id); origin.ok()) {
+        request->tags = origin->tags;
+        request->note = origin->note;
       }
+      for (const auto& [key, value] : *tags) request->tags[key] = value;
+      if (!flags->labels.note.empty()) request->note = flags->labels.note;
       std::fprintf(stderr, "resuming run %s as %s (%zu task(s) reused)\n",
                    request->origin_run_id.c_str(), request->run_id.c_str(), request->reuse.size());
-      return ExecuteAndReport(home, registry.Catalog(), *request, sched);
+      return ExecuteAndReport(home, registry.Catalog(), *request, sched, flags->json);
     };
   });
 }

@@ -6,7 +6,10 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "cli/common.h"
 #include "cli/run_support.h"
@@ -20,33 +23,47 @@ OJson TimeJson(std::optional<int64_t> ms) {
   return ms ? OJson(FormatMillisIso(*ms, false)) : OJson(nullptr);
 }
 
+OJson MillisJson(std::optional<int64_t> ms) { return ms ? OJson(*ms) : OJson(nullptr); }
+
+OJson DurationJson(std::optional<int64_t> start, std::optional<int64_t> end) {
+  return start && end ? OJson(*end - *start) : OJson(nullptr);
+}
+
+// Times as ISO-8601 text (`started_at`) and as epoch milliseconds (`started_at_ms`), and the
+// duration in milliseconds (null until it has ended).
+void SetTimes(OJson& j, std::optional<int64_t> started, std::optional<int64_t> ended) {
+  j["started_at"] = TimeJson(started);
+  j["ended_at"] = TimeJson(ended);
+  j["started_at_ms"] = MillisJson(started);
+  j["ended_at_ms"] = MillisJson(ended);
+  j["duration_ms"] = DurationJson(started, ended);
+}
+
 OJson RunJson(const RunRecord& r) {
   OJson j;
   j["run_id"] = r.run_id;
   j["workflow"] = r.workflow;
   j["status"] = ToString(r.status);
   j["logical_date"] = r.logical_date.empty() ? OJson(nullptr) : OJson(r.logical_date);
-  j["started_at"] = TimeJson(r.started_at);
-  j["ended_at"] = TimeJson(r.ended_at);
+  SetTimes(j, r.started_at, r.ended_at);
   j["created_at"] = FormatMillisIso(r.created_at, false);
+  j["created_at_ms"] = r.created_at;
   j["trigger"] = ToString(r.trigger);
   j["origin_run_id"] = r.origin_run_id.empty() ? OJson(nullptr) : OJson(r.origin_run_id);
   j["version"] = r.version_hash.substr(0, 12);
   j["params"] = OJson::parse(JsonText(r.params, -1));
+  j["tags"] = OJson::object();
+  for (const auto& [key, value] : r.tags) j["tags"][key] = value;
+  j["note"] = r.note.empty() ? OJson(nullptr) : OJson(r.note);
   if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
 
-std::string Label(const TaskRecord& t) {
-  return t.item_index < 0 ? t.step : t.step + "[" + std::to_string(t.item_index) + "]";
-}
+std::string Label(const TaskRecord& t) { return TaskLabel(t); }
 
 int ShowRun(Home& home, const std::string& id, bool json) {
   auto run = home.store->GetRun(id);
-  if (!run.ok()) {
-    PrintError(run.status().message());
-    return kExitUsage;
-  }
+  if (!run.ok()) return ReportFailure(run.status());
   auto tasks = home.store->GetTasks(run->run_id);
   auto attempts = home.store->GetRunAttempts(run->run_id);
   auto metrics = home.store->GetMetrics(run->run_id);
@@ -55,6 +72,9 @@ int ShowRun(Home& home, const std::string& id, bool json) {
   if (!tasks.ok() || !attempts.ok() || !metrics.ok() || !artifacts.ok() || !events.ok()) {
     PrintError("cannot read run " + run->run_id + " from reel.db");
     return kExitInternal;
+  }
+  if (auto yaml = home.store->GetWorkflowYaml(run->workflow, run->version_hash); yaml.ok()) {
+    SortTasks(StepOrderFromYaml(*yaml), *tasks);
   }
   if (json) {
     OJson out = RunJson(*run);
@@ -65,8 +85,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
       tj["item"] = t.item_index < 0 ? OJson(nullptr) : OJson::parse(JsonText(t.item, -1));
       tj["item_index"] = t.item_index;
       tj["status"] = ToString(t.status);
-      tj["started_at"] = TimeJson(t.started_at);
-      tj["ended_at"] = TimeJson(t.ended_at);
+      SetTimes(tj, t.started_at, t.ended_at);
       tj["reused_from"] = t.reused_from ? OJson(*t.reused_from) : OJson(nullptr);
       tj["outputs"] = OJson::parse(JsonText(t.outputs, -1));
       if (!t.cache_key.empty()) {
@@ -82,8 +101,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
         OJson aj;
         aj["attempt"] = a.attempt;
         aj["status"] = ToString(a.status);
-        aj["started_at"] = FormatMillisIso(a.started_at, false);
-        aj["ended_at"] = TimeJson(a.ended_at);
+        SetTimes(aj, a.started_at, a.ended_at);
         aj["exit_code"] = a.exit_code ? OJson(*a.exit_code) : OJson(nullptr);
         aj["error"] = a.error.empty() ? OJson(nullptr) : OJson(a.error);
         aj["log"] = a.log_path;
@@ -107,6 +125,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
     for (const auto& e : *events) {
       out["events"].push_back({{"kind", e.kind},
                                {"at", FormatMillisIso(e.at, false)},
+                               {"at_ms", e.at},
                                {"payload", OJson::parse(JsonText(e.payload, -1))}});
     }
     std::cout << JsonText(out) << "\n";
@@ -123,7 +142,13 @@ int ShowRun(Home& home, const std::string& id, bool json) {
             << "\n"
             << "duration  " << FormatElapsed(run->started_at, run->ended_at) << "\n"
             << "params    " << JsonText(run->params, -1) << "\n";
-  if (!run->error.empty()) std::cout << "error     " << run->error << "\n";
+  if (!run->tags.empty()) {
+    std::cout << "tags     ";
+    for (const auto& [key, value] : run->tags) std::cout << " " << key << "=" << value;
+    std::cout << "\n";
+  }
+  if (!run->note.empty()) std::cout << "note      " << FirstLine(run->note, 1000) << "\n";
+  if (!run->error.empty()) std::cout << "error     " << FirstLine(run->error, 1000) << "\n";
   std::cout << "\ntasks:\n";
   size_t width = 4;
   for (const auto& t : *tasks) width = std::max(width, Label(t).size());
@@ -138,7 +163,7 @@ int ShowRun(Home& home, const std::string& id, bool json) {
       if (a.task_id != t.task_id || a.status == AttemptStatus::kSucceeded) continue;
       std::printf("  %*s    attempt %d %s%s%s\n", static_cast<int>(width), "", a.attempt,
                   ToString(a.status).data(), a.error.empty() ? "" : ": ",
-                  a.error.substr(0, 300).c_str());
+                  FirstLine(a.error, 300).c_str());
     }
     if (!t.outputs.empty() && t.outputs != Json::object()) {
       std::string out = JsonText(t.outputs, -1);
@@ -185,43 +210,78 @@ std::streamoff PrintFrom(const std::string& path, std::streamoff offset) {
   return offset;
 }
 
+// The whole log of an attempt as text ("" when it wrote nothing), for --json.
+std::string ReadLog(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every attempt of the selected tasks (all of them, or the one `attempt_no` names), each under
+// a header line "== step train, attempt 2 (failed) =="; with --attempt, a single task's log is
+// printed bare, byte for byte.
 int ShowLogs(Home& home, const std::string& id, const std::string& step, int attempt_no,
-             bool follow) {
+             bool follow, bool json) {
   auto run = home.store->GetRun(id);
-  if (!run.ok()) {
-    PrintError(run.status().message());
-    return kExitUsage;
-  }
+  if (!run.ok()) return ReportFailure(run.status());
   std::map<std::string, std::streamoff> offsets;
   std::set<std::string> noted;  // attempts reported as having written nothing
-  bool step_found = step.empty();
+  std::vector<std::string> order;
+  if (auto yaml = home.store->GetWorkflowYaml(run->workflow, run->version_hash); yaml.ok()) {
+    order = StepOrderFromYaml(*yaml);
+  }
+  OJson out = OJson::array();
   while (true) {
     auto tasks = home.store->GetTasks(run->run_id);
     auto attempts = home.store->GetRunAttempts(run->run_id);
     if (!tasks.ok() || !attempts.ok()) return kExitInternal;
+    SortTasks(order, *tasks);
     auto selected = [&](const TaskRecord& t) {
       return step.empty() || t.step == step || Label(t) == step;
     };
-    // Several tasks (a whole run, or every item of a foreach step) are printed under headers.
-    bool headed = step.empty() || std::count_if(tasks->begin(), tasks->end(), selected) > 1;
+    bool step_found = step.empty();
+    size_t matching = 0;
     for (const auto& t : *tasks) {
       if (!selected(t)) continue;
       step_found = true;
       for (const auto& a : *attempts) {
+        if (a.task_id == t.task_id && (attempt_no == 0 || a.attempt == attempt_no)) ++matching;
+      }
+    }
+    if (!step_found) {
+      PrintError("run " + run->run_id + " has no step '" + step + "'");
+      return kExitRunFailed;
+    }
+    const bool headed = attempt_no == 0 || matching > 1;
+    for (const auto& t : *tasks) {
+      if (!selected(t)) continue;
+      for (const auto& a : *attempts) {
         if (a.task_id != t.task_id) continue;
-        if (attempt_no > 0 ? a.attempt != attempt_no : a.attempt != t.attempts) continue;
-        if (a.log_path.empty()) continue;
-        bool first = !offsets.count(a.log_path);
-        if (first && headed) {
-          std::cout << "==> " << Label(t) << " attempt " << a.attempt << " (" << a.status
-                    << ") <==\n";
+        if (attempt_no > 0 && a.attempt != attempt_no) continue;
+        if (json) {
+          out.push_back({{"step", t.step},
+                         {"item_index", t.item_index},
+                         {"attempt", a.attempt},
+                         {"status", ToString(a.status)},
+                         {"log", a.log_path.empty() ? OJson(nullptr) : OJson(a.log_path)},
+                         {"text", a.log_path.empty() ? "" : ReadLog(a.log_path)}});
+          continue;
         }
-        offsets[a.log_path] = PrintFrom(a.log_path, offsets[a.log_path]);
+        const std::string key = fmt::format("{}/{}", a.task_id, a.attempt);
+        bool first = !offsets.count(key);
+        if (first && headed) {
+          std::cout << "== step " << Label(t) << ", attempt " << a.attempt << " (" << a.status
+                    << ") ==\n";
+        }
+        std::streamoff& offset = offsets[key];
+        if (!a.log_path.empty()) offset = PrintFrom(a.log_path, offset);
         // A log file exists once the attempt wrote something: a step that ran silently has
         // none, and says so once it has ended.
-        if (a.status != AttemptStatus::kRunning && offsets[a.log_path] == 0 &&
-            !noted.count(a.log_path) && !std::filesystem::exists(a.log_path)) {
-          noted.insert(a.log_path);
+        if (a.status != AttemptStatus::kRunning && offset == 0 && !noted.count(key) &&
+            (a.log_path.empty() || !std::filesystem::exists(a.log_path))) {
+          noted.insert(key);
           if (headed) {
             std::cout << "(no output)\n";
           } else {
@@ -231,9 +291,14 @@ int ShowLogs(Home& home, const std::string& id, const std::string& step, int att
         }
       }
     }
-    if (!step_found) {
-      PrintError("run " + run->run_id + " has no step '" + step + "'");
-      return kExitUsage;
+    if (attempt_no > 0 && matching == 0) {
+      PrintError(fmt::format("run {} has no attempt {}{}", run->run_id, attempt_no,
+                             step.empty() ? "" : " of step '" + step + "'"));
+      return kExitRunFailed;
+    }
+    if (json) {
+      std::cout << JsonText(OJson{{"run_id", run->run_id}, {"attempts", out}}) << "\n";
+      return kExitOk;
     }
     if (!follow) break;
     auto now = home.store->GetRun(run->run_id);
@@ -251,7 +316,10 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   auto workflow = std::make_shared<std::string>();
   auto status = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
+  auto tags = std::make_shared<std::vector<std::string>>();
   runs->add_option("--workflow", *workflow, "only runs of this workflow");
+  runs->add_option("--tag", *tags, "only runs tagged KEY=VALUE (repeatable: all must match)")
+      ->type_name("KEY=VALUE");
   runs->add_option("--status", *status, "only runs with this status")
       ->check([](const std::string& text) -> std::string {
         if (ParseEnum<RunStatus>(text)) return "";
@@ -260,9 +328,12 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   runs->add_option("--limit", filter->limit, "at most N runs (default 50)")
       ->transform(NumberIn(1, 1000000, true));
   runs->add_flag("--json", *json, "print a JSON array");
-  runs->callback([&options, filter, workflow, status, json] {
+  runs->callback([&options, filter, workflow, status, json, tags] {
     if (options.action) return;  // a subcommand of `runs` already chose the action
-    options.action = [&options, filter, workflow, status, json]() -> int {
+    options.action = [&options, filter, workflow, status, json, tags]() -> int {
+      auto wanted = ParseTags(*tags);
+      if (!wanted.ok()) return ReportFailure(wanted.status());
+      filter->tags = *wanted;
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       if (!workflow->empty()) filter->workflow = *workflow;
@@ -279,7 +350,9 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
         return kExitOk;
       }
       if (list->empty()) {
-        std::cout << "no runs yet; start one with `reel run FILE`\n";
+        bool filtered = filter->workflow || filter->status || !filter->tags.empty();
+        std::cout << (filtered ? "no runs match\n"
+                               : "no runs yet; start one with `reel run FILE`\n");
         return kExitOk;
       }
       // A date, or an interval start for a schedule that fires several times a day.
@@ -318,35 +391,41 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
   auto logs_step = std::make_shared<std::string>();
   auto attempt = std::make_shared<int>(0);
   auto follow = std::make_shared<bool>(false);
+  auto logs_json = std::make_shared<bool>(false);
   logs->add_option("RUN_ID", *logs_id, "run id or a unique prefix")->required();
   logs->add_option("STEP", *logs_step, "only this step (or step[i] for one foreach item)");
-  logs->add_option("--attempt", *attempt, "this attempt (default: the latest)")
+  logs->add_option("--attempt", *attempt,
+                   "only this attempt, printed without a header (default: every attempt, each "
+                   "under a header)")
       ->transform(NumberIn(1, 1000, true));
   logs->add_flag("-f,--follow", *follow, "keep printing until the run ends");
-  logs->callback([&options, logs_id, logs_step, attempt, follow] {
-    options.action = [&options, logs_id, logs_step, attempt, follow]() -> int {
+  logs->add_flag("--json", *logs_json, "print the attempts with their log text as JSON")
+      ->excludes("--follow");
+  logs->callback([&options, logs_id, logs_step, attempt, follow, logs_json] {
+    options.action = [&options, logs_id, logs_step, attempt, follow, logs_json]() -> int {
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
-      return ShowLogs(home, *logs_id, *logs_step, *attempt, *follow);
+      return ShowLogs(home, *logs_id, *logs_step, *attempt, *follow, *logs_json);
     };
   });
 
   auto* cancel = app.add_subcommand("cancel", "Ask a running run to stop");
   auto cancel_id = std::make_shared<std::string>();
+  auto cancel_json = std::make_shared<bool>(false);
   cancel->add_option("RUN_ID", *cancel_id, "run id or a unique prefix")->required();
-  cancel->callback([&options, cancel_id] {
-    options.action = [&options, cancel_id]() -> int {
+  cancel->add_flag("--json", *cancel_json, "print {run_id, cancel_requested}");
+  cancel->callback([&options, cancel_id, cancel_json] {
+    options.action = [&options, cancel_id, cancel_json]() -> int {
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto run = home.store->GetRun(*cancel_id);
-      if (!run.ok()) {
-        PrintError(run.status().message());
-        return kExitUsage;
-      }
+      if (!run.ok()) return ReportFailure(run.status());
+      // A finished run (Conflict) or one deleted meanwhile (NotFound) exits 1.
       Status s = home.store->RequestCancel(run->run_id);
-      if (!s.ok()) {
-        PrintError(s.message());
-        return kExitUsage;
+      if (!s.ok()) return ReportFailure(s);
+      if (*cancel_json) {
+        std::cout << JsonText(OJson{{"run_id", run->run_id}, {"cancel_requested", true}}) << "\n";
+        return kExitOk;
       }
       std::cout << "cancel requested for run " << run->run_id
                 << "; its reel process stops it within seconds\n";

@@ -2,6 +2,8 @@
 // cron expression, one ISO-8601 UTC instant a line. `schedule` is a command group.
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/common.h"
 #include "engine/time/clock.h"
@@ -15,6 +17,7 @@ struct NextArgs {
   std::string timezone = "UTC";
   std::string from;  // empty: now
   int count = 5;
+  bool json = false;
 };
 
 int RunNext(const NextArgs& args) {
@@ -32,6 +35,7 @@ int RunNext(const NextArgs& args) {
     }
     t = *from;
   }
+  std::vector<std::string> instants;
   for (int i = 0; i < args.count; ++i) {
     Result<std::chrono::sys_seconds> next = schedule->NextAfter(t);
     if (!next.ok()) {
@@ -39,8 +43,13 @@ int RunNext(const NextArgs& args) {
       return kExitUsage;
     }
     t = *next;
-    std::printf("%s\n", FormatIsoUtc(t).c_str());
+    instants.push_back(FormatIsoUtc(t));
   }
+  if (args.json) {
+    std::printf("%s\n", JsonText(nlohmann::ordered_json(instants)).c_str());
+    return kExitOk;
+  }
+  for (const auto& instant : instants) std::printf("%s\n", instant.c_str());
   return kExitOk;
 }
 
@@ -67,6 +76,7 @@ void AddScheduleCommand(CLI::App& app, GlobalOptions& options) {
   next->add_option("-n,--count", args->count, "how many fire times to print")
       ->default_val(5)
       ->check(CLI::Range(1, 100000));
+  next->add_flag("--json", args->json, "print a JSON array of ISO-8601 UTC instants");
   next->callback([&options, args] { options.action = [args] { return RunNext(*args); }; });
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 
 #include "cli/common.h"
 #include "cli/run_support.h"
@@ -20,17 +21,47 @@ struct ServeFlags {
   std::string poll = "10s";
   std::string grace = "30s";
   bool once = false;
+  bool json = false;
   std::string now;
   int max_parallel = 0;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
 };
 
-// Every line starts with the wall-clock time; stdout, flushed, so that `tee` and journald
-// see lines as they happen.
+// Where log lines go: stdout, or stderr when stdout carries --json.
+std::FILE* log_stream = stdout;
+
+// Every line starts with the wall-clock time; flushed, so that `tee` and journald see lines as
+// they happen.
 void PrintLogLine(const std::string& line) {
   std::string stamp = FormatMillisIso(NowMillis(), false);
-  std::fprintf(stdout, "%s %s\n", stamp.c_str(), line.c_str());
-  std::fflush(stdout);
+  std::fprintf(log_stream, "%s %s\n", stamp.c_str(), line.c_str());
+  std::fflush(log_stream);
+}
+
+const char* DecisionName(DaemonDecision::Kind kind) {
+  switch (kind) {
+    case DaemonDecision::Kind::kLoaded:
+      return "loaded";
+    case DaemonDecision::Kind::kReloaded:
+      return "reloaded";
+    case DaemonDecision::Kind::kRemoved:
+      return "removed";
+    case DaemonDecision::Kind::kIgnored:
+      return "ignored";
+    case DaemonDecision::Kind::kInvalid:
+      return "invalid";
+    case DaemonDecision::Kind::kFired:
+      return "fired";
+    case DaemonDecision::Kind::kSkipped:
+      return "skipped";
+    case DaemonDecision::Kind::kWaiting:
+      return "waiting";
+    case DaemonDecision::Kind::kCaughtUp:
+      return "caught_up";
+    case DaemonDecision::Kind::kError:
+      return "error";
+  }
+  return "unknown";
 }
 
 bool ParseSeconds(const std::string& text, const char* flag, std::chrono::milliseconds& out) {
@@ -45,6 +76,11 @@ bool ParseSeconds(const std::string& text, const char* flag, std::chrono::millis
 }
 
 int Serve(const GlobalOptions& options, const ServeFlags& flags) {
+  if (flags.json && !flags.once) {
+    PrintError("--json only goes with --once (it prints what the poll decided)");
+    return kExitUsage;
+  }
+  if (flags.json) log_stream = stderr;
   OperatorRegistry registry;
   if (!SetUpRegistry(options, registry)) return kExitUsage;
   std::chrono::milliseconds poll, grace;
@@ -124,11 +160,33 @@ int Serve(const GlobalOptions& options, const ServeFlags& flags) {
     daemon.Shutdown(grace);
     // Exit 1 when a fired run did not succeed or the poll hit an error (for crontab users).
     int rc = kExitOk;
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& d : decisions) {
       if (d.kind == DaemonDecision::Kind::kError) rc = kExitRunFailed;
-      if (d.kind != DaemonDecision::Kind::kFired) continue;
-      Result<RunRecord> run = home.store->GetRun(d.run_id);
-      if (!run.ok() || run->status != RunStatus::kSucceeded) rc = kExitRunFailed;
+      nlohmann::ordered_json j;
+      j["decision"] = DecisionName(d.kind);
+      j["file"] = d.file;
+      j["workflow"] =
+          d.workflow.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.workflow);
+      if (!d.ds.empty()) {
+        j["ds"] = d.ds;
+        j["interval_start"] = FormatIsoUtc(d.interval);
+        j["count"] = d.count;
+      }
+      j["message"] = d.message;
+      if (d.kind == DaemonDecision::Kind::kFired) {
+        Result<RunRecord> run = home.store->GetRun(d.run_id);
+        if (!run.ok() || run->status != RunStatus::kSucceeded) rc = kExitRunFailed;
+        j["run_id"] = d.run_id;
+        j["status"] = run.ok() ? nlohmann::ordered_json(ToString(run->status))
+                               : nlohmann::ordered_json(nullptr);
+      }
+      out.push_back(std::move(j));
+    }
+    if (flags.json) {
+      std::cout << JsonText(nlohmann::ordered_json{
+                       {"at", FormatIsoUtc(at)}, {"ok", rc == kExitOk}, {"decisions", out}})
+                << "\n";
     }
     return rc;
   }
@@ -153,6 +211,8 @@ void AddServeCommand(CLI::App& app, GlobalOptions& options) {
                   "(default: 30s)");
   cmd->add_flag("--once", flags->once,
                 "poll once, wait for the runs it fired, and exit (for crontab, tests, replays)");
+  cmd->add_flag("--json", flags->json,
+                "with --once: print what the poll decided and fired as JSON (log lines: stderr)");
   cmd->add_option("--now", flags->now,
                   "with --once: poll as if it were this ISO-8601 instant (testing, replays)");
   cmd->add_option("--max-parallel", flags->max_parallel,

@@ -10,8 +10,9 @@
 
 namespace reel::cli {
 
-// Exit codes (README.md, docs/running.md): 0 success, 1 the run failed, 2 usage or validation
-// error, 3 internal error.
+// Exit codes (README.md, docs/running.md): 0 success; 1 the run failed, or the home's state does
+// not allow the command (an unknown run or model version, a run that already finished); 2 usage
+// or validation error; 3 internal error.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRunFailed = 1;
 inline constexpr int kExitUsage = 2;
@@ -29,6 +30,9 @@ std::string ResolveHome(const GlobalOptions& options);
 
 void AddValidateCommand(CLI::App& app, GlobalOptions& options);
 void AddGraphCommand(CLI::App& app, GlobalOptions& options);
+void AddParamsCommand(CLI::App& app, GlobalOptions& options);
+// artifacts path
+void AddArtifactsCommand(CLI::App& app, GlobalOptions& options);
 void AddOperatorsCommand(CLI::App& app, GlobalOptions& options);
 void AddRunCommand(CLI::App& app, GlobalOptions& options);
 void AddResumeCommand(CLI::App& app, GlobalOptions& options);

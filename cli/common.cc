@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/utf8.h"
 #include "engine/workflow/loader.h"
 #include "home/config.h"
 
@@ -16,6 +17,41 @@ namespace reel::cli {
 
 void PrintError(const std::string& message) {
   std::fprintf(stderr, "reel: error: %s\n", message.c_str());
+}
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return kExitOk;
+    case Status::Code::kInvalidArgument:
+      return kExitUsage;
+    case Status::Code::kNotFound:
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kConflict:
+    case Status::Code::kFailed:
+    case Status::Code::kCancelled:
+    case Status::Code::kTimeout:
+      return kExitRunFailed;
+    default:
+      return kExitInternal;
+  }
+}
+
+int ReportFailure(const Status& s) {
+  PrintError(s.message());
+  return ExitCodeFor(s);
+}
+
+std::string FirstLine(const std::string& text, size_t max_bytes) {
+  size_t end = text.find_first_of("\r\n");
+  std::string line = text.substr(0, end);
+  bool more =
+      end != std::string::npos && text.find_first_not_of("\r\n \t", end) != std::string::npos;
+  if (line.size() > max_bytes) {
+    line = std::string(Utf8Prefix(line, max_bytes));
+    more = true;
+  }
+  return more ? line + " ..." : line;
 }
 
 bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry) {
@@ -70,13 +106,19 @@ void PrintDiagnostics(const Diagnostics& diags) {
 
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry) {
   Diagnostics diags;
+  WorkflowPtr workflow = LoadWorkflowWithDiagnostics(path, registry, diags);
+  PrintDiagnostics(diags);
+  return workflow;
+}
+
+WorkflowPtr LoadWorkflowWithDiagnostics(const std::string& path, OperatorRegistry& registry,
+                                        Diagnostics& diags) {
   LoadOptions options;
   // Plugins named by the workflow are loaded, when trusted, before its steps are validated.
   options.load_plugin = [&registry](const std::filesystem::path& plugin) {
     return registry.LoadWorkflowPlugin(plugin);
   };
   WorkflowPtr workflow = LoadWorkflowFile(path, registry.Catalog(), diags, options);
-  PrintDiagnostics(diags);
   return diags.has_errors() ? nullptr : workflow;
 }
 

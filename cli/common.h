@@ -19,6 +19,9 @@ bool SetUpRegistry(const GlobalOptions& options, OperatorRegistry& registry);
 // (an untrusted one is an error at its entry). Diagnostics go to stderr; returns nullptr when
 // the workflow is invalid.
 WorkflowPtr LoadWorkflowOrReport(const std::string& path, OperatorRegistry& registry);
+// The same, with the diagnostics handed back instead of printed.
+WorkflowPtr LoadWorkflowWithDiagnostics(const std::string& path, OperatorRegistry& registry,
+                                        Diagnostics& diags);
 
 // JSON text for output. Strings that are not valid UTF-8 (written by an older reel) are
 // repaired with U+FFFD instead of failing the whole command.
@@ -34,5 +37,16 @@ CLI::Validator NumberIn(double lo, double hi, bool whole);
 
 // "reel: error: MESSAGE" on stderr.
 void PrintError(const std::string& message);
+
+// The exit code for a command that failed with `s`: 2 when what the user typed or wrote is
+// malformed (InvalidArgument), 1 when it is well-formed but the home's state does not allow it
+// (an unknown run, model, version or artifact; a run that has already finished or is still
+// running; nothing to roll back), 3 otherwise.
+int ExitCodeFor(const Status& s);
+// Prints `s` as an error and returns ExitCodeFor(s).
+int ReportFailure(const Status& s);
+
+// The first line of `text`, with " ..." when more lines follow: for one cell of a table.
+std::string FirstLine(const std::string& text, size_t max_bytes = 200);
 
 }  // namespace reel::cli

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   CLI::App app{"reel: a workflow engine for machine-learning pipelines"};
   app.set_version_flag("--version", std::string("reel ") + REEL_VERSION);
   app.require_subcommand(1);
+  // Global options may also follow the subcommand (`reel runs --home X`): an option a
+  // subcommand does not know falls through to its parents. Subcommands inherit the setting.
+  app.fallthrough();
   GlobalOptions options;
   app.add_option("--home", options.home, "state folder (default: $REEL_HOME, else ./.reel)");
   app.add_option("--plugin", options.plugins, "load operators from this shared library")
@@ -31,12 +34,14 @@ int main(int argc, char** argv) {
 
   AddValidateCommand(app, options);
   AddGraphCommand(app, options);
+  AddParamsCommand(app, options);
   AddOperatorsCommand(app, options);
   AddRunCommand(app, options);
   AddResumeCommand(app, options);
   AddRunsCommands(app, options);
   AddCompareCommand(app, options);
   AddModelsCommand(app, options);
+  AddArtifactsCommand(app, options);
   AddScheduleCommand(app, options);
   AddBackfillCommand(app, options);
   AddServeCommand(app, options);

@@ -1,8 +1,13 @@
 // Opening a home for commands that touch run state, and printing runs.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "engine/exec/scheduler.h"
 #include "home/home.h"
@@ -31,10 +36,38 @@ class ProgressPrinter : public RunObserver {
   size_t done_ = 0, failed_ = 0, running_ = 0, total_ = 0;
 };
 
-// Runs a prepared request to completion with progress output and a closing summary; returns
-// the process exit code.
+// Runs a prepared request to completion with progress output (stderr) and a closing summary
+// (stdout: a table, or with `json` one JSON object, RunSummaryJson); returns the exit code.
 int ExecuteAndReport(Home& home, const OperatorCatalog& catalog, const RunRequest& request,
-                     SchedulerOptions options);
+                     SchedulerOptions options, bool json = false);
+
+// A finished run for --json output: run_id, workflow, status, logical_date, duration_ms, tags,
+// note, error, and its tasks (in DAG order) with status, attempts, duration_ms and error.
+nlohmann::ordered_json RunSummaryJson(const RunRecord& run, const std::vector<TaskRecord>& tasks);
+
+// --tag KEY=VALUE (repeatable) and --note TEXT, for run, resume and backfill.
+struct RunLabelFlags {
+  std::vector<std::string> tags;
+  std::string note;
+};
+void AddRunLabelFlags(CLI::App* cmd, RunLabelFlags& flags);
+// Checks and parses --tag values: KEY=VALUE, KEY an identifier ([A-Za-z_][A-Za-z0-9_]*, at most
+// 64 bytes), VALUE at most 256 bytes without control characters, each key once, at most 32
+// tags; `flag` names the flag in errors. InvalidArgument says what is wrong and how to fix it.
+Result<std::map<std::string, std::string>> ParseTags(const std::vector<std::string>& given,
+                                                     const std::string& flag = "--tag");
+// A note of at most 4096 bytes of UTF-8.
+Status CheckNote(const std::string& note);
+
+// The steps of a workflow in DAG order (topological, ties in file order), from its YAML text as
+// the store records it; empty when the text cannot be read.
+std::vector<std::string> StepOrderFromYaml(const std::string& yaml);
+// Sorts tasks by their step's position in `order` (unknown steps last, in their former order),
+// foreach items by index.
+void SortTasks(const std::vector<std::string>& order, std::vector<TaskRecord>& tasks);
+
+// "train[2]" for a foreach item, "train" otherwise.
+std::string TaskLabel(const TaskRecord& task);
 
 // The exit code for a run that could not be prepared: 2 for a usage error (InvalidArgument),
 // 1 when the run cannot go ahead (NotFound, Failed: no earlier run to reuse, an upstream step

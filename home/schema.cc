@@ -21,6 +21,7 @@ constexpr Migration kSchema[] = {
     {4, "runs.owner and runs.pid_start: which process executes a run", kStateStoreOwnershipSchema},
     {5, "tasks.cache_key, cache_parts, cache_from_task, cache_from_run: step caching",
      kStateStoreCacheSchema},
+    {6, "runs.note and run_tags: a run's note and KEY=VALUE tags", kRunTagsSchema},
 };
 
 }  // namespace

@@ -179,10 +179,11 @@ class CommandAttempt {
  private:
   void Announce() {
     if (std::exchange(announced_, true)) return;
+    ctx_.Info("{}", header_);
+    // After the header: a failure's tail quotes the command's own output, not reel's line.
     std::error_code ec;
     log_offset_ = std::filesystem::file_size(ctx_.log_path(), ec);
     if (ec) log_offset_ = 0;
-    ctx_.Info("{}", header_);
   }
 
   Context& ctx_;
@@ -191,7 +192,7 @@ class CommandAttempt {
   std::string header_;
   std::optional<Process> process_;
   bool announced_ = false;
-  std::uintmax_t log_offset_ = 0;  // where this attempt's lines start in the log
+  std::uintmax_t log_offset_ = 0;  // where this attempt's command output starts in the log
 };
 
 CommandStep::CommandStep() = default;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -21,9 +22,16 @@ Status OperatorRegistry::Register(OperatorDef def) {
     return Status::InvalidArgument("operator '" + def.info.name + "' has no factory");
   auto name = def.info.name;
   std::unique_lock<std::shared_mutex> lock(mu_);
-  if (defs_.count(name)) {
-    return Status::AlreadyExists("operator '" + name + "' is registered twice");
+  std::string source = loading_.empty() ? "built-in" : "plugin '" + loading_ + "'";
+  if (auto it = sources_.find(name); it != sources_.end()) {
+    Status s = Status::AlreadyExists(fmt::format(
+        "operator '{}' is registered twice: by {} and by {}; load only one of them (operator "
+        "names are global)",
+        name, it->second, source));
+    if (duplicate_.ok()) duplicate_ = s;
+    return s;
   }
+  sources_.emplace(name, std::move(source));
   code_versions_[name] =
       loading_code_version_.empty() ? std::string("reel ") + REEL_VERSION : loading_code_version_;
   defs_.emplace(name, std::move(def));
@@ -111,12 +119,21 @@ Status OperatorRegistry::LoadPlugin(const std::filesystem::path& path) {
   Result<std::string> digest = Sha256::HexOfFile(key);
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
+    loading_ = path.string();
     loading_code_version_ = "plugin sha256:" + (digest.ok() ? *digest : std::string("unknown"));
+    duplicate_ = Status::Ok();
   }
   do_register(this);  // calls Register, which takes mu_
+  Status duplicate;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
+    loading_.clear();
     loading_code_version_.clear();
+    duplicate = std::exchange(duplicate_, Status::Ok());
+  }
+  if (!duplicate.ok()) {
+    loaded_plugins_.push_back(key);  // its other operators stay registered
+    return Status::InvalidArgument(duplicate.message());
   }
   if (count() == before) {
     return Status::InvalidArgument("plugin '" + path.string() + "' registered no operator");

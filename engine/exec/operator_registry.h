@@ -32,7 +32,8 @@ class OperatorRegistry : public OperatorRegistrar {
   OperatorRegistry& operator=(const OperatorRegistry&) = delete;
   virtual ~OperatorRegistry();
 
-  // Fails with AlreadyExists when the name is taken.
+  // Fails with AlreadyExists, naming the operator and both sources (built-in or the plugin's
+  // path), when the name is taken.
   Status Register(OperatorDef def) override;
 
   const OperatorDef* Find(std::string_view name) const;
@@ -44,7 +45,8 @@ class OperatorRegistry : public OperatorRegistrar {
 
   // dlopen()s a shared library, checks reel_operator_api_version() and calls
   // reel_register_operators(this). Loading the same path twice is a no-op. The caller vouches
-  // for the library (the user named it).
+  // for the library (the user named it). An operator it registers under a name that is taken
+  // (by a built-in or another plugin) fails the load with InvalidArgument naming both sources.
   Status LoadPlugin(const std::filesystem::path& path);
 
   // Plugins inside `dir` (or its subfolders; symbolic links resolved) may be named by workflow
@@ -55,8 +57,12 @@ class OperatorRegistry : public OperatorRegistrar {
   Status LoadWorkflowPlugin(const std::filesystem::path& path);
 
  private:
-  mutable std::shared_mutex mu_;  // guards defs_ (whose nodes never move)
+  mutable std::shared_mutex mu_;  // guards defs_ (whose nodes never move), sources_, loading_
   std::map<std::string, OperatorDef, std::less<>> defs_;
+  // Who registered each operator: "built-in" or "plugin 'PATH'", for duplicate errors.
+  std::map<std::string, std::string, std::less<>> sources_;
+  std::string loading_;  // the plugin whose reel_register_operators runs now; empty otherwise
+  Status duplicate_;     // the first duplicate registration during that call
   // What identifies each operator's code (OperatorCatalog::code_version); guarded by mu_.
   std::map<std::string, std::string, std::less<>> code_versions_;
   std::string loading_code_version_;  // guarded by mu_; set while a plugin registers

@@ -151,6 +151,8 @@ Result<RunOutcome> RunLoop::Run() {
       run.logical_date = request_.logical_date;
       run.trigger = request_.trigger;
       run.origin_run_id = request_.origin_run_id;
+      run.tags = request_.tags;
+      run.note = request_.note;
       run.status = RunStatus::kQueued;
       REEL_RETURN_IF_ERROR(store_.CreateRun(run));
     }

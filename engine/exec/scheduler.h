@@ -86,6 +86,8 @@ struct RunRequest {
   std::optional<DataInterval> interval;
   RunTrigger trigger = RunTrigger::kManual;
   std::string origin_run_id;
+  std::map<std::string, std::string> tags;  // recorded with the run (RunRecord::tags)
+  std::string note;
   // (step, item_index) -> result to reuse instead of executing.
   std::map<std::pair<std::string, int64_t>, ReusedTask> reuse;
   // step -> reason: recorded as skipped with the reason, without running (`reel run --only`).

@@ -207,6 +207,8 @@ Result<BackfillSummary> RunBackfill(StateStore& store, ArtifactStore& artifacts,
         finish(item, "", RunStatus::kFailed, request.status().message());
         continue;
       }
+      request->tags = options.tags;
+      request->note = options.note;
       // Whether this process got the date: the claim runs where the run is recorded.
       bool claimed = false;
       Status claim_error;

@@ -81,6 +81,8 @@ Result<std::vector<BackfillItem>> DecideBackfill(StateStore& store, const std::s
 struct BackfillOptions {
   int parallel = 1;                              // runs at once
   std::map<std::string, std::string> overrides;  // -p KEY=VALUE, for every run
+  std::map<std::string, std::string> tags;       // --tag KEY=VALUE, recorded with every run
+  std::string note;                              // --note, recorded with every run
   SchedulerOptions scheduler;  // per run; handle_signals must stay false (see RunBackfill)
 };
 

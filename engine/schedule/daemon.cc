@@ -83,6 +83,13 @@ Result<DueIntervals> FindDueIntervals(const CronSchedule& cron, const Schedule& 
   return due;
 }
 
+Result<std::optional<sys_seconds>> LatestEndedInterval(const CronSchedule& cron,
+                                                       const Schedule& schedule, sys_seconds now) {
+  REEL_ASSIGN_OR_RETURN(DueIntervals due, FindDueIntervals(cron, schedule, std::nullopt, now));
+  if (due.to_run.empty()) return std::optional<sys_seconds>();
+  return std::optional<sys_seconds>(due.to_run.back());
+}
+
 Daemon::Daemon(StateStore& store, ArtifactStore& artifacts, OperatorCatalog operators,
                DaemonOptions options, LogSink log)
     : store_(store),

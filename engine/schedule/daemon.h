@@ -100,6 +100,13 @@ Result<DueIntervals> FindDueIntervals(const CronSchedule& cron, const Schedule& 
                                       std::optional<std::chrono::sys_seconds> last,
                                       std::chrono::sys_seconds now);
 
+// The interval `reel serve` fires last at `now` when it first sees the workflow: the latest one
+// that has ended by `now` (and starts on or after its start_date); nullopt when none has. A
+// manual `reel run` without --date takes this one.
+Result<std::optional<std::chrono::sys_seconds>> LatestEndedInterval(const CronSchedule& cron,
+                                                                    const Schedule& schedule,
+                                                                    std::chrono::sys_seconds now);
+
 class Daemon {
  public:
   using LogSink = std::function<void(const std::string& line)>;

@@ -47,6 +47,7 @@ RunRecord ReadRun(const Stmt& st) {
   r.cancel_requested_at = st.OptInt(15);
   r.owner = st.Text(16);
   r.pid_start = st.Text(17);
+  r.note = st.Text(18);
   return r;
 }
 
@@ -114,7 +115,8 @@ Status StateStore::CreateRun(const RunRecord& run) {
             "INSERT INTO runs(run_id, workflow, version_hash, params, logical_date, status, "
             "trigger,"
             " origin_run_id, created_at, started_at, ended_at, host, pid, heartbeat_at, error,"
-            " cancel_requested_at, owner, pid_start) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+            " cancel_requested_at, owner, pid_start, note)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     const int64_t pid = run.pid != 0 ? run.pid : static_cast<int64_t>(::getpid());
     st.BindAll(run.run_id, run.workflow, run.version_hash, DumpJson(run.params),
                NullIfEmpty(run.logical_date), ToString(run.status), ToString(run.trigger),
@@ -122,7 +124,7 @@ Status StateStore::CreateRun(const RunRecord& run) {
                run.started_at, run.ended_at, run.host.empty() ? HostName() : run.host, pid,
                run.heartbeat_at.value_or(now), NullIfEmpty(run.error), run.cancel_requested_at,
                run.owner.empty() ? owner_token_ : run.owner,
-               run.pid_start.empty() ? ProcessStartId(pid) : run.pid_start);
+               run.pid_start.empty() ? ProcessStartId(pid) : run.pid_start, NullIfEmpty(run.note));
     Status s = st.Run();
     if (s.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(fmt::format("run id '{}' is already taken", run.run_id));
@@ -132,7 +134,14 @@ Status StateStore::CreateRun(const RunRecord& run) {
           fmt::format("cannot record run '{}': its origin run '{}' does not exist ({})", run.run_id,
                       run.origin_run_id, s.message()));
     }
-    return s;
+    REEL_RETURN_IF_ERROR(s);
+    for (const auto& [key, value] : run.tags) {
+      REEL_ASSIGN_OR_RETURN(Stmt tag,
+                            db_->Prepare("INSERT INTO run_tags(run_id, key, value) VALUES(?,?,?)"));
+      tag.BindAll(run.run_id, key, value);
+      REEL_RETURN_IF_ERROR(tag.Run());
+    }
+    return Status::Ok();
   });
 }
 
@@ -220,6 +229,11 @@ Result<std::vector<RunRecord>> StateStore::ListRuns(const RunFilter& filter) {
   if (filter.status) sql += " AND status = :status";
   if (filter.logical_date) sql += " AND logical_date = :logical_date";
   if (filter.trigger) sql += " AND trigger = :trigger";
+  for (size_t i = 0; i < filter.tags.size(); ++i) {
+    sql +=
+        " AND EXISTS(SELECT 1 FROM run_tags t WHERE t.run_id = runs.run_id AND t.key = ? AND"
+        " t.value = ?)";
+  }
   sql += " ORDER BY created_at DESC, run_id DESC";
   if (filter.limit > 0) sql += " LIMIT :limit";
   REEL_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(sql));
@@ -228,8 +242,41 @@ Result<std::vector<RunRecord>> StateStore::ListRuns(const RunFilter& filter) {
   if (filter.status) st.Bind(++index, ToString(*filter.status));
   if (filter.logical_date) st.Bind(++index, *filter.logical_date);
   if (filter.trigger) st.Bind(++index, ToString(*filter.trigger));
+  for (const auto& [key, value] : filter.tags) {
+    st.Bind(++index, key);
+    st.Bind(++index, value);
+  }
   if (filter.limit > 0) st.Bind(++index, filter.limit);
-  return Collect<RunRecord>(st, ReadRun);
+  REEL_ASSIGN_OR_RETURN(std::vector<RunRecord> runs, Collect<RunRecord>(st, ReadRun));
+  for (auto& run : runs) REEL_RETURN_IF_ERROR(ReadTags(run));
+  return runs;
+}
+
+Result<std::vector<std::string>> StateStore::FindArtifactUris(const std::string& prefix,
+                                                              int limit) {
+  REEL_ASSIGN_OR_RETURN(Stmt st,
+                        db_->Prepare("SELECT DISTINCT uri FROM artifacts WHERE uri >= ? AND uri < ?"
+                                     " ORDER BY uri LIMIT ?"));
+  st.BindAll(prefix, prefix + '\xff', limit);
+  std::vector<std::string> uris;
+  while (true) {
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    uris.push_back(st.Text(0));
+  }
+  return uris;
+}
+
+Status StateStore::ReadTags(RunRecord& run) {
+  REEL_ASSIGN_OR_RETURN(
+      Stmt st, db_->Prepare("SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key"));
+  st.Bind(1, run.run_id);
+  while (true) {
+    REEL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    run.tags[st.Text(0)] = st.Text(1);
+  }
+  return Status::Ok();
 }
 
 Result<RunRecord> StateStore::GetRun(const std::string& run_id_or_prefix) {
@@ -240,7 +287,11 @@ Result<RunRecord> StateStore::GetRun(const std::string& run_id_or_prefix) {
         Stmt st, db_->Prepare(fmt::format("SELECT {} FROM runs WHERE run_id = ?", kRunColumns)));
     st.Bind(1, key);
     REEL_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) return ReadRun(st);
+    if (row) {
+      RunRecord run = ReadRun(st);
+      REEL_RETURN_IF_ERROR(ReadTags(run));
+      return run;
+    }
   }
   // A prefix: every id in [key, key + 0xff) starts with key (ids are ASCII).
   REEL_ASSIGN_OR_RETURN(
@@ -262,6 +313,7 @@ Result<RunRecord> StateStore::GetRun(const std::string& run_id_or_prefix) {
     return Status::InvalidArgument(fmt::format(
         "run id prefix '{}' is ambiguous: it matches {}; give more characters", key, list));
   }
+  REEL_RETURN_IF_ERROR(ReadTags(matches.front()));
   return std::move(matches.front());
 }
 

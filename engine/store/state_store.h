@@ -16,6 +16,8 @@
 //       other store fail (a reaper replaces it when it declares the process gone).
 //       pid_start: ProcessStartId(pid), which tells the live process from a reused pid.
 //       cancel_requested_at: set by `reel cancel`, polled by the executing process.
+//       note: free text given at `reel run --note` (migration 6).
+//   run_tags(run_id, key, value)  PK(run_id, key)       `reel run --tag KEY=VALUE` (migration 6)
 //   tasks(task_id INTEGER PK, run_id, step, item_index, item JSON, status, attempts,
 //         outputs JSON, started_at, ended_at, error, reused_from)  UNIQUE(run_id, step, item_index)
 //       One row per step instance: item_index is the foreach position, -1 outside foreach.
@@ -47,6 +49,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -83,6 +86,10 @@ struct RunRecord {
   std::optional<int64_t> cancel_requested_at;
   std::string owner;      // empty: CreateRun fills in this store's owner_token()
   std::string pid_start;  // empty: CreateRun fills in ProcessStartId(pid)
+  // Set when the run is created (`reel run --tag K=V --note TEXT`); ReadRun/ListRuns fill
+  // them in.
+  std::map<std::string, std::string> tags;
+  std::string note;
 };
 
 struct TaskRecord {
@@ -161,7 +168,8 @@ struct RunFilter {
   std::optional<RunStatus> status;
   std::optional<std::string> logical_date;
   std::optional<RunTrigger> trigger;
-  int limit = 50;  // <= 0: no limit
+  std::map<std::string, std::string> tags;  // every one must match
+  int limit = 50;                           // <= 0: no limit
 };
 
 class StateStore {
@@ -242,6 +250,8 @@ class StateStore {
   // Ordered by task, key, step.
   Result<std::vector<MetricRecord>> GetMetrics(const std::string& run_id);
   Result<std::vector<ArtifactRecord>> GetArtifacts(const std::string& run_id);
+  // The distinct artifact uris of every run that start with `prefix`, sorted; at most `limit`.
+  Result<std::vector<std::string>> FindArtifactUris(const std::string& prefix, int limit = 6);
   // Oldest first.
   Result<std::vector<EventRecord>> GetEvents(const std::string& run_id);
   // Newest first, all runs; `kind` empty means every kind.
@@ -287,6 +297,8 @@ class StateStore {
   Status CheckTaskOwner(int64_t task_id);
   Status CheckOwnerRow(const std::string& run_id, const std::string& owner,
                        const std::string& error) const;
+  // Fills in run.tags from run_tags.
+  Status ReadTags(RunRecord& run);
 
   std::filesystem::path home_;
   std::unique_ptr<Database> db_;

@@ -128,4 +128,16 @@ CREATE INDEX tasks_by_cache_key ON tasks(cache_key, task_id) WHERE cache_key IS 
 CREATE INDEX tasks_by_step ON tasks(step, task_id);
 )sql";
 
+// Migration 6: a run's free-text note and its KEY=VALUE tags (`reel run --tag --note`).
+inline constexpr std::string_view kRunTagsSchema = R"sql(
+ALTER TABLE runs ADD COLUMN note TEXT;
+CREATE TABLE run_tags(
+  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY(run_id, key)
+) WITHOUT ROWID;
+CREATE INDEX run_tags_by_pair ON run_tags(key, value);
+)sql";
+
 }  // namespace reel

@@ -172,7 +172,9 @@ class Validator {
         std::string guess = ClosestMatch(step.op, ops_.names);
         Error(at ? at->mark : step.mark, "unknown operator " + Quote(step.op),
               (guess.empty() ? std::string() : "did you mean " + Quote(guess) + "? ") +
-                  "known operators: " + Join(ops_.names));
+                  "known operators: " + Join(ops_.names) +
+                  "; an operator from a plugin needs its plugin loaded: `reel --plugin PATH`, or "
+                  "list it under the workflow's `plugins:` key");
       }
     }
     CheckNeeds(step, *node);

@@ -142,7 +142,7 @@ MARKER="$WORK/marker" expect_exit 0 "$REEL" run "$WORK/flow/fail.yaml"
 # A step without cache: explain says how to turn it on.
 expect_exit 0 "$REEL" explain "$first" always
 expect_contains "$OUT" "does not use the cache"
-expect_exit 2 "$REEL" explain "$first" lod
+expect_exit 1 "$REEL" explain "$first" lod
 expect_contains "$ERR" "did you mean 'load'"
 
 # Templates in inputs: are validated like any other.

@@ -25,7 +25,7 @@ expect_exit 0 "$REEL" facts tables
 expect_contains "$OUT" "no fact tables"
 expect_exit 0 "$REEL" facts tables --json
 [[ "$OUT" == "[]" ]] || fail "expected [] got $OUT"
-expect_exit 2 "$REEL" facts partitions viewing_history
+expect_exit 1 "$REEL" facts partitions viewing_history
 expect_contains "$ERR" "no fact store"
 expect_exit 2 "$REEL" facts as-of viewing_history 2024-13-01
 expect_contains "$ERR" "YYYY-MM-DD"
@@ -67,7 +67,7 @@ expect_exit 0 "$REEL" facts as-of viewing_history 2024-01-08T12:00:00Z --count
 expect_exit 0 "$REEL" facts as-of viewing_history 2024-01-03 --limit 3
 [[ "$(echo "$OUT" | wc -l)" == 4 ]] || fail "header + 3 rows expected: $OUT"
 expect_contains "$ERR" "showing the first 3 rows"
-expect_exit 2 "$REEL" facts as-of viewing_histry 2024-01-03
+expect_exit 1 "$REEL" facts as-of viewing_histry 2024-01-03
 expect_contains "$ERR" "known tables: viewing_history"
 
 # Loading again is a no-op: the partitions keep their hashes.

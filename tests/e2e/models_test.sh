@@ -143,7 +143,7 @@ expect_exit 0 "$REEL" models path recs@1
 cmp -s "$OUT" "$WORK/good.reelmdl" || fail "models path recs@1 is not the v1 file: $OUT"
 expect_exit 0 "$REEL" models path recs@production
 cmp -s "$OUT" "$WORK/good2.reelmdl" || fail "models path recs@production: $OUT"
-expect_exit 2 "$REEL" models path recs@staging
+expect_exit 1 "$REEL" models path recs@staging
 expect_contains "$ERR" "has no staging version"
 
 # Manual promotion and rollbacks, all in the audit history.
@@ -151,9 +151,10 @@ expect_exit 0 "$REEL" models promote recs 1
 expect_contains "$OUT" "v2 -> v1"
 expect_exit 0 "$REEL" models rollback recs
 expect_contains "$OUT" "v1 -> v2"
-expect_exit 0 "$REEL" models rollback recs
-expect_contains "$OUT" "v2 -> v1"
-expect_exit 2 "$REEL" models rollback recs
+expect_exit 0 "$REEL" models rollback recs --json
+expect_contains "$OUT" "\"previous_version\": 2"
+expect_contains "$OUT" "\"version\": 1"
+expect_exit 1 "$REEL" models rollback recs
 expect_contains "$ERR" "no earlier version to roll back to"
 expect_exit 0 "$REEL" models show recs
 expect_contains "$OUT" "production -> v1"
@@ -171,9 +172,9 @@ assert m["history"][4]["actor"] == "cli" and m["history"][4]["run_id"] is None
 '
 
 # Unknown names and versions: a message and exit 2.
-expect_exit 2 "$REEL" models show nope
+expect_exit 1 "$REEL" models show nope
 expect_contains "$ERR" "no model named 'nope'"
-expect_exit 2 "$REEL" models promote recs 9
+expect_exit 1 "$REEL" models promote recs 9
 expect_contains "$ERR" "has no version 9"
 
 # runs compare: params, metrics and artifacts side by side.
@@ -192,7 +193,7 @@ r = m[("evaluate", "candidate.recall_at_1")]
 assert r["a"] == 1.0 and r["b"] == 1.0 and r["differs"] is False, r
 assert m[("evaluate", "baseline.recall_at_1")]["differs"] is False
 '
-expect_exit 2 "$REEL" runs compare "$run1" nope
+expect_exit 1 "$REEL" runs compare "$run1" nope
 expect_contains "$ERR" "nope"
 
 # A model file damaged on disk (truncated) is not handed out.
@@ -204,4 +205,24 @@ expect_exit 3 "$REEL" models path recs@1
 expect_contains "$ERR" "recs v1: artifact sha256:"
 expect_contains "$ERR" "is damaged"
 expect_exit 0 "$REEL" models path recs@2
+# Any version by number, promoted or not; a missing one exits 1.
+expect_exit 1 "$REEL" models path recs@9
+expect_contains "$ERR" "has no version 9"
+
+# reel artifacts path: any stored artifact by uri or a unique prefix of it.
+expect_exit 0 "$REEL" models show recs --json
+v2_uri=$(echo "$OUT" | /usr/bin/python3 -c '
+import json, sys
+print([v for v in json.load(sys.stdin)["versions"] if v["version"] == 2][0]["artifact"])')
+expect_exit 0 "$REEL" models path recs@2
+v2_path="$OUT"
+expect_exit 0 "$REEL" artifacts path "$v2_uri"
+[[ "$OUT" == "$v2_path" ]] || fail "artifacts path $v2_uri: $OUT, expected $v2_path"
+expect_exit 0 "$REEL" artifacts path "${v2_uri:0:19}"
+[[ "$OUT" == "$v2_path" ]] || fail "artifacts path ${v2_uri:0:19}: $OUT"
+expect_exit 1 "$REEL" artifacts path "sha256:$(printf '0%.0s' {1..64})"
+expect_contains "$ERR" "no artifact sha256:000"
+expect_exit 1 "$REEL" artifacts path sha256:0000
+expect_exit 2 "$REEL" artifacts path md5:abc
+expect_contains "$ERR" "is not an artifact uri"
 echo "models_test: ok"

@@ -23,6 +23,13 @@ YAML
 expect_exit 2 "$REEL" --plugin "$lib" validate "$WORK/typo.yaml"
 expect_contains "$ERR" "typo.yaml:4:71: error: step 'count' (operator 'word_count') has no output 'wrds'"
 expect_contains "$ERR" "did you mean steps.count.outputs.words?"
+# Global flags also follow the subcommand.
+expect_exit 0 "$REEL" operators word_count --plugin "$lib"
+expect_contains "$OUT" "Counts lines, words and bytes"
+# Two plugins that register the same operator: the error names it and both files.
+cp "$lib" "$WORK/copy_of_word_count.so"
+expect_exit 2 "$REEL" --plugin "$lib" --plugin "$WORK/copy_of_word_count.so" operators
+expect_contains "$ERR" "operator 'word_count' is registered twice: by plugin '$lib' and by plugin '$WORK/copy_of_word_count.so'"
 
 printf 'one two three\nfour five\n' > "$WORK/text.txt"
 cat > "$WORK/count.yaml" <<YAML

@@ -38,7 +38,7 @@ expect_exit 2 "$REEL" run "$REEL_SOURCE_DIR/examples/workflows/hello.yaml" -p pa
 expect_contains "$ERR" "param 'pause' expects a float"
 expect_exit 2 "$REEL" run "$REEL_SOURCE_DIR/examples/workflows/hello.yaml" -p pauze=1
 expect_contains "$ERR" "did you mean 'pause'"
-expect_exit 2 "$REEL" show nosuchrun
+expect_exit 1 "$REEL" show nosuchrun
 expect_contains "$ERR" "nosuchrun"
 
 # A failing step: exit 1, upstream_failed downstream, independent branch still finishes.
@@ -107,6 +107,9 @@ expect_contains "$OUT" "token=***"
 expect_contains "$OUT" "done"
 expect_not_contains "$OUT" "tok-93e1f0c7"
 expect_exit 0 "$REEL" logs "$logs_id" quiet
+expect_contains "$OUT" "== step quiet, attempt 1 (succeeded) =="
+expect_contains "$OUT" "(no output)"
+expect_exit 0 "$REEL" logs "$logs_id" quiet --attempt 1
 [[ -z "$OUT" ]] || fail "a silent step printed a log: $OUT"
 expect_contains "$ERR" "wrote no output"
 [[ ! -e "$REEL_HOME/logs/$logs_id/quiet" ]] || fail "a silent step left a log folder"

@@ -36,7 +36,7 @@ inline std::optional<std::string> NullIfEmpty(const std::string& s) {
 inline constexpr const char* kRunColumns =
     "run_id, workflow, version_hash, params, logical_date, status, trigger, origin_run_id, "
     "created_at, started_at, ended_at, host, pid, heartbeat_at, error, cancel_requested_at, owner, "
-    "pid_start";
+    "pid_start, note";
 RunRecord ReadRun(const Stmt& st);
 
 // Runs a query and reads each row with `read`.

@@ -51,4 +51,19 @@ TEST_CASE("operator registry: a workflow's plugin in a trusted folder is loaded"
   CHECK(s.code() == Status::Code::kNotFound);
 }
 
+TEST_CASE("operator registry: a second operator of the same name names both sources") {
+  OperatorRegistry registry;
+  auto def = [] {
+    OperatorDef d;
+    d.info.name = "twice";
+    d.create = [] { return std::unique_ptr<Operator>(); };
+    return d;
+  };
+  REQUIRE(registry.Register(def()).ok());
+  Status s = registry.Register(def());
+  CHECK(s.code() == Status::Code::kAlreadyExists);
+  CHECK(s.message().find("operator 'twice' is registered twice: by built-in and by built-in") !=
+        std::string::npos);
+}
+
 }  // namespace reel

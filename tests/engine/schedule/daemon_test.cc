@@ -392,6 +392,26 @@ DueIntervals Due(const char* expr, const char* tz, std::optional<sys_seconds> la
 
 }  // namespace
 
+TEST_CASE("a manual run's default interval is the one the daemon fires last at first sight") {
+  auto latest = [](const char* expr, const char* now, const char* start_date = nullptr) {
+    auto cron = CronSchedule::Parse(expr, "UTC");
+    REQUIRE(cron.ok());
+    Schedule schedule{.cron = expr, .timezone = "UTC"};
+    if (start_date) schedule.start_date = start_date;
+    auto interval = LatestEndedInterval(*cron, schedule, At(now));
+    REQUIRE_MESSAGE(interval.ok(), interval.status().ToString());
+    return *interval ? FormatIsoUtc(**interval) : std::string("none");
+  };
+  // Daily at 03:00: at 20:30 the interval that started yesterday at 03:00 has ended today at 03:00.
+  CHECK(latest("0 3 * * *", "2026-12-07T20:30:00Z") == "2026-12-06T03:00:00Z");
+  // Exactly at a fire time, the interval ending then has ended.
+  CHECK(latest("0 3 * * *", "2026-12-07T03:00:00Z") == "2026-12-06T03:00:00Z");
+  CHECK(latest("0 3 * * *", "2026-12-07T02:59:59Z") == "2026-12-05T03:00:00Z");
+  CHECK(latest("0 * * * *", "2026-12-07T20:30:00Z") == "2026-12-07T19:00:00Z");
+  // None has ended since start_date: the caller keeps its own default.
+  CHECK(latest("0 3 * * *", "2026-12-07T20:30:00Z", "2026-12-07") == "none");
+}
+
 TEST_CASE("due intervals of an hourly and a 15-minute schedule, at fake instants") {
   // Hourly, last decided 02:00: at 06:00:05 the intervals starting 03, 04 and 05 have ended.
   CHECK(Starts(Due("0 * * * *", "UTC", At("2026-03-01T02:00:00Z"), "2026-03-01T06:00:05Z")) ==

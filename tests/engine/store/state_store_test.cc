@@ -161,6 +161,38 @@ TEST_CASE("state store records runs and finds them by filter and id prefix") {
   CHECK(missing.status().message().find("reel runs") != std::string::npos);
 }
 
+TEST_CASE("state store keeps a run's tags and note and filters runs by tags") {
+  TempDir home;
+  auto store = OpenStore(home.path());
+  RunRecord a = MakeRun("20261128T030000-aaaaaa");
+  a.tags = {{"team", "recs"}, {"exp", "lr"}};
+  a.note = "first try";
+  RunRecord b = MakeRun("20261128T030000-bbbbbb");
+  b.tags = {{"team", "recs"}};
+  RunRecord c = MakeRun("20261128T030000-cccccc");
+  for (const RunRecord& r : {a, b, c}) REQUIRE(store->CreateRun(r).ok());
+
+  auto got = store->GetRun("20261128T030000-aa");
+  REQUIRE(got.ok());
+  CHECK(got->tags == a.tags);
+  CHECK(got->note == "first try");
+  CHECK(store->GetRun(c.run_id)->tags.empty());
+
+  auto ids = [&](std::map<std::string, std::string> tags) {
+    RunFilter filter;
+    filter.tags = std::move(tags);
+    auto runs = store->ListRuns(filter);
+    REQUIRE(runs.ok());
+    std::set<std::string> out;
+    for (const auto& r : *runs) out.insert(r.run_id);
+    return out;
+  };
+  CHECK(ids({{"team", "recs"}}) == std::set<std::string>{a.run_id, b.run_id});
+  CHECK(ids({{"team", "recs"}, {"exp", "lr"}}) == std::set<std::string>{a.run_id});
+  CHECK(ids({{"team", "other"}}).empty());
+  CHECK(ids({}).size() == 3);
+}
+
 TEST_CASE("state store records tasks, attempts, metrics, artifacts and events") {
   TempDir home;
   auto store = OpenStore(home.path());
