@@ -6,6 +6,9 @@ set -euo pipefail
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/reel-e2e.XXXXXX")"
 export REEL_HOME="$WORK/home"
 trap 'rm -rf "$WORK"' EXIT
+# A command that stops the test (set -e) names itself, so that no failure is silent.
+set -E
+trap 'rc=$?; [[ $- != *e* ]] || echo "${BASH_SOURCE[0]}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 fail() {
   echo "FAIL: $*" >&2
