@@ -109,6 +109,11 @@ class BackfillProgress : public BackfillObserver {
   std::map<std::string, DateOutcome> outcomes_;  // by date key
 };
 
+// A text for JSON: null when empty.
+nlohmann::ordered_json TextOrNull(const std::string& text) {
+  return text.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(text);
+}
+
 // One entry per date: its key and ds, the action taken, and the run that holds its result (the
 // new run, or for a skipped date the latest earlier one) with that run's status.
 nlohmann::ordered_json DatesJson(const std::vector<BackfillItem>& items,
@@ -122,20 +127,19 @@ nlohmann::ordered_json DatesJson(const std::vector<BackfillItem>& items,
     j["action"] = BackfillActionName(item.action);
     auto it = outcomes.find(item.date.key);
     if (it != outcomes.end()) {
-      j["run_id"] = it->second.run_id.empty() ? OJson(nullptr) : OJson(it->second.run_id);
+      j["run_id"] = TextOrNull(it->second.run_id);
       j["status"] = it->second.status;
-      j["error"] = it->second.error.empty() ? OJson(nullptr) : OJson(it->second.error);
+      j["error"] = TextOrNull(it->second.error);
     } else if (IsSkip(item.action)) {
-      j["run_id"] = item.previous_run_id.empty() ? OJson(nullptr) : OJson(item.previous_run_id);
-      j["status"] = item.previous_status.empty() ? OJson(nullptr) : OJson(item.previous_status);
+      j["run_id"] = TextOrNull(item.previous_run_id);
+      j["status"] = TextOrNull(item.previous_status);
       j["error"] = nullptr;
     } else {
       j["run_id"] = nullptr;
       j["status"] = "not_started";
       j["error"] = nullptr;
     }
-    j["previous_run_id"] =
-        item.previous_run_id.empty() ? OJson(nullptr) : OJson(item.previous_run_id);
+    j["previous_run_id"] = TextOrNull(item.previous_run_id);
     dates.push_back(std::move(j));
   }
   return dates;
@@ -155,10 +159,8 @@ bool PrintPlan(const Workflow& workflow, const BackfillFlags& flags,
       j["logical_date"] = item.date.key;
       j["ds"] = item.date.ds;
       j["action"] = BackfillActionName(item.action);
-      j["previous_run_id"] =
-          item.previous_run_id.empty() ? OJson(nullptr) : OJson(item.previous_run_id);
-      j["previous_status"] =
-          item.previous_status.empty() ? OJson(nullptr) : OJson(item.previous_status);
+      j["previous_run_id"] = TextOrNull(item.previous_run_id);
+      j["previous_status"] = TextOrNull(item.previous_status);
       j["params"] = nullptr;
       if (!IsSkip(item.action)) {
         auto planned = PlannedParams(workflow, item, overrides);
