@@ -28,6 +28,7 @@ struct BackfillFlags {
   int max_parallel = 0;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
   bool no_cache = false;
+  std::string executor;  // --executor local|slurm
   RunLabelFlags labels;
   bool json = false;
 };
@@ -338,6 +339,8 @@ int RunBackfillCommand(const GlobalOptions& options, const BackfillFlags& flags)
   run_options.scheduler.max_parallel = flags.max_parallel;
   run_options.scheduler.log_max_bytes = flags.log_max_bytes;
   run_options.scheduler.no_cache = flags.no_cache;
+  if (!flags.executor.empty()) run_options.scheduler.executor = ParseExecutorKind(flags.executor);
+  run_options.scheduler.slurm.plugins = registry.LoadedPlugins();
   BackfillProgress progress(isatty(STDERR_FILENO) != 0, to_run);
   auto summary = RunBackfill(*home.store, *home.artifacts, registry.Catalog(), workflow, *items,
                              run_options, &stop, &progress);
@@ -419,6 +422,10 @@ void AddBackfillCommand(CLI::App& app, GlobalOptions& options) {
       ->transform(NumberIn(1024, 1e15, true));
   cmd->add_flag("--no-cache", flags->no_cache,
                 "run every step, even those with `cache: true` (their keys are still recorded)");
+  cmd->add_option("--executor", flags->executor,
+                  "where steps run that name no `executor:` themselves: local or slurm (default: "
+                  "the workflow's `defaults:`, else local)")
+      ->check(CLI::IsMember({"local", "slurm"}));
   AddRunLabelFlags(cmd, flags->labels);
   cmd->add_flag("--json", flags->json,
                 "print the outcome as JSON, one entry per date (progress: stderr)");

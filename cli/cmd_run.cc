@@ -20,6 +20,7 @@ struct RunFlags {
   std::vector<std::string> pools;
   std::uint64_t log_max_bytes = std::uint64_t{1} << 30;
   bool no_cache = false;
+  std::string executor;           // --executor local|slurm
   std::vector<std::string> only;  // --only STEP[,STEP...]
   std::string from_run;           // --from-run RUN
   RunLabelFlags labels;
@@ -39,6 +40,10 @@ void AddSchedulingFlags(CLI::App* cmd, RunFlags& flags) {
       ->transform(NumberIn(1024, 1e15, true));
   cmd->add_flag("--no-cache", flags.no_cache,
                 "run every step, even those with `cache: true` (their keys are still recorded)");
+  cmd->add_option("--executor", flags.executor,
+                  "where steps run that name no `executor:` themselves: local or slurm (default: "
+                  "the workflow's `defaults:`, else local)")
+      ->check(CLI::IsMember({"local", "slurm"}));
   AddRunLabelFlags(cmd, flags.labels);
   cmd->add_flag("--json", flags.json, "print the outcome as one JSON object (progress: stderr)");
 }
@@ -74,6 +79,7 @@ bool MakeOptions(const RunFlags& flags, SchedulerOptions& options) {
   options.gpus = flags.gpus;
   options.log_max_bytes = flags.log_max_bytes;
   options.no_cache = flags.no_cache;
+  if (!flags.executor.empty()) options.executor = ParseExecutorKind(flags.executor);
   std::map<std::string, std::string> pools;
   if (!ParsePairs(flags.pools, "--pool", pools)) return false;
   for (const auto& [name, size] : pools) {
@@ -147,6 +153,7 @@ void AddRunCommand(CLI::App& app, GlobalOptions& options) {
       }
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
+      sched.slurm.plugins = registry.LoadedPlugins();
       Home home;
       if (!OpenHomeOrReport(ResolveHome(options), home)) return kExitInternal;
       auto request = selected->empty() ? PrepareRun(*home.store, workflow, overrides, flags->date,
@@ -180,6 +187,7 @@ void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
       if (!SetUpRegistry(options, registry)) return kExitUsage;
       SchedulerOptions sched;
       if (!MakeOptions(*flags, sched)) return kExitUsage;
+      sched.slurm.plugins = registry.LoadedPlugins();
       auto tags = ParseTags(flags->labels.tags);
       if (!tags.ok()) return ReportFailure(tags.status());
       if (Status s = CheckNote(flags->labels.note); !s.ok()) return ReportFailure(s);
@@ -194,8 +202,12 @@ void AddResumeCommand(CLI::App& app, GlobalOptions& options) {
       }
       for (const auto& [key, value] : *tags) request->tags[key] = value;
       if (!flags->labels.note.empty()) request->note = flags->labels.note;
-      std::fprintf(stderr, "resuming run %s as %s (%zu task(s) reused)\n",
+      std::fprintf(stderr, "resuming run %s as %s (%zu task(s) reused",
                    request->origin_run_id.c_str(), request->run_id.c_str(), request->reuse.size());
+      if (!request->adopt.empty()) {
+        std::fprintf(stderr, ", %zu Slurm job(s) re-attached", request->adopt.size());
+      }
+      std::fprintf(stderr, ")\n");
       return ExecuteAndReport(home, registry.Catalog(), *request, sched, flags->json);
     };
   });

@@ -13,6 +13,7 @@
 
 #include "cli/common.h"
 #include "cli/run_support.h"
+#include "engine/exec/slurm.h"
 
 namespace reel::cli {
 namespace {
@@ -105,6 +106,9 @@ int ShowRun(Home& home, const std::string& id, bool json) {
         aj["exit_code"] = a.exit_code ? OJson(*a.exit_code) : OJson(nullptr);
         aj["error"] = a.error.empty() ? OJson(nullptr) : OJson(a.error);
         aj["log"] = a.log_path;
+        aj["executor"] = a.executor;
+        aj["job_id"] = a.job_id.empty() ? OJson(nullptr) : OJson(a.job_id);
+        aj["job_state"] = a.job_state.empty() ? OJson(nullptr) : OJson(a.job_state);
         tj["attempts"].push_back(aj);
       }
       tj["metrics"] = OJson::array();
@@ -160,9 +164,17 @@ int ShowRun(Home& home, const std::string& id, bool json) {
                 : t.cache_from_task ? ("  (cached: run " + t.cache_from_run + ")").c_str()
                                     : "");
     for (const auto& a : *attempts) {
-      if (a.task_id != t.task_id || a.status == AttemptStatus::kSucceeded) continue;
-      std::printf("  %*s    attempt %d %s%s%s\n", static_cast<int>(width), "", a.attempt,
-                  ToString(a.status).data(), a.error.empty() ? "" : ": ",
+      if (a.task_id != t.task_id) continue;
+      std::string job = a.job_id.empty() ? "" : " (slurm job " + a.job_id + ")";
+      if (a.status == AttemptStatus::kSucceeded) {
+        if (!job.empty()) {
+          std::printf("  %*s    attempt %d succeeded%s\n", static_cast<int>(width), "", a.attempt,
+                      job.c_str());
+        }
+        continue;
+      }
+      std::printf("  %*s    attempt %d %s%s%s%s\n", static_cast<int>(width), "", a.attempt,
+                  ToString(a.status).data(), job.c_str(), a.error.empty() ? "" : ": ",
                   FirstLine(a.error, 300).c_str());
     }
     if (!t.outputs.empty() && t.outputs != Json::object()) {
@@ -423,6 +435,23 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       // A finished run (Conflict) or one deleted meanwhile (NotFound) exits 1.
       Status s = home.store->RequestCancel(run->run_id);
       if (!s.ok()) return ReportFailure(s);
+      // A run whose reel process is gone was finished above; its Slurm jobs are cancelled here,
+      // since no engine is left to do it.
+      auto after = home.store->GetRun(run->run_id);
+      auto attempts = home.store->GetRunAttempts(run->run_id);
+      if (after.ok() && IsTerminal(after->status) && attempts.ok()) {
+        std::vector<std::string> jobs;
+        for (const auto& a : *attempts) {
+          if (a.executor == "slurm" && a.job_state.empty() && !a.job_id.empty()) {
+            jobs.push_back(a.job_id);
+          }
+        }
+        if (!jobs.empty()) {
+          SlurmClient slurm({}, {"REEL_SECRET_*"});
+          Status cancelled = slurm.Cancel(jobs);
+          if (!cancelled.ok()) PrintError(cancelled.message());
+        }
+      }
       if (*cancel_json) {
         std::cout << JsonText(OJson{{"run_id", run->run_id}, {"cancel_requested", true}}) << "\n";
         return kExitOk;

@@ -44,6 +44,8 @@ void AddCompareCommand(CLI::App& app, GlobalOptions& options);
 void AddModelsCommand(CLI::App& app, GlobalOptions& options);
 void AddScheduleCommand(CLI::App& app, GlobalOptions& options);
 void AddBackfillCommand(CLI::App& app, GlobalOptions& options);
+// task-exec: runs one attempt from its job folder (what a Slurm job runs)
+void AddTaskExecCommand(CLI::App& app, GlobalOptions& options);
 void AddServeCommand(CLI::App& app, GlobalOptions& options);
 void AddFactsCommand(CLI::App& app, GlobalOptions& options);
 void AddExampleDataCommand(CLI::App& app, GlobalOptions& options);

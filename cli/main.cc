@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   AddFactsCommand(app, options);
   AddExampleDataCommand(app, options);
   AddExplainCommand(app, options);
+  AddTaskExecCommand(app, options);
 
   try {
     app.parse(argc, argv);

@@ -22,6 +22,8 @@ constexpr Migration kSchema[] = {
     {5, "tasks.cache_key, cache_parts, cache_from_task, cache_from_run: step caching",
      kStateStoreCacheSchema},
     {6, "runs.note and run_tags: a run's note and KEY=VALUE tags", kRunTagsSchema},
+    {7, "attempts.executor, job_name, job_id, job_state: attempts run as Slurm jobs",
+     kAttemptExecutorSchema},
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "engine/base/fsutil.h"
 #include "engine/base/json.h"
+#include "engine/base/process.h"
 #include "operators/torch_train_ranks.h"
 
 namespace reel {
@@ -272,12 +273,72 @@ Result<fs::path> FindTrainWorker() {
   return worker;
 }
 
+// Runs `argv` and returns what it printed; an error when it fails.
+Result<std::string> Capture(const std::vector<std::string>& argv) {
+  ProcessSpec spec;
+  spec.argv = argv;
+  std::string out;
+  spec.on_output = [&out](std::string_view bytes) { out.append(bytes); };
+  REEL_ASSIGN_OR_RETURN(Process process, Process::Spawn(spec));
+  CancellationToken never;
+  REEL_ASSIGN_OR_RETURN(ProcessResult result, process.Wait(never));
+  if (!result.success()) {
+    return Status::Failed(fmt::format("{} {}: {}", argv[0], result.Describe(), out));
+  }
+  return out;
+}
+
+// Inside a Slurm job of several tasks (the Slurm executor runs the operator in the job's batch
+// step, on its first node): the ranks are the job's tasks, started by one srun, and rendezvous
+// at this node, which runs task 0. Nullopt outside such a job.
+struct SlurmRanks {
+  int tasks = 0;
+  std::string master_addr;  // the first node's address, as Slurm reaches it (NodeAddr)
+};
+
+Result<std::optional<SlurmRanks>> FindSlurmRanks() {
+  const char* executor = std::getenv("REEL_EXECUTOR");
+  const char* ntasks = std::getenv("SLURM_NTASKS");
+  const char* nodelist = std::getenv("SLURM_JOB_NODELIST");
+  if (executor == nullptr || std::string_view(executor) != "slurm" || ntasks == nullptr ||
+      nodelist == nullptr) {
+    return std::optional<SlurmRanks>();
+  }
+  SlurmRanks ranks;
+  ranks.tasks = std::atoi(ntasks);
+  if (ranks.tasks <= 1) return std::optional<SlurmRanks>();
+  REEL_ASSIGN_OR_RETURN(std::string hosts, Capture({"scontrol", "show", "hostnames", nodelist}));
+  std::string first = hosts.substr(0, hosts.find('\n'));
+  REEL_ASSIGN_OR_RETURN(std::string node,
+                        Capture({"scontrol", "show", "node", "--oneliner", first}));
+  ranks.master_addr = first;
+  size_t at = node.find("NodeAddr=");
+  if (at != std::string::npos) {
+    at += 9;
+    ranks.master_addr = node.substr(at, node.find_first_of(" \n", at) - at);
+  }
+  return std::optional<SlurmRanks>(ranks);
+}
+
 Status TorchTrainOperator::Execute(Context& ctx) {
   fs::path root = ctx.work_dir() / "torch_train";
   fs::path checkpoint_dir = root / "checkpoints";
   fs::path attempt_dir = root / fmt::format("attempt-{}", ctx.attempt());
   REEL_ASSIGN_OR_RETURN(auto job, BuildJob(ctx, attempt_dir, checkpoint_dir));
   REEL_ASSIGN_OR_RETURN(auto worker, FindTrainWorker());
+  REEL_ASSIGN_OR_RETURN(auto slurm, FindSlurmRanks());
+  if (slurm) {
+    if (ctx.config().contains("world_size") && job["world_size"].get<int>() != slurm->tasks) {
+      return Status::InvalidArgument(fmt::format(
+          "torch_train: world_size {} differs from the Slurm job's {} tasks (one rank per "
+          "task: set resources.nodes x tasks_per_node to {}, or drop world_size)",
+          job["world_size"].get<int>(), slurm->tasks, job["world_size"].get<int>()));
+    }
+    job["world_size"] = slurm->tasks;
+    job["master_addr"] = slurm->master_addr;
+    REEL_ASSIGN_OR_RETURN(int port, PickFreeLocalPort());
+    job["master_port"] = port;
+  }
   REEL_RETURN_IF_ERROR(ResetDir(attempt_dir));
   // A first attempt starts from scratch; only retries resume.
   if (ctx.attempt() <= 1) REEL_RETURN_IF_ERROR(ResetDir(checkpoint_dir));
@@ -293,6 +354,14 @@ Status TorchTrainOperator::Execute(Context& ctx) {
   ranks.worker = worker;
   ranks.config = config_path;
   ranks.world_size = world_size;
+  if (slurm) {
+    // One task per rank, across the job's nodes; one failing rank stops the others.
+    ranks.launcher = {"srun", fmt::format("--ntasks={}", world_size), "--kill-on-bad-exit=1",
+                      "--unbuffered"};
+    ctx.Info("torch_train: {} ranks as the tasks of Slurm job {}, rendezvous at {}:{}", world_size,
+             std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : "?",
+             job["master_addr"].get<std::string>(), job["master_port"].get<int>());
+  }
   ranks.on_poll = [&] { metrics.Poll(ctx); };
   REEL_RETURN_IF_ERROR(RunRanks(ctx, ranks));
   metrics.Poll(ctx);

@@ -53,7 +53,11 @@ void EmitLine(Context& ctx, Rank& rank, std::string line) {
   LogLevel level = LogLevel::kInfo;
   if (line.rfind("error:", 0) == 0) level = LogLevel::kError;
   if (line.rfind("warning:", 0) == 0) level = LogLevel::kWarn;
-  ctx.Log(level, fmt::format("[rank {}] {}", rank.index, line));
+  if (rank.index < 0) {
+    ctx.Log(level, fmt::format("[srun] {}", line));
+  } else {
+    ctx.Log(level, fmt::format("[rank {}] {}", rank.index, line));
+  }
   rank.tail.push_back(std::move(line));
   if (rank.tail.size() > kTailLines) rank.tail.pop_front();
 }
@@ -107,6 +111,10 @@ Status Spawn(const RankJob& job, Rank& rank, pid_t group) {
   std::vector<std::string> args = {
       job.worker.string(),        "--config",     job.config.string(),       "--rank",
       std::to_string(rank.index), "--parent-pid", std::to_string(::getpid())};
+  if (!job.launcher.empty()) {
+    args = job.launcher;
+    args.insert(args.end(), {job.worker.string(), "--config", job.config.string()});
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -116,7 +124,10 @@ Status Spawn(const RankJob& job, Rank& rank, pid_t group) {
     if (!std::string_view(*e).starts_with(kSecretEnvPrefix)) envp.push_back(*e);
   }
   envp.push_back(nullptr);
-  int rc = posix_spawn(&rank.pid, job.worker.c_str(), &actions, &attr, argv.data(), envp.data());
+  int rc =
+      job.launcher.empty()
+          ? posix_spawn(&rank.pid, job.worker.c_str(), &actions, &attr, argv.data(), envp.data())
+          : posix_spawnp(&rank.pid, args[0].c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[1]);
@@ -124,7 +135,7 @@ Status Spawn(const RankJob& job, Rank& rank, pid_t group) {
     ::close(fds[0]);
     rank.pid = -1;
     return Status::IoError(
-        fmt::format("torch_train: cannot start {}: {}", job.worker.string(), std::strerror(rc)));
+        fmt::format("torch_train: cannot start {}: {}", args[0], std::strerror(rc)));
   }
   rank.fd = fds[0];
   ::fcntl(rank.fd, F_SETFL, ::fcntl(rank.fd, F_GETFL) | O_NONBLOCK);
@@ -191,10 +202,12 @@ Result<int> PickFreeLocalPort() {
 }
 
 Status RunRanks(Context& ctx, const RankJob& job) {
-  std::vector<Rank> ranks(static_cast<std::size_t>(job.world_size));
+  // With a launcher, one process (shown as rank -1) stands for all of them.
+  const int processes = job.launcher.empty() ? job.world_size : 1;
+  std::vector<Rank> ranks(static_cast<std::size_t>(processes));
   Status spawn_error;
-  for (int i = 0; i < job.world_size; ++i) {
-    ranks[i].index = i;
+  for (int i = 0; i < processes; ++i) {
+    ranks[i].index = job.launcher.empty() ? i : -1;
     spawn_error = Spawn(job, ranks[i], i == 0 ? 0 : ranks[0].pid);
     if (!spawn_error.ok()) {
       ranks.resize(static_cast<std::size_t>(i));
@@ -269,6 +282,10 @@ Status RunRanks(Context& ctx, const RankJob& job) {
 
   if (!spawn_error.ok()) return spawn_error;
   if (cancelled) return Status::Cancelled("torch_train: cancelled; the ranks were stopped");
+  if (failed != nullptr && failed->index < 0) {
+    return Status::Failed(fmt::format("torch_train: srun of {} ranks {}:{}", job.world_size,
+                                      DescribeExit(*failed), LastErrors(*failed)));
+  }
   if (failed != nullptr) {
     return Status::Failed(fmt::format("torch_train: rank {} of {} {}:{}", failed->index,
                                       job.world_size, DescribeExit(*failed), LastErrors(*failed)));

@@ -20,6 +20,8 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "reel/operator.h"
 
@@ -29,6 +31,10 @@ struct RankJob {
   std::filesystem::path worker;
   std::filesystem::path config;
   int world_size = 1;
+  // When set (Slurm: {"srun", ...}), one process `LAUNCHER... WORKER --config CONFIG` starts
+  // every rank itself, and each rank takes its rank from the launcher ($SLURM_PROCID); its
+  // output lines are logged as "[srun] ...".
+  std::vector<std::string> launcher;
   std::chrono::milliseconds kill_grace{5000};
   // Called about every 100 ms while the ranks run, and once after they all exited.
   std::function<void()> on_poll;

@@ -1,5 +1,10 @@
 #include "trainer/distributed.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -20,6 +25,31 @@ void WaitAll(std::vector<c10::intrusive_ptr<c10d::Work>>& works, const char* wha
   } catch (const std::exception& e) {
     throw CollectiveError(fmt::format("{} failed: {}", what, e.what()));
   }
+}
+
+// The address of this machine's interface that reaches `host` (rank 0's): where this rank's
+// Gloo device listens, so that ranks on several nodes reach each other. A UDP connect sends
+// nothing; it only asks the kernel for the route.
+std::string LocalAddressToward(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), "9", &hints, &found) != 0 || found == nullptr) return host;
+  std::string local = host;
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && ::connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof(addr);
+    char text[INET_ADDRSTRLEN] = {};
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+        ::inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text)) != nullptr) {
+      local = text;
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  ::freeaddrinfo(found);
+  return local;
 }
 
 }  // namespace
@@ -53,7 +83,8 @@ c10::intrusive_ptr<c10d::ProcessGroup> JoinProcessGroup(const TrainConfig& confi
 #endif
     }
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.master_addr));
+    options->devices.push_back(
+        c10d::ProcessGroupGloo::createDeviceForHostname(LocalAddressToward(config.master_addr)));
     options->threads = 1;
     return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, config.world_size, options);
   } catch (const CollectiveError&) {

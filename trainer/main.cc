@@ -23,6 +23,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: reel-train-worker --config FILE --rank R [--parent-pid PID]\n"
+    "       srun ... reel-train-worker --config FILE   (the rank is $SLURM_PROCID)\n"
     "Runs one rank of a reel torch_train job described by the JSON file FILE.\n";
 
 bool ParseInt(const char* text, long& out) {
@@ -65,8 +66,11 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
   }
+  // Started by srun (torch_train on Slurm): the rank is the task's.
+  const char* procid = std::getenv("SLURM_PROCID");
+  if (rank < 0 && procid != nullptr && !ParseInt(procid, rank)) rank = -1;
   if (config_path.empty() || rank < 0) {
-    std::fprintf(stderr, "error: --config and --rank are required\n%s", kUsage);
+    std::fprintf(stderr, "error: --config and --rank (or $SLURM_PROCID) are required\n%s", kUsage);
     return kExitUsage;
   }
   if (parent_pid > 0) {

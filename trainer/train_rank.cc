@@ -42,8 +42,11 @@ void Say(fmt::format_string<Args...> f, Args&&... args) {
 torch::Device PickDevice(const TrainConfig& config, int rank) {
   if (config.device == "cuda") {
     if (torch::cuda::is_available() && torch::cuda::device_count() > 0) {
+      // Under srun, the task's index on its node picks its GPU; else the rank does.
+      const char* local = std::getenv("SLURM_LOCALID");
+      int slot = local != nullptr && *local != '\0' ? std::atoi(local) : rank;
       auto index =
-          static_cast<c10::DeviceIndex>(rank % static_cast<int>(torch::cuda::device_count()));
+          static_cast<c10::DeviceIndex>(slot % static_cast<int>(torch::cuda::device_count()));
       return torch::Device(torch::kCUDA, index);
     }
     if (rank == 0) {

@@ -187,6 +187,11 @@ Status OperatorRegistry::LoadWorkflowPlugin(const std::filesystem::path& path) {
   return LoadPlugin(path);
 }
 
+std::vector<std::string> OperatorRegistry::LoadedPlugins() {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  return loaded_plugins_;
+}
+
 std::vector<std::filesystem::path> PluginPathsFromEnvironment() {
   std::vector<std::filesystem::path> paths;
   const char* env = std::getenv("REEL_PLUGIN_PATH");

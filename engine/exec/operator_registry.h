@@ -49,6 +49,9 @@ class OperatorRegistry : public OperatorRegistrar {
   // (by a built-in or another plugin) fails the load with InvalidArgument naming both sources.
   Status LoadPlugin(const std::filesystem::path& path);
 
+  // The plugins loaded so far (canonical paths), in load order.
+  std::vector<std::string> LoadedPlugins();
+
   // Plugins inside `dir` (or its subfolders; symbolic links resolved) may be named by workflow
   // files.
   void TrustDirectory(const std::filesystem::path& dir);

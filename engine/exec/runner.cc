@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include "engine/exec/job_spec.h"
 #include "engine/exec/run_interval.h"
 #include "engine/template/template.h"
 #include "engine/workflow/dag.h"
@@ -160,6 +161,26 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
       if (a.task_id && *a.task_id == task.task_id) reused.artifacts.push_back(a);
     }
     request.reuse.emplace(std::make_pair(task.step, task.item_index), std::move(reused));
+  }
+  // Slurm jobs nobody collected (the origin's engine died while they were queued or running):
+  // the resumed run waits for them instead of submitting them again.
+  REEL_ASSIGN_OR_RETURN(auto attempts, store.GetRunAttempts(origin.run_id));
+  std::map<int64_t, const AttemptRecord*> last_attempt;
+  for (const auto& a : attempts) last_attempt[a.task_id] = &a;
+  for (const auto& task : tasks) {
+    if (task.status == TaskStatus::kSucceeded) continue;
+    int step = workflow->StepIndex(task.step);
+    if (step < 0 || rerun[static_cast<size_t>(step)]) continue;
+    auto it = last_attempt.find(task.task_id);
+    if (it == last_attempt.end()) continue;
+    const AttemptRecord& a = *it->second;
+    if (a.executor != "slurm" || !a.job_state.empty() || a.job_name.empty()) continue;
+    auto dir = JobDirOf(store.home(), a.job_name, task.step, task.item_index);
+    if (!dir) continue;
+    request.adopt.emplace(
+        std::make_pair(task.step, task.item_index),
+        AdoptedJob{
+            .job_name = a.job_name, .job_id = a.job_id, .job_dir = *dir, .log_path = a.log_path});
   }
   return request;
 }

@@ -80,7 +80,8 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
       heartbeat_timer_(io_),
       stop_timer_(io_),
       commit_timer_(io_),
-      signals_(io_) {
+      signals_(io_),
+      slurm_timer_(io_) {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   max_parallel_ = options_.max_parallel > 0 ? options_.max_parallel : cores;
   cpus_total_ = options_.cpus > 0 ? options_.cpus : cores;
@@ -97,7 +98,12 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
   // Which step outputs each step's templates read, so that a task's scope carries only those.
   for (size_t i = 0; i < wf_.steps.size(); ++i) {
     const OperatorInfo* info = operators_.find ? operators_.find(wf_.steps[i].op) : nullptr;
-    steps_[i].runs_inline = info != nullptr && info->runs_inline;
+    const Step& def = wf_.steps[i];
+    steps_[i].slurm =
+        (options_.executor && !def.executor_set ? *options_.executor : def.executor) ==
+        ExecutorKind::kSlurm;
+    // On Slurm every step is a job, even one that would run on the loop thread.
+    steps_[i].runs_inline = info != nullptr && info->runs_inline && !steps_[i].slurm;
     std::string with = wf_.steps[i].with.dump();
     steps_[i].templated = ContainsTemplate(with);
     std::string text =
@@ -116,13 +122,15 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
 }
 
 Status RunLoop::CheckResources() const {
-  for (const auto& step : wf_.steps) {
-    if (step.resources.gpus > options_.gpus) {
+  for (size_t i = 0; i < wf_.steps.size(); ++i) {
+    const Step& step = wf_.steps[i];
+    // Slurm places a job's cpus and gpus; only pools limit it here.
+    if (!steps_[i].slurm && step.resources.gpus > options_.gpus) {
       return Status::InvalidArgument(
           "step '" + step.name + "' needs " + std::to_string(step.resources.gpus) + " gpu(s) but " +
           std::to_string(options_.gpus) + " are available; pass --gpus N");
     }
-    if (step.resources.cpus > cpus_total_) {
+    if (!steps_[i].slurm && step.resources.cpus > cpus_total_) {
       return Status::InvalidArgument("step '" + step.name + "' needs " +
                                      std::to_string(step.resources.cpus) + " cpus but only " +
                                      std::to_string(cpus_total_) + " are available; pass --cpus N");
@@ -174,6 +182,7 @@ Result<RunOutcome> RunLoop::Run() {
   io_.run();
 
   inbox_->Close();
+  if (slurm_thread_) slurm_thread_->join();  // a last scancel
   if (abandoned_ == 0) {
     pool_->join();
   } else {
@@ -234,10 +243,12 @@ void RunLoop::StartTimers() {
   }
 }
 
-bool RunLoop::Fits(const Step& step) const {
-  if (running_ >= max_parallel_) return false;
-  if (cpus_used_ + step.resources.cpus > cpus_total_ + 1e-9) return false;
-  if (gpus_used_ + step.resources.gpus > options_.gpus) return false;
+bool RunLoop::Fits(const Step& step, bool slurm) const {
+  if (!slurm) {
+    if (running_ >= max_parallel_) return false;
+    if (cpus_used_ + step.resources.cpus > cpus_total_ + 1e-9) return false;
+    if (gpus_used_ + step.resources.gpus > options_.gpus) return false;
+  }
   if (!step.resources.pool.empty()) {
     auto used = pool_used_.find(step.resources.pool);
     int in_use = used == pool_used_.end() ? 0 : used->second;
@@ -246,10 +257,12 @@ bool RunLoop::Fits(const Step& step) const {
   return true;
 }
 
-void RunLoop::Acquire(const Step& step, int sign) {
-  running_ += sign;
-  cpus_used_ += sign * step.resources.cpus;
-  gpus_used_ += sign * step.resources.gpus;
+void RunLoop::Acquire(const Step& step, int sign, bool slurm) {
+  if (!slurm) {
+    running_ += sign;
+    cpus_used_ += sign * step.resources.cpus;
+    gpus_used_ += sign * step.resources.gpus;
+  }
   if (!step.resources.pool.empty()) pool_used_[step.resources.pool] += sign;
 }
 
@@ -359,6 +372,7 @@ void RunLoop::Cancel(const std::string& reason) {
   if (cancelling_ || finished_) return;
   cancelling_ = true;
   cancel_reason_ = reason;
+  std::vector<std::string> cancel_jobs;
   for (size_t i = 0; i < tasks_.size(); ++i) {
     Task& t = tasks_[i];
     if (t.running) {
@@ -370,8 +384,17 @@ void RunLoop::Cancel(const std::string& reason) {
         StopProcess(t.process);
         continue;
       }
-      // Give the operator kill_grace to stop, then stop waiting for it.
-      t.timer = std::make_unique<asio::steady_timer>(io_, options_.kill_grace);
+      if (t.slurm) {
+        if (t.job_id.empty()) {
+          t.job_cancel = true;  // scancel once sbatch returns its id
+        } else {
+          cancel_jobs.push_back(t.job_id);
+        }
+      }
+      // Give the operator kill_grace to stop (a job, Slurm's KillWait more), then stop waiting.
+      t.timer = std::make_unique<asio::steady_timer>(
+          io_, t.slurm ? std::max<Millis>(options_.kill_grace, std::chrono::seconds(60))
+                       : options_.kill_grace);
       uint64_t generation = t.generation;
       t.timer->async_wait([this, i, generation](const boost::system::error_code& ec) {
         if (ec || tasks_[i].generation != generation || !tasks_[i].running) return;
@@ -389,9 +412,12 @@ void RunLoop::Cancel(const std::string& reason) {
       FinishTask(i);
     }
   }
+  CancelSlurmJobs(cancel_jobs);  // one scancel for all of them
   // Tasks waiting for a slot.
   auto pending = std::move(pending_);
   pending_.clear();
+  for (size_t i : slurm_pending_) pending.push_back(i);
+  slurm_pending_.clear();
   for (size_t i : pending) {
     SetTaskStatus(i, TaskStatus::kCancelled, reason);
     FinishTask(i);

@@ -66,6 +66,30 @@ struct SchedulerOptions {
   uint64_t log_max_bytes = uint64_t{1} << 30;
   // --no-cache: every step runs, whatever its `cache:` says (keys are still recorded).
   bool no_cache = false;
+  // --executor: where every step runs whose own block names no `executor:`; unset: where the
+  // workflow says (its `defaults:`, else local).
+  std::optional<ExecutorKind> executor;
+  // The Slurm executor (engine/exec/slurm.h).
+  struct Slurm {
+    // The reel that jobs run (`reel task-exec`); it must exist at this path on the nodes.
+    // Empty: this process's own executable.
+    std::filesystem::path reel_binary;
+    // Plugins loaded into this process (--plugin, REEL_PLUGIN_PATH), loaded by every job too.
+    std::vector<std::string> plugins;
+    // squeue is asked every poll_min at first and while jobs change; the interval grows by half
+    // each quiet poll, up to poll_max.
+    Millis poll_min{250};
+    Millis poll_max{2000};
+  } slurm;
+};
+
+// A Slurm job of an earlier run that nobody collected (its engine died): a resumed run waits for
+// it and records its result instead of submitting the attempt again.
+struct AdoptedJob {
+  std::string job_name;
+  std::string job_id;  // empty when the engine died between sbatch and recording the id
+  std::filesystem::path job_dir;
+  std::string log_path;
 };
 
 // A succeeded task of an earlier run whose result a resumed run reuses.
@@ -90,6 +114,8 @@ struct RunRequest {
   std::string note;
   // (step, item_index) -> result to reuse instead of executing.
   std::map<std::pair<std::string, int64_t>, ReusedTask> reuse;
+  // (step, item_index) -> a job of the origin run still to collect (see AdoptedJob).
+  std::map<std::pair<std::string, int64_t>, AdoptedJob> adopt;
   // step -> reason: recorded as skipped with the reason, without running (`reel run --only`).
   std::map<std::string, std::string> skip;
   // Resolves secrets.NAME; nullopt when unknown.

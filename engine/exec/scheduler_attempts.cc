@@ -4,10 +4,12 @@
 #include <cmath>
 
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 
 #include "engine/base/json.h"
 #include "engine/base/utf8.h"
 #include "engine/exec/internal/run_loop.h"
+#include "engine/exec/job_spec.h"
 #include "engine/workflow/config_schema.h"
 
 namespace reel::scheduler_internal {
@@ -23,11 +25,32 @@ void RunLoop::StartAttempt(size_t index) {
   t.inline_run = steps_[static_cast<size_t>(t.step)].runs_inline;
   t.started_ms = NowMillis();
   t.status = TaskStatus::kRunning;
-  if (!t.inline_run) Acquire(step, +1);
+  t.slurm = steps_[static_cast<size_t>(t.step)].slurm;
+  t.adopted = false;
+  t.job_name.clear();
+  t.job_id.clear();
+  t.job_state.clear();
+  t.job_seen.clear();
+  t.job_raw_id.clear();
+  t.job_unknown = 0;
+  t.job_cancel = false;
+  if (!t.inline_run) Acquire(step, +1, t.slurm);
 
   const std::filesystem::path home = store_.home();
-  const auto log_path =
+  auto log_path =
       home / "logs" / request_.run_id / StepDir(t) / (std::to_string(t.attempt) + ".log");
+  if (t.slurm && t.attempt == 1) {
+    // A job of the run this one resumes, left uncollected when its engine died: wait for it
+    // (and read its log where it writes it) instead of submitting the attempt again.
+    auto adopted = request_.adopt.find({step.name, t.item_index});
+    if (adopted != request_.adopt.end()) {
+      t.adopted = true;
+      t.job_name = adopted->second.job_name;
+      t.job_id = adopted->second.job_id;
+      t.job_dir = adopted->second.job_dir;
+      if (!adopted->second.log_path.empty()) log_path = adopted->second.log_path;
+    }
+  }
   const auto work_dir = home / "work" / request_.run_id / StepDir(t);
   std::vector<std::string> secrets = t.item_secrets;
   std::set<std::string> secret_variables;
@@ -42,9 +65,17 @@ void RunLoop::StartAttempt(size_t index) {
   t.ctx = std::make_shared<TaskContext>(id, config.ok() ? *config : Json::object(), request_.params,
                                         UpstreamOutputs(t.step), home, work_dir, log_path,
                                         artifacts_, secrets);
+  if (t.slurm) t.job_secrets = secrets;
   t.ctx->set_secret_variables(std::move(secret_variables));
   t.ctx->set_inputs(UpstreamArtifacts(t.step), workflow_dir_, step.outputs, step.artifacts);
   t.ctx->set_log_max_bytes(options_.log_max_bytes);
+  if (t.slurm && config.ok() && !t.adopted) {
+    // The name it is submitted under, recorded before sbatch: a foreach's first attempts
+    // share their step's array (engine/exec/scheduler_slurm.cc).
+    t.job_name = SlurmJobName(request_.run_id,
+                              t.item_index >= 0 && t.attempt == 1 ? step.name : t.label, t.attempt);
+    t.job_dir = JobDirFor(home, request_.run_id, step.name, t.item_index, t.attempt);
+  }
   // An inline attempt starts and ends within one batch: it is recorded once, when it ends.
   if (!t.inline_run) RecordAttemptStart(index, log_path.string());
   Notify(t);
@@ -66,6 +97,10 @@ void RunLoop::StartAttempt(size_t index) {
     return;
   }
   if (step.timeout) ArmTimeout(index);
+  if (t.slurm) {
+    StartSlurmAttempt(index);
+    return;
+  }
   LaunchOperator(index);
 }
 
@@ -110,6 +145,11 @@ void RunLoop::RecordAttemptStart(size_t index, std::string log_path) {
     record.task_id = task.task_id;
     record.attempt = attempt;
     record.log_path = log_path;
+    if (task.slurm) {
+      record.executor = "slurm";
+      record.job_name = task.job_name;
+      record.job_id = task.job_id;  // known now only for an adopted job
+    }
     return store_.StartAttempt(record);
   });
 }
@@ -196,8 +236,17 @@ void RunLoop::OnTimeout(size_t index) {
     StopProcess(t.process);
     return;
   }
+  if (t.slurm) {  // scancel; the poll collects the job once Slurm says it ended
+    if (t.job_id.empty()) {
+      t.job_cancel = true;
+    } else {
+      CancelSlurmJobs({t.job_id});
+    }
+  }
   uint64_t generation = t.generation;
-  t.timer = std::make_unique<asio::steady_timer>(io_, options_.kill_grace);
+  t.timer = std::make_unique<asio::steady_timer>(
+      io_, t.slurm ? std::max<Millis>(options_.kill_grace, std::chrono::seconds(60))
+                   : options_.kill_grace);
   t.timer->async_wait([this, index, generation](const boost::system::error_code& ec) {
     if (ec || tasks_[index].generation != generation || !tasks_[index].running) return;
     const Step& s = wf_.steps[static_cast<size_t>(tasks_[index].step)];
@@ -229,7 +278,8 @@ void RunLoop::HandleCompletion(const Completion& c) {
     t.timer.reset();
   }
   const Step& step = wf_.steps[static_cast<size_t>(t.step)];
-  if (!t.inline_run) Acquire(step, -1);
+  if (!t.inline_run) Acquire(step, -1, t.slurm);
+  slurm_watch_.erase(c.task);
   std::shared_ptr<TaskContext> ctx = std::move(t.ctx);
 
   Json outputs = ctx ? ctx->TakeOutputs() : Json::object();
@@ -303,6 +353,12 @@ void RunLoop::RecordAttemptEnd(size_t index, const AttemptEnd& end, const Json& 
   record.error = end.error;
   record.exit_code = exit_code;
   if (ctx) record.log_path = ctx->log_file().string();
+  if (t.slurm) {
+    record.executor = "slurm";
+    record.job_name = t.job_name;
+    record.job_id = t.job_id;
+    record.job_state = t.job_state;
+  }
   std::vector<ArtifactRef> artifacts;
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> metrics;
   std::vector<std::pair<std::string, Json>> events;
@@ -326,7 +382,7 @@ void RunLoop::RecordAttemptEnd(size_t index, const AttemptEnd& end, const Json& 
       REEL_RETURN_IF_ERROR(store_.StartAttempt(record));
     } else {
       REEL_RETURN_IF_ERROR(store_.FinishAttempt(task_id, record.attempt, record.status,
-                                                record.error, record.exit_code));
+                                                record.error, record.exit_code, record.job_state));
     }
     for (const auto& a : artifacts) {
       REEL_RETURN_IF_ERROR(store_.AddArtifact({.run_id = request_.run_id,

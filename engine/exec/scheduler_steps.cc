@@ -205,20 +205,32 @@ void RunLoop::EnqueueOrReuse(size_t index) {
 
 // Inline operators start at once: they need no slot. The rest wait in line for one.
 void RunLoop::Enqueue(size_t index) {
-  if (steps_[static_cast<size_t>(tasks_[index].step)].runs_inline && !cancelling_) {
+  const StepRun& s = steps_[static_cast<size_t>(tasks_[index].step)];
+  if (s.runs_inline && !cancelling_) {
     StartAttempt(index);
   } else {
     tasks_[index].ready_round = commit_round_;
-    pending_.push_back(index);
+    (s.slurm ? slurm_pending_ : pending_).push_back(index);
   }
 }
 
 void RunLoop::Pump() {
   if (cancelling_) return;
+  // Slurm queues jobs itself: they need no local slot, only room in their pool.
+  for (auto it = slurm_pending_.begin(); it != slurm_pending_.end();) {
+    const Step& step = wf_.steps[static_cast<size_t>(tasks_[*it].step)];
+    if (!Fits(step, /*slurm=*/true)) {
+      ++it;
+      continue;
+    }
+    size_t index = *it;
+    it = slurm_pending_.erase(it);
+    StartAttempt(index);
+  }
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (running_ >= max_parallel_) break;
     const Step& step = wf_.steps[static_cast<size_t>(tasks_[*it].step)];
-    if (!Fits(step)) {
+    if (!Fits(step, /*slurm=*/false)) {
       ++it;
       continue;
     }
@@ -369,9 +381,21 @@ void RunLoop::FinishRun() {
     return store_.UpdateRunStatus(request_.run_id, status,
                                   error.empty() ? std::nullopt : std::optional<std::string>(error));
   });
+  if (slurm_jobs_ > 0) {
+    // How much the run asked of slurmctld: `reel show --json` lists it among the events.
+    Json load = {{"jobs", slurm_jobs_},
+                 {"sbatch_calls", slurm_->submissions()},
+                 {"status_queries", slurm_->status_queries()}};
+    Write([this, load]() -> Status {
+      return store_.AddEvent({.run_id = request_.run_id, .kind = "slurm.jobs", .payload = load})
+          .status();
+    });
+  }
   if (status == RunStatus::kSucceeded) {
     std::error_code ec;
     std::filesystem::remove_all(store_.home() / "work" / request_.run_id, ec);
+    // Job folders hold their spec's secrets; a failed run keeps them for `reel resume`.
+    std::filesystem::remove_all(store_.home() / "jobs" / request_.run_id, ec);
   }
   heartbeat_timer_.cancel();
   stop_timer_.cancel();

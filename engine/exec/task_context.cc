@@ -78,6 +78,11 @@ Result<ArtifactRef> TaskContext::PutArtifact(const std::string& name,
   return ref;
 }
 
+void TaskContext::AddStoredArtifact(ArtifactRef ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  artifact_refs_.push_back(std::move(ref));
+}
+
 Result<std::filesystem::path> TaskContext::ArtifactPath(const std::string& uri) const {
   return artifacts_.Path(uri);
 }

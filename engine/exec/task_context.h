@@ -68,6 +68,8 @@ class TaskContext : public Context, public AttemptSecrets, public AttemptInputs 
   Result<ArtifactRef> PutArtifact(const std::string& name,
                                   const std::filesystem::path& file) override;
   Result<std::filesystem::path> ArtifactPath(const std::string& uri) const override;
+  // An artifact that is already in the store (put there by the attempt's Slurm job).
+  void AddStoredArtifact(ArtifactRef ref);
   void LogMetric(const std::string& key, double value, std::int64_t step) override;
   void RecordEvent(const std::string& kind, const Json& payload) override;
   void Log(LogLevel level, std::string_view message) override;

@@ -25,8 +25,10 @@
 //       attempts: the highest attempt number started. reused_from: the origin run's task_id
 //       when a resume reused its result instead of running it again.
 //   attempts(task_id, attempt, status, started_at, ended_at, error, exit_code, log_path,
-//            host, pid)  PK(task_id, attempt); attempt is 1-based.
+//            host, pid, executor, job_name, job_id, job_state)  PK(task_id, attempt); attempt
+//       is 1-based.
 //       status: running | succeeded | failed | timed_out | cancelled
+//       executor: local | slurm (migration 7); job_*: the attempt's Slurm job (AttemptRecord)
 //   artifacts(id, run_id, task_id NULL, name, uri 'sha256:<hex>', size, created_at)
 //   metrics(id, run_id, task_id NULL, key, value REAL, step (-1 single-valued), at)
 //   events(id, run_id NULL, kind, payload JSON, at)     an audit log ("model.promoted", ...)
@@ -124,6 +126,15 @@ struct AttemptRecord {
   std::string log_path;
   std::string host;  // empty: StartAttempt fills in this host
   int64_t pid = 0;   // 0: StartAttempt fills in this process
+  // Where it ran (migration 7): "local" or "slurm". A Slurm attempt records the name its job
+  // was submitted under, then the job's id ("ID", or "ID_INDEX" for an array task) before the
+  // engine waits on it, and the state Slurm gave the job when the engine collected its result
+  // (COMPLETED, FAILED, TIMEOUT, ...). A job_state still empty means nobody collected the job:
+  // a resumed run re-attaches to it (see engine/exec/slurm.h).
+  std::string executor = "local";
+  std::string job_name;
+  std::string job_id;
+  std::string job_state;
 };
 
 struct ArtifactRecord {
@@ -216,7 +227,10 @@ class StateStore {
   // Inserts an attempt and raises the task's `attempts` to attempt.attempt.
   Status StartAttempt(const AttemptRecord& attempt);
   Status FinishAttempt(int64_t task_id, int attempt, AttemptStatus status,
-                       const std::string& error = "", std::optional<int> exit_code = {});
+                       const std::string& error = "", std::optional<int> exit_code = {},
+                       const std::string& job_state = "");
+  // Records the Slurm job id of a started attempt, once sbatch returned it.
+  Status SetAttemptJob(int64_t task_id, int attempt, const std::string& job_id);
 
   Status AddArtifact(const ArtifactRecord& artifact);
   Status AddMetric(const MetricRecord& metric);

@@ -140,4 +140,12 @@ CREATE TABLE run_tags(
 CREATE INDEX run_tags_by_pair ON run_tags(key, value);
 )sql";
 
+// Migration 7: where each attempt ran, and its Slurm job (AttemptRecord).
+inline constexpr std::string_view kAttemptExecutorSchema = R"sql(
+ALTER TABLE attempts ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE attempts ADD COLUMN job_name TEXT;
+ALTER TABLE attempts ADD COLUMN job_id TEXT;
+ALTER TABLE attempts ADD COLUMN job_state TEXT;
+)sql";
+
 }  // namespace reel

@@ -43,7 +43,7 @@ TaskRecord ReadTask(const Stmt& st) {
 
 constexpr const char* kAttemptColumns =
     "a.task_id, a.attempt, a.status, a.started_at, a.ended_at, a.error, a.exit_code, a.log_path,"
-    " a.host, a.pid";
+    " a.host, a.pid, a.executor, a.job_name, a.job_id, a.job_state";
 
 AttemptRecord ReadAttempt(const Stmt& st) {
   AttemptRecord a;
@@ -57,6 +57,10 @@ AttemptRecord ReadAttempt(const Stmt& st) {
   a.log_path = st.Text(7);
   a.host = st.Text(8);
   a.pid = st.Int(9);
+  a.executor = st.Text(10);
+  a.job_name = st.Text(11);
+  a.job_id = st.Text(12);
+  a.job_state = st.Text(13);
   return a;
 }
 
@@ -143,11 +147,13 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
         Stmt st,
         db_->Prepare(
             "INSERT INTO attempts(task_id, attempt, status, started_at, ended_at, error, exit_code,"
-            " log_path, host, pid) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+            " log_path, host, pid, executor, job_name, job_id, job_state)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     st.BindAll(a.task_id, a.attempt, ToString(a.status),
                a.started_at != 0 ? a.started_at : NowMillis(), a.ended_at, NullIfEmpty(a.error),
                a.exit_code, NullIfEmpty(a.log_path), a.host.empty() ? HostName() : a.host,
-               a.pid != 0 ? a.pid : pid);
+               a.pid != 0 ? a.pid : pid, a.executor.empty() ? "local" : a.executor,
+               NullIfEmpty(a.job_name), NullIfEmpty(a.job_id), NullIfEmpty(a.job_state));
     Status s = st.Run();
     if (s.code() == Status::Code::kAlreadyExists) {
       return Status::AlreadyExists(
@@ -168,14 +174,30 @@ Status StateStore::StartAttempt(const AttemptRecord& a) {
 }
 
 Status StateStore::FinishAttempt(int64_t task_id, int attempt, AttemptStatus status,
-                                 const std::string& error, std::optional<int> exit_code) {
+                                 const std::string& error, std::optional<int> exit_code,
+                                 const std::string& job_state) {
+  return Write([&]() -> Status {
+    REEL_RETURN_IF_ERROR(CheckTaskOwner(task_id));
+    REEL_ASSIGN_OR_RETURN(Stmt st,
+                          db_->Prepare("UPDATE attempts SET status = ?, ended_at = ?, error = ?,"
+                                       " exit_code = ?, job_state = coalesce(?, job_state)"
+                                       " WHERE task_id = ? AND attempt = ?"));
+    st.BindAll(ToString(status), NowMillis(), NullIfEmpty(error), exit_code, NullIfEmpty(job_state),
+               task_id, attempt);
+    REEL_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
+      return Status::NotFound(fmt::format("no attempt {} of task {}", attempt, task_id));
+    }
+    return Status::Ok();
+  });
+}
+
+Status StateStore::SetAttemptJob(int64_t task_id, int attempt, const std::string& job_id) {
   return Write([&]() -> Status {
     REEL_RETURN_IF_ERROR(CheckTaskOwner(task_id));
     REEL_ASSIGN_OR_RETURN(
-        Stmt st,
-        db_->Prepare("UPDATE attempts SET status = ?, ended_at = ?, error = ?, exit_code = ?"
-                     " WHERE task_id = ? AND attempt = ?"));
-    st.BindAll(ToString(status), NowMillis(), NullIfEmpty(error), exit_code, task_id, attempt);
+        Stmt st, db_->Prepare("UPDATE attempts SET job_id = ? WHERE task_id = ? AND attempt = ?"));
+    st.BindAll(job_id, task_id, attempt);
     REEL_RETURN_IF_ERROR(st.Run());
     if (st.Changes() == 0) {
       return Status::NotFound(fmt::format("no attempt {} of task {}", attempt, task_id));

@@ -17,13 +17,19 @@ const std::vector<std::string> kTopKeys = {"name",     "description", "params", 
 const std::vector<std::string> kStepKeys = {
     "operator", "description", "needs",         "with",    "foreach", "when",
     "retries",  "retry_delay", "retry_backoff", "timeout", "catch",   "resources",
-    "outputs",  "artifacts",   "inputs",        "cache"};
-const std::vector<std::string> kDefaultsKeys = {"retries", "retry_delay", "retry_backoff",
-                                                "timeout", "resources",   "cache"};
+    "outputs",  "artifacts",   "inputs",        "cache",   "executor"};
+const std::vector<std::string> kDefaultsKeys = {
+    "retries", "retry_delay", "retry_backoff", "timeout", "resources", "cache", "executor"};
 const std::vector<std::string> kParamKeys = {"type", "default", "required", "description"};
 const std::vector<std::string> kScheduleKeys = {
     "cron", "timezone", "catchup", "catchup_limit", "max_active_runs", "overlap", "start_date"};
-const std::vector<std::string> kResourceKeys = {"cpus", "gpus", "pool"};
+const std::vector<std::string> kResourceKeys = {
+    "cpus",           "gpus",      "pool",    "memory",      "time",        "nodes",
+    "tasks_per_node", "partition", "account", "sbatch_args", "max_parallel"};
+// sbatch options the Slurm executor sets itself; `sbatch_args` may not repeat them.
+const std::vector<std::string> kReservedSbatchOptions = {
+    "--array", "-a",     "--job-name", "-J",       "--output", "-o", "--error", "-e", "--parsable",
+    "--wrap",  "--wait", "-W",         "--export", "--chdir",  "-D", "--hold",  "-H"};
 const std::vector<std::string> kParamTypes = {"string", "int", "float", "bool", "date", "list"};
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
@@ -130,6 +136,78 @@ class Parser {
     if (auto* n = node.Get("pool")) {
       if (auto v = String(*n, "resources.pool")) out.pool = *v;
     }
+    if (auto* n = node.Get("memory")) {
+      // sbatch --mem: a whole number with an optional unit K, M, G or T (default M).
+      static const std::regex kMemory(R"([0-9]+[KMGTkmgt]?)");
+      Json v = YamlToJson(*n);
+      std::string text = v.is_number_integer() ? std::to_string(v.get<int64_t>())
+                         : n->IsScalar()       ? n->scalar
+                                               : std::string();
+      if (!std::regex_match(text, kMemory)) {
+        Error(*n,
+              "resources.memory must be an amount such as 512M or 4G, got " +
+                  (n->IsScalar() ? Quote(n->scalar) : n->KindName()),
+              "a whole number with an optional unit K, M, G or T (megabytes without one)");
+      } else {
+        out.memory = text;
+      }
+    }
+    if (auto* n = node.Get("time")) {
+      if (auto v = Duration(*n, "resources.time")) {
+        if (v->count() < 60'000) {
+          Error(*n, "resources.time must be at least 1m (Slurm counts job time in minutes)");
+        } else {
+          out.time = *v;
+        }
+      }
+    }
+    if (auto* n = node.Get("nodes")) {
+      if (auto v = Int(*n, "resources.nodes", 1, 100000)) out.nodes = static_cast<int>(*v);
+    }
+    if (auto* n = node.Get("tasks_per_node")) {
+      if (auto v = Int(*n, "resources.tasks_per_node", 1, 4096)) {
+        out.tasks_per_node = static_cast<int>(*v);
+      }
+    }
+    if (auto* n = node.Get("partition")) {
+      if (auto v = String(*n, "resources.partition")) out.partition = *v;
+    }
+    if (auto* n = node.Get("account")) {
+      if (auto v = String(*n, "resources.account")) out.account = *v;
+    }
+    if (auto* n = node.Get("max_parallel")) {
+      if (auto v = Int(*n, "resources.max_parallel", 0, 1 << 20)) {
+        out.max_parallel = static_cast<int>(*v);
+      }
+    }
+    if (auto* n = node.Get("sbatch_args")) {
+      if (auto v = StringList(*n, "resources.sbatch_args")) {
+        for (size_t i = 0; i < v->size(); ++i) {
+          const std::string& arg = (*v)[i];
+          std::string option = arg.substr(0, arg.find('='));
+          if (std::find(kReservedSbatchOptions.begin(), kReservedSbatchOptions.end(), option) !=
+              kReservedSbatchOptions.end()) {
+            Error(*n->items[i], "resources.sbatch_args may not set " + Quote(option) +
+                                    ": the Slurm executor sets it itself");
+          } else if (!arg.starts_with("-")) {
+            Error(*n->items[i],
+                  "an entry of resources.sbatch_args must be an sbatch option, got " + Quote(arg),
+                  "e.g. sbatch_args: [\"--qos=high\", \"--constraint=a100\"]");
+          }
+        }
+        out.sbatch_args = std::move(*v);
+      }
+    }
+  }
+
+  // `executor: local | slurm`.
+  std::optional<ExecutorKind> Executor(const YamlNode& node, const std::string& what) {
+    auto kind = node.IsScalar() ? ParseExecutorKind(node.scalar) : std::nullopt;
+    if (!kind) {
+      Error(node, what + " must be local or slurm, got " +
+                      (node.IsScalar() ? Quote(node.scalar) : node.KindName()));
+    }
+    return kind;
   }
 
   // Shared by `defaults:` and each step.
@@ -378,6 +456,12 @@ class Parser {
     if (auto* n = node.Get("cache")) {
       if (auto v = Bool(*n, "cache")) step.cache = *v;
     }
+    if (auto* n = node.Get("executor")) {
+      if (auto v = Executor(*n, "executor")) {
+        step.executor = *v;
+        step.executor_set = true;
+      }
+    }
     if (auto* n = node.Get("outputs")) step.outputs = StringList(*n, "outputs");
     if (auto* n = node.Get("artifacts")) {
       step.artifacts = StringList(*n, "artifacts");
@@ -435,6 +519,9 @@ class Parser {
         ParsePolicy(*n, defaults.retry, defaults.timeout, defaults.resources);
         if (auto* c = n->Get("cache")) {
           if (auto v = Bool(*c, "defaults.cache")) defaults.cache = *v;
+        }
+        if (auto* e = n->Get("executor")) {
+          if (auto v = Executor(*e, "defaults.executor")) defaults.executor = *v;
         }
       }
     }

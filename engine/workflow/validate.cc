@@ -8,6 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "engine/template/template.h"
 #include "engine/time/cron.h"
 #include "engine/workflow/dag.h"
@@ -182,6 +184,7 @@ class Validator {
       CheckConfig(step, *info, *node);
       CheckOperatorValidation(step, *info, *node);
       CheckStepDeclarations(step, *info, *node);
+      CheckSlurmRanks(step, *info, *node);
     }
     CheckForeachParam(step, *node);
     CheckStepTemplates(index, step, *node);
@@ -296,6 +299,26 @@ class Validator {
   }
 
   // The operator's own checks of the step's `with:` block, each pointed at its value.
+  // A distributed operator (one with a `world_size` setting) on Slurm runs one rank per task of
+  // its job: a literal world_size must match nodes x tasks_per_node.
+  void CheckSlurmRanks(const Step& step, const OperatorInfo& info, const YamlNode& node) {
+    if (step.executor != ExecutorKind::kSlurm || !step.with.is_object()) return;
+    bool distributed = std::any_of(info.config.begin(), info.config.end(),
+                                   [](const ConfigField& f) { return f.name == "world_size"; });
+    const Json* ws = step.with.contains("world_size") ? &step.with["world_size"] : nullptr;
+    if (!distributed || ws == nullptr || !ws->is_number_integer()) return;
+    int64_t tasks = int64_t{step.resources.nodes} * step.resources.tasks_per_node;
+    if (ws->get<int64_t>() == tasks) return;
+    const YamlNode* with = node.Get("with");
+    const YamlNode* at = with ? with->Get("world_size") : nullptr;
+    Error(at ? at->mark : step.mark,
+          fmt::format("step {} runs on Slurm with {} task(s) (resources.nodes {} x "
+                      "tasks_per_node {}), one rank each, but sets world_size {}",
+                      Quote(step.name), tasks, step.resources.nodes, step.resources.tasks_per_node,
+                      ws->get<int64_t>()),
+          "drop world_size (it follows the job's tasks) or make nodes x tasks_per_node match it");
+  }
+
   void CheckOperatorValidation(const Step& step, const OperatorInfo& info, const YamlNode& node) {
     if (!info.validate || !step.with.is_object()) return;
     const YamlNode* with = node.Get("with");

@@ -201,4 +201,14 @@ Result<Json> CoerceParam(const ParamSpec& spec, const Json& value) {
   return bad("a value");
 }
 
+std::string_view ToString(ExecutorKind kind) {
+  return kind == ExecutorKind::kSlurm ? "slurm" : "local";
+}
+
+std::optional<ExecutorKind> ParseExecutorKind(std::string_view text) {
+  if (text == "local") return ExecutorKind::kLocal;
+  if (text == "slurm") return ExecutorKind::kSlurm;
+  return std::nullopt;
+}
+
 }  // namespace reel

@@ -44,7 +44,21 @@ struct Resources {
   double cpus = 1;
   int gpus = 0;
   std::string pool;  // a named pool; empty for none
+  // Slurm only (executor: slurm); the local executor ignores them.
+  std::string memory;          // sbatch --mem, e.g. "4G"; empty: the partition's default
+  std::optional<Millis> time;  // sbatch --time: Slurm's limit for the job
+  int nodes = 1;               // sbatch --nodes
+  int tasks_per_node = 1;      // sbatch --ntasks-per-node (torch_train: one rank per task)
+  std::string partition;       // sbatch --partition; empty: the cluster's default
+  std::string account;         // sbatch --account
+  std::vector<std::string> sbatch_args;  // more sbatch options, passed as they are
+  int max_parallel = 0;  // a foreach's job array runs at most this many at once; 0: any
 };
+
+// Where a step's attempts run.
+enum class ExecutorKind { kLocal, kSlurm };
+std::string_view ToString(ExecutorKind kind);
+std::optional<ExecutorKind> ParseExecutorKind(std::string_view text);
 
 enum class OverlapPolicy { kQueue, kSkip };
 
@@ -75,6 +89,8 @@ struct Step {
   std::optional<Millis> timeout;
   bool catch_failure = false;  // `catch: true`
   Resources resources;
+  ExecutorKind executor = ExecutorKind::kLocal;
+  bool executor_set = false;  // the step's own block names its executor (`--executor` yields)
   // `outputs:` and `artifacts:`, the names a process step declares it produces (checked by
   // validation against what downstream templates read); unset when not declared.
   std::optional<std::vector<std::string>> outputs;

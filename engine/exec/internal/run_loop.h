@@ -16,6 +16,7 @@
 
 #include "engine/exec/process_step.h"
 #include "engine/exec/scheduler.h"
+#include "engine/exec/slurm.h"
 #include "engine/exec/task_context.h"
 #include "engine/template/template.h"
 #include "engine/workflow/dag.h"
@@ -92,6 +93,17 @@ struct Task {
                              // start write is skipped, its end write inserts the whole record
   const ReusedTask* reused = nullptr;  // set when a resumed run reuses an earlier result
   int64_t started_ms = 0;
+  // The running attempt's Slurm job (engine/exec/scheduler_slurm.cc); slurm false when local.
+  bool slurm = false;
+  bool adopted = false;  // the job was submitted by the run this one resumes
+  std::string job_name, job_id, job_state;
+  std::string job_seen;    // the state the last poll saw
+  std::string job_raw_id;  // an array task's own job id, once squeue reported it
+  std::filesystem::path job_dir;
+  std::filesystem::path job_out;         // Slurm's output file of the job
+  std::vector<std::string> job_secrets;  // the attempt's secret values, for the job to redact
+  int job_unknown = 0;                   // polls in a row in which Slurm did not know the job
+  bool job_cancel = false;               // scancel it as soon as its id is known
 };
 
 struct StepRun {
@@ -101,6 +113,7 @@ struct StepRun {
   TaskStatus status = TaskStatus::kQueued;  // once finished: how the step as a whole ended
   std::set<std::string> referenced_steps;   // steps.NAME used by its templates
   bool runs_inline = false;  // its operator runs on the loop thread (OperatorInfo::runs_inline)
+  bool slurm = false;        // its attempts run as Slurm jobs
   bool templated = true;     // its `with:` contains template expressions
 };
 
@@ -190,9 +203,27 @@ class RunLoop {
   void Abandon(size_t task, AttemptStatus status, const std::string& error);
   void ScheduleRetry(size_t task);
 
+  // Slurm jobs (engine/exec/scheduler_slurm.cc).
+  void StartSlurmAttempt(size_t task);
+  void WriteSlurmJob(size_t task, uint64_t generation);
+  void SubmitSlurmJobs();
+  // sbatch returned for `group` (one job, or one array: task k is JOBID_k).
+  void SlurmSubmitted(const std::vector<size_t>& group, const std::vector<uint64_t>& generations,
+                      const Result<std::string>& job_id, bool array);
+  void WatchSlurmJob(size_t task);
+  void FindAdoptedJob(size_t task, uint64_t generation);
+  void ArmSlurmPoll();
+  void PollSlurm();
+  void SlurmPolled(const Result<std::map<std::string, SlurmJobInfo>>& jobs, bool asked_finished);
+  void CollectSlurmJob(size_t task, const SlurmJobInfo& info);
+  void CancelSlurmJobs(const std::vector<std::string>& job_ids);
+  std::vector<std::string> SlurmSbatchArgs(const Step& step) const;
+  SlurmClient& Slurm();
+  void PostToSlurm(std::function<void()> work);
+
   // Resources.
-  bool Fits(const Step& step) const;
-  void Acquire(const Step& step, int sign);
+  bool Fits(const Step& step, bool slurm) const;
+  void Acquire(const Step& step, int sign, bool slurm);
   Status CheckResources() const;
 
   // Durability: transitions queue writes; Commit makes them durable, then starts the tasks
@@ -242,6 +273,7 @@ class RunLoop {
   std::deque<Task> tasks_;
   std::vector<StepRun> steps_;
   std::deque<size_t> pending_;
+  std::deque<size_t> slurm_pending_;  // ready tasks of Slurm steps (no local slot needed)
   // {"step": {"outputs": ..., "artifacts": ...}} of finished steps; a foreach step's are lists.
   Json step_outputs_ = Json::object();
   Json step_artifact_uris_ = Json::object();  // {"step": artifacts by uri} of finished steps
@@ -270,6 +302,18 @@ class RunLoop {
 
   std::function<void()> heartbeat_fn_;
   std::function<void()> stop_fn_;
+
+  // Slurm: sbatch, squeue and scancel run on slurm_thread_, one at a time, never on the loop.
+  std::unique_ptr<SlurmClient> slurm_;
+  std::unique_ptr<asio::thread_pool> slurm_thread_;
+  std::vector<size_t> slurm_submit_;  // job folders written, waiting for SubmitSlurmJobs
+  bool slurm_submit_posted_ = false;
+  std::set<size_t> slurm_watch_;  // tasks whose job id is recorded and not yet collected
+  asio::steady_timer slurm_timer_;
+  bool slurm_poll_armed_ = false;
+  bool slurm_poll_running_ = false;
+  Millis slurm_interval_{0};
+  int slurm_jobs_ = 0;  // attempts run as Slurm jobs
 
   std::shared_ptr<CompletionInbox> inbox_ = std::make_shared<CompletionInbox>(this);
   std::mutex completions_mu_;
