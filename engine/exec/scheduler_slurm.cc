@@ -137,7 +137,11 @@ void RunLoop::WriteSlurmJob(size_t index, uint64_t generation) {
 std::vector<std::string> RunLoop::SlurmSbatchArgs(const Step& step) const {
   const Resources& r = step.resources;
   std::vector<std::string> args;
-  if (r.cpus > 0) args.push_back(fmt::format("--cpus-per-task={}", std::ceil(r.cpus - 1e-9)));
+  // `cpus` is what the whole step uses, as locally: each of the job's tasks gets its share.
+  const int tasks = std::max(1, r.nodes * r.tasks_per_node);
+  if (r.cpus > 0) {
+    args.push_back(fmt::format("--cpus-per-task={}", std::ceil(r.cpus / tasks - 1e-9)));
+  }
   if (!r.memory.empty()) args.push_back("--mem=" + r.memory);
   if (r.gpus > 0) args.push_back(fmt::format("--gres=gpu:{}", r.gpus));
   if (r.time) {

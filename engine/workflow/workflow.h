@@ -41,6 +41,7 @@ struct RetryPolicy {
 };
 
 struct Resources {
+  // What the step uses in all; on Slurm each of its job's tasks gets cpus / tasks of them.
   double cpus = 1;
   int gpus = 0;
   std::string pool;  // a named pool; empty for none
