@@ -434,9 +434,9 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
       if (!run.ok()) return ReportFailure(run.status());
       // A finished run (Conflict) or one deleted meanwhile (NotFound) exits 1.
       Status s = home.store->RequestCancel(run->run_id);
-      if (!s.ok()) return ReportFailure(s);
-      // A run whose reel process is gone was finished above; its Slurm jobs are cancelled here,
-      // since no engine is left to do it.
+      // A run whose reel process is gone is finished (by the reaper, or just above), but its
+      // Slurm jobs may still run: no engine is left to cancel them, so it happens here.
+      int left = 0;
       auto after = home.store->GetRun(run->run_id);
       auto attempts = home.store->GetRunAttempts(run->run_id);
       if (after.ok() && IsTerminal(after->status) && attempts.ok()) {
@@ -449,11 +449,18 @@ void AddRunsCommands(CLI::App& app, GlobalOptions& options) {
         if (!jobs.empty()) {
           SlurmClient slurm({}, {"REEL_SECRET_*"});
           Status cancelled = slurm.Cancel(jobs);
-          if (!cancelled.ok()) PrintError(cancelled.message());
+          if (!cancelled.ok()) return ReportFailure(cancelled);
+          left = static_cast<int>(jobs.size());
         }
       }
+      if (!s.ok() && left == 0) return ReportFailure(s);
       if (*cancel_json) {
         std::cout << JsonText(OJson{{"run_id", run->run_id}, {"cancel_requested", true}}) << "\n";
+        return kExitOk;
+      }
+      if (left > 0) {
+        std::cout << "run " << run->run_id << ": its reel process is gone; cancelled its " << left
+                  << " Slurm job(s)\n";
         return kExitOk;
       }
       std::cout << "cancel requested for run " << run->run_id

@@ -49,7 +49,9 @@ SlurmClient& RunLoop::Slurm() {
     // Slurm would keep in its spool. The job's spec hands the step those it references.
     slurm_ = std::make_unique<SlurmClient>(std::map<std::string, std::string>{},
                                            std::vector<std::string>{"REEL_SECRET_*"});
-    slurm_thread_ = std::make_unique<asio::thread_pool>(1);
+    // sbatch calls overlap (a run of many single jobs submits them side by side); polls never
+    // do (slurm_poll_running_).
+    slurm_thread_ = std::make_unique<asio::thread_pool>(8);
     slurm_interval_ = options_.slurm.poll_min;
   }
   return *slurm_;

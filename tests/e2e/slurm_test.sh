@@ -226,6 +226,18 @@ wait_for "the jobs to leave the queue" sh -c "! squeue -h -t PENDING,RUNNING -o 
 expect_exit 0 "$REEL" show "$CANCELLED" --json
 expect_contains "$OUT" '"status": "cancelled"'
 
+# --- reel cancel of a run whose engine was killed cancels the jobs it left ---------------------
+"$REEL" run "$WORK/wf/cancel.yaml" >"$WORK/cancel2.out" 2>&1 &
+ENGINE=$!
+wait_for "the jobs to run" sh -c "squeue -h -t RUNNING -o %j | grep -c ':long:' | grep -qx 2"
+ORPHANED="$(latest_run)"
+kill -9 "$ENGINE"
+wait "$ENGINE" 2>/dev/null || true
+expect_exit 0 "$REEL" cancel "$ORPHANED"
+expect_contains "$OUT" "its reel process is gone; cancelled its 2 Slurm job(s)"
+wait_for "the orphaned jobs to leave the queue" sh -c "! squeue -h -t PENDING,RUNNING -o %j | grep -q ':long:'"
+[[ "$(jobs_named "reel:$ORPHANED:" | grep -c CANCELLED)" == 2 ]] || fail "orphaned jobs not cancelled"
+
 # --- Refusals and bad settings ----------------------------------------------------------------
 cat >"$WORK/wf/huge.yaml" <<'EOF'
 name: huge

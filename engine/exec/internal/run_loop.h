@@ -303,7 +303,7 @@ class RunLoop {
   std::function<void()> heartbeat_fn_;
   std::function<void()> stop_fn_;
 
-  // Slurm: sbatch, squeue and scancel run on slurm_thread_, one at a time, never on the loop.
+  // Slurm: sbatch, squeue and scancel run on slurm_thread_ (a few threads), never on the loop.
   std::unique_ptr<SlurmClient> slurm_;
   std::unique_ptr<asio::thread_pool> slurm_thread_;
   std::vector<size_t> slurm_submit_;  // job folders written, waiting for SubmitSlurmJobs

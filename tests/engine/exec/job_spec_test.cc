@@ -1,13 +1,14 @@
 // A Slurm attempt's job folder: the workflow's executor and Slurm resources as loaded, the
 // spec and result files round-trip, job names lead back to their folders, and RunJobTask runs
 // an operator from a folder alone (as `reel task-exec` does on a node), writing result.json.
-#include <doctest/doctest.h>
+#include "engine/exec/job_spec.h"
 
 #include <filesystem>
 #include <fstream>
 
+#include <doctest/doctest.h>
+
 #include "engine/base/fsutil.h"
-#include "engine/exec/job_spec.h"
 #include "engine/exec/operator_registry.h"
 #include "engine/workflow/loader.h"
 #include "operators/builtin_operators.h"
@@ -115,9 +116,11 @@ TEST_CASE("RunJobTask runs the operator from its folder and writes result.json")
   JobSpec spec;
   spec.op = "shell";
   spec.identity = {.run_id = "R1", .workflow = "w", .step = "s", .logical_date = "2026-01-01"};
-  spec.config = {{"command", {"sh", "-c", "echo hi; echo '{\"n\": 5}' > \"$REEL_OUTPUTS\"; "
-                                          "echo x > \"$REEL_ARTIFACTS_DIR/a.txt\"; "
-                                          "echo \"$REEL_SECRET_TOKEN\" > /dev/null"}}};
+  spec.config = {{"command",
+                  {"sh", "-c",
+                   "echo hi; echo '{\"n\": 5}' > \"$REEL_OUTPUTS\"; "
+                   "echo x > \"$REEL_ARTIFACTS_DIR/a.txt\"; "
+                   "echo \"$REEL_SECRET_TOKEN\" > /dev/null"}}};
   spec.home = home;
   spec.work_dir = home / "work" / "R1" / "s";
   spec.log_path = home / "logs" / "R1" / "s" / "1.log";
@@ -125,8 +128,7 @@ TEST_CASE("RunJobTask runs the operator from its folder and writes result.json")
   spec.secret_env = {{"REEL_SECRET_TOKEN", "hunter2"}};
   fs::path dir = JobDirFor(home, "R1", "s", -1, 1);
   REQUIRE(WriteJobSpec(dir, spec).ok());
-  CHECK((fs::status(dir / kJobSpecFile).permissions() & fs::perms::others_read) ==
-        fs::perms::none);
+  CHECK((fs::status(dir / kJobSpecFile).permissions() & fs::perms::others_read) == fs::perms::none);
   auto read_back = ReadJobSpec(dir);
   REQUIRE(read_back.ok());
   CHECK(read_back->ToJson() == spec.ToJson());
