@@ -169,6 +169,11 @@ void RunLoop::SubmitSlurmJobs() {
   for (size_t i : ready) {
     const Task& t = tasks_[i];
     if (!t.running) continue;
+    if (cancelling_ || t.job_cancel) {  // cancelled or timed out before sbatch: nothing to submit
+      HandleCompletion(
+          {i, t.generation, Status::Cancelled("stopped before its Slurm job was submitted")});
+      continue;
+    }
     if (t.item_index >= 0 && t.attempt == 1) {
       arrays[t.step].push_back(i);
     } else {
@@ -188,6 +193,11 @@ void RunLoop::SubmitSlurmJobs() {
       });
     });
   };
+  if (singles.empty() && arrays.empty()) {
+    Pump();
+    Commit();
+    return;
+  }
   for (auto& group : singles) {
     Task& t = tasks_[group.front()];
     const Step& step = wf_.steps[static_cast<size_t>(t.step)];

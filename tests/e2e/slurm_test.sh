@@ -251,6 +251,9 @@ steps:
 EOF
 expect_exit 1 "$REEL" run "$WORK/wf/huge.yaml"
 expect_contains "$ERR" "sbatch refused the job"
+# Without Slurm's commands, a run on Slurm is refused before anything is recorded.
+expect_exit 2 env PATH=/nonexistent "$REEL" run "$WORK/wf/huge.yaml" --executor slurm
+expect_contains "$ERR" "step 'big' runs on Slurm, but sbatch is not on the PATH"
 cat >"$WORK/wf/bad.yaml" <<'EOF'
 name: bad
 defaults:
