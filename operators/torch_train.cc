@@ -163,6 +163,17 @@ Result<Json> BuildJob(Context& ctx, const fs::path& attempt_dir, const fs::path&
   job["lr"] = f;
   REEL_ASSIGN_OR_RETURN(f, s.Float("weight_decay", 0.0, 0.0, /*min_open=*/false));
   job["weight_decay"] = f;
+  REEL_ASSIGN_OR_RETURN(f, s.Float("feature_clip", 5.0, 0.0, /*min_open=*/true));
+  job["feature_clip"] = f;
+  REEL_ASSIGN_OR_RETURN(v, s.Int("uniform_negatives", 0, 0, 1000000));
+  job["uniform_negatives"] = v;
+  const Json& logq =
+      ctx.config().contains("logq_correction") ? ctx.config()["logq_correction"] : Json(true);
+  if (!logq.is_boolean()) {
+    return Status::InvalidArgument("torch_train: `logq_correction` must be true or false, got " +
+                                   logq.dump());
+  }
+  job["logq_correction"] = logq.get<bool>();
   REEL_ASSIGN_OR_RETURN(loss, s.String("loss", "softmax"));
   if (loss != "softmax" && loss != "bpr") {
     return Status::InvalidArgument(
@@ -225,6 +236,13 @@ OperatorInfo TorchTrainOperator::Info() {
        "softmax (in-batch negatives) or bpr (sampled negatives)"},
       {"negatives", ConfigType::kInt, false, 4, "sampled negatives per positive (bpr)"},
       {"weight_decay", ConfigType::kFloat, false, 0.0, "L2 penalty"},
+      {"logq_correction", ConfigType::kBool, false, true,
+       "softmax: correct each logit by the log of its item's sampling probability (removes "
+       "the in-batch popularity bias)"},
+      {"uniform_negatives", ConfigType::kInt, false, 0,
+       "softmax: items drawn uniformly per batch, added to the in-batch negatives"},
+      {"feature_clip", ConfigType::kFloat, false, 5.0,
+       "features are log1p-scaled, standardized, then clipped to [-clip, clip]"},
       {"gpus", ConfigType::kInt, false, 0,
        "GPUs per rank; > 0 trains on CUDA with NCCL when LibTorch has CUDA"},
       {"model_name", ConfigType::kString, false, nullptr, "defaults to the workflow name"},

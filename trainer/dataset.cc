@@ -112,26 +112,33 @@ Result<RawFeatures> ReadFeatures(const std::string& path, std::string_view id_co
   return raw;
 }
 
-// Standardizes each column over the file's rows and scatters rows into a dense matrix.
+// Scales each column robustly (sign(x) * log1p(|x|): counts and durations are heavy-tailed),
+// standardizes it over the file's rows, clips it to [-clip, clip], and scatters rows into a
+// dense matrix.
 std::vector<float> DenseFeatures(const RawFeatures& raw, const std::vector<std::int64_t>& remap,
-                                 std::size_t num_rows) {
+                                 std::size_t num_rows, double clip) {
   std::size_t n = raw.owner.size();
   std::size_t d = static_cast<std::size_t>(raw.dim);
+  std::vector<double> values(raw.values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    double x = raw.values[i];
+    values[i] = std::copysign(std::log1p(std::fabs(x)), x);
+  }
   std::vector<double> mean(d, 0.0), sq(d, 0.0);
   for (std::size_t r = 0; r < n; ++r) {
-    for (std::size_t c = 0; c < d; ++c) mean[c] += raw.values[r * d + c];
+    for (std::size_t c = 0; c < d; ++c) mean[c] += values[r * d + c];
   }
   for (auto& m : mean) m /= std::max<std::size_t>(n, 1);
   for (std::size_t r = 0; r < n; ++r) {
-    for (std::size_t c = 0; c < d; ++c) sq[c] += std::pow(raw.values[r * d + c] - mean[c], 2);
+    for (std::size_t c = 0; c < d; ++c) sq[c] += std::pow(values[r * d + c] - mean[c], 2);
   }
   std::vector<float> dense(num_rows * d, 0.0f);
   for (std::size_t r = 0; r < n; ++r) {
     std::size_t row = static_cast<std::size_t>(remap[raw.owner[r]]);
     for (std::size_t c = 0; c < d; ++c) {
       double sd = std::sqrt(sq[c] / std::max<std::size_t>(n, 1));
-      double centered = raw.values[r * d + c] - mean[c];
-      dense[row * d + c] = static_cast<float>(sd > 1e-12 ? centered / sd : 0.0);
+      double z = sd > 1e-12 ? (values[r * d + c] - mean[c]) / sd : 0.0;
+      dense[row * d + c] = static_cast<float>(std::clamp(z, -clip, clip));
     }
   }
   return dense;
@@ -200,8 +207,21 @@ Result<Dataset> LoadDataset(const TrainConfig& config) {
   for (auto& i : data.interaction_item) i = item_remap[i];
   data.user_feature_dim = user_raw.dim;
   data.item_feature_dim = item_raw.dim;
-  if (user_raw.dim > 0) data.user_features = DenseFeatures(user_raw, user_remap, data.users.size());
-  if (item_raw.dim > 0) data.item_features = DenseFeatures(item_raw, item_remap, data.items.size());
+  if (user_raw.dim > 0) {
+    data.user_features =
+        DenseFeatures(user_raw, user_remap, data.users.size(), config.feature_clip);
+  }
+  if (item_raw.dim > 0) {
+    data.item_features =
+        DenseFeatures(item_raw, item_remap, data.items.size(), config.feature_clip);
+  }
+  std::vector<double> counts(data.items.size(), 0.0);
+  for (std::int64_t item : data.interaction_item) counts[static_cast<std::size_t>(item)] += 1;
+  double total = std::max<double>(1.0, static_cast<double>(data.interaction_item.size()));
+  data.item_log_frequency.resize(counts.size());
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    data.item_log_frequency[i] = static_cast<float>(std::log(std::max(counts[i], 0.5) / total));
+  }
   return data;
 }
 

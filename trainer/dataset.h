@@ -31,6 +31,9 @@ struct Dataset {
   int item_feature_dim = 0;
   std::vector<float> user_features;  // users.size() x user_feature_dim
   std::vector<float> item_features;  // items.size() x item_feature_dim
+  // log of each item's share of the interactions: its in-batch sampling probability, up to a
+  // constant (the softmax's logQ correction).
+  std::vector<float> item_log_frequency;
 
   std::size_t num_interactions() const { return interaction_user.size(); }
 };

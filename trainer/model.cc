@@ -60,11 +60,30 @@ torch::Tensor TwoTowerImpl::ItemVectors(const torch::Tensor& items) {
 }
 
 torch::Tensor InBatchSoftmaxLoss(TwoTower& model, const torch::Tensor& users,
-                                 const torch::Tensor& items, const torch::Tensor& weights) {
+                                 const torch::Tensor& items, const torch::Tensor& weights,
+                                 const torch::Tensor& item_log_frequency, int uniform_negatives,
+                                 at::Generator* generator) {
+  const std::int64_t batch = users.size(0);
   torch::Tensor u = model->UserVectors(users);
   torch::Tensor v = model->ItemVectors(items);
-  torch::Tensor logits = torch::mm(u, v.t());
-  torch::Tensor targets = torch::arange(users.size(0), users.options());
+  torch::Tensor logits = torch::mm(u, v.t());  // [B, B]
+  const bool correct = item_log_frequency.defined();
+  if (correct) {
+    torch::Tensor log_q = item_log_frequency.index_select(0, items) + std::log(double(batch));
+    logits = logits - log_q.unsqueeze(0);
+  }
+  if (uniform_negatives > 0 && generator != nullptr) {
+    // Sampled on the CPU generator so that the stream is the same on every device.
+    torch::Tensor drawn =
+        torch::randint(model->num_items(), {uniform_negatives}, *generator, torch::kInt64)
+            .to(users.device());
+    torch::Tensor extra = torch::mm(u, model->ItemVectors(drawn).t());  // [B, U]
+    if (correct) {
+      extra = extra - std::log(double(uniform_negatives) / double(model->num_items()));
+    }
+    logits = torch::cat({logits, extra}, 1);
+  }
+  torch::Tensor targets = torch::arange(batch, users.options());
   torch::Tensor per_example = torch::nn::functional::cross_entropy(
       logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
   return WeightedMean(per_example, weights);

@@ -42,9 +42,18 @@ class TwoTowerImpl : public torch::nn::Module {
 TORCH_MODULE(TwoTower);
 
 // Sampled softmax with in-batch negatives: each user's positive item against the other items
-// of the batch. `weights` (or an undefined tensor) weights the examples.
+// of the batch, and against `uniform_negatives` items drawn uniformly from `generator` (mixed
+// negative sampling). `weights` (or an undefined tensor) weights the examples.
+//
+// With `item_log_frequency` defined (one value per item: log of its share of the
+// interactions), every logit is corrected by the log of the probability with which its item
+// was sampled (logQ correction): log(batch * frequency) for an in-batch item,
+// log(uniform_negatives / items) for a uniform one. Without it, popular items, which appear
+// as negatives far more often, are pushed down and the model drifts to the long tail.
 torch::Tensor InBatchSoftmaxLoss(TwoTower& model, const torch::Tensor& users,
-                                 const torch::Tensor& items, const torch::Tensor& weights);
+                                 const torch::Tensor& items, const torch::Tensor& weights,
+                                 const torch::Tensor& item_log_frequency = {},
+                                 int uniform_negatives = 0, at::Generator* generator = nullptr);
 
 // Bayesian personalized ranking against `negatives` uniformly sampled items per positive,
 // drawn from `generator`.

@@ -44,6 +44,9 @@ nlohmann::json TrainConfig::TrainingJson() const {
           {"loss", loss == LossKind::kSoftmax ? "softmax" : "bpr"},
           {"negatives", negatives},
           {"weight_decay", weight_decay},
+          {"logq_correction", logq_correction},
+          {"uniform_negatives", uniform_negatives},
+          {"feature_clip", feature_clip},
           {"device", device}};
 }
 
@@ -64,6 +67,9 @@ Result<TrainConfig> ParseTrainConfig(const nlohmann::json& json) {
   REEL_RETURN_IF_ERROR(Read(json, "loss", loss));
   REEL_RETURN_IF_ERROR(Read(json, "negatives", c.negatives));
   REEL_RETURN_IF_ERROR(Read(json, "weight_decay", c.weight_decay));
+  REEL_RETURN_IF_ERROR(Read(json, "logq_correction", c.logq_correction));
+  REEL_RETURN_IF_ERROR(Read(json, "uniform_negatives", c.uniform_negatives));
+  REEL_RETURN_IF_ERROR(Read(json, "feature_clip", c.feature_clip));
   REEL_RETURN_IF_ERROR(Read(json, "master_addr", c.master_addr));
   REEL_RETURN_IF_ERROR(Read(json, "master_port", c.master_port));
   REEL_RETURN_IF_ERROR(Read(json, "device", c.device));
@@ -94,6 +100,9 @@ Result<TrainConfig> ParseTrainConfig(const nlohmann::json& json) {
       Check(c.world_size >= 1 && c.world_size <= 256, "world_size must be in [1, 256]"));
   REEL_RETURN_IF_ERROR(Check(c.negatives >= 1, "negatives must be >= 1"));
   REEL_RETURN_IF_ERROR(Check(c.weight_decay >= 0, "weight_decay must be >= 0"));
+  REEL_RETURN_IF_ERROR(Check(c.uniform_negatives >= 0 && c.uniform_negatives <= 1000000,
+                             "uniform_negatives must be in [0, 1000000]"));
+  REEL_RETURN_IF_ERROR(Check(c.feature_clip > 0, "feature_clip must be > 0"));
   REEL_RETURN_IF_ERROR(
       Check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda"));
   REEL_RETURN_IF_ERROR(Check(c.collective_timeout_s >= 1, "collective_timeout_s must be >= 1"));

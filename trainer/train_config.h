@@ -35,6 +35,15 @@ struct TrainConfig {
   LossKind loss = LossKind::kSoftmax;
   int negatives = 4;  // sampled negatives per positive, bpr only
   double weight_decay = 0.0;
+  // Softmax only. In-batch negatives are sampled in proportion to how often an item occurs, so
+  // popular items are over-penalized; subtracting log(q) of each item's sampling probability
+  // from its logit corrects that bias (Yi et al., RecSys 2019). q is counted over the
+  // training interactions, which is what the paper's streaming estimate approximates.
+  bool logq_correction = true;
+  int uniform_negatives = 0;  // items drawn uniformly per batch, added to the in-batch ones
+  // Features: each value becomes sign(x) * log1p(|x|), is standardized over its file, then
+  // clipped to [-feature_clip, feature_clip], so that one rare large value cannot dominate.
+  double feature_clip = 5.0;
 
   // Distribution: rank 0 serves the TCPStore on master_addr:master_port.
   std::string master_addr = "127.0.0.1";

@@ -218,6 +218,14 @@ RankOutcome Train(const TrainConfig& config, int rank) {
                                    torch::kFloat32)
                       .to(device, false, true);
   }
+  torch::Tensor item_log_frequency;
+  if (config.logq_correction && config.loss == LossKind::kSoftmax) {
+    item_log_frequency =
+        torch::from_blob(const_cast<float*>(data.item_log_frequency.data()),
+                         {static_cast<std::int64_t>(data.item_log_frequency.size())},
+                         torch::kFloat32)
+            .to(device, false, true);
+  }
   const auto double_options = torch::TensorOptions(torch::kFloat64).device(device);
   double examples_per_s_sum = 0;
   int epochs_run = 0;
@@ -237,9 +245,11 @@ RankOutcome Train(const TrainConfig& config, int rank) {
       torch::Tensor weights =
           data.has_weights ? all_weights.index_select(0, index) : torch::Tensor();
       optimizer.zero_grad();
-      torch::Tensor loss = config.loss == LossKind::kSoftmax
-                               ? InBatchSoftmaxLoss(model, users, items, weights)
-                               : BprLoss(model, users, items, weights, config.negatives, negatives);
+      torch::Tensor loss =
+          config.loss == LossKind::kSoftmax
+              ? InBatchSoftmaxLoss(model, users, items, weights, item_log_frequency,
+                                   config.uniform_negatives, &negatives)
+              : BprLoss(model, users, items, weights, config.negatives, negatives);
       loss.backward();
       if (averager) averager->Average();
       optimizer.step();

@@ -299,3 +299,29 @@ TEST_CASE("torch_train: bad input data fails with the file and line") {
 }
 
 #endif  // REEL_WITH_TORCH
+
+TEST_CASE("torch_train: logQ correction, uniform negatives and feature clipping are settings") {
+  TrainFixture corrected;
+  REQUIRE(corrected.Run().ok());
+  TrainFixture plain(Json{{"logq_correction", false}});
+  REQUIRE(plain.Run().ok());
+  TrainFixture mixed(Json{{"uniform_negatives", 64}, {"feature_clip", 3.0}});
+  REQUIRE(mixed.Run().ok());
+  for (TrainFixture* f : {&corrected, &plain, &mixed}) {
+    double recall = ModelRecallAtK(f->Model(), Data(), 10);
+    MESSAGE("recall@10 " << recall);
+    CHECK(recall > 0.6);
+  }
+  // On by default, recorded with the model, and it changes what is learnt.
+  CHECK(corrected.Model().header["config"]["logq_correction"] == true);
+  CHECK(plain.Model().header["config"]["logq_correction"] == false);
+  CHECK(mixed.Model().header["config"]["uniform_negatives"] == 64);
+  CHECK(mixed.Model().header["config"]["feature_clip"] == 3.0);
+  CHECK(ReadFile(corrected.ModelPath()) != ReadFile(plain.ModelPath()));
+  CHECK(ReadFile(corrected.ModelPath()) != ReadFile(mixed.ModelPath()));
+
+  TrainFixture bad(Json{{"logq_correction", "yes"}});
+  Status s = bad.Run();
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("`logq_correction` must be true or false") != std::string::npos);
+}
