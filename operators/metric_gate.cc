@@ -522,9 +522,9 @@ Status MetricGateOperator::Execute(Context& ctx) {
       if (*users < need) {
         std::string who = segment == "all" ? "users" : segment + " users";
         Check c;
-        c.line = min_users ? fmt::format("{}: only {} {} evaluated; min_users is {}: blocked",
-                                         label, *users, who, *min_users)
-                           : fmt::format("{}: no {} evaluated: blocked", label, who);
+        c.line = *users > 0 ? fmt::format("{}: only {} {} evaluated; min_users is {}: blocked",
+                                          label, *users, who, *min_users)
+                            : fmt::format("{}: no {} evaluated: blocked", label, who);
         c.json = {{"metric", metric},
                   {"segment", segment},
                   {"check", "min_users"},

@@ -1,8 +1,8 @@
 #include "models/bootstrap.h"
 
-#include <doctest/doctest.h>
-
 #include <vector>
+
+#include <doctest/doctest.h>
 
 using namespace reel;
 
@@ -14,8 +14,9 @@ TEST_CASE("PairedBootstrap: constant differences give a point interval") {
   CHECK(i.high == doctest::Approx(0.1));
 }
 
-TEST_CASE("PairedBootstrap: the interval brackets the mean, narrows with more users, and is "
-          "reproducible") {
+TEST_CASE(
+    "PairedBootstrap: the interval brackets the mean, narrows with more users, and is "
+    "reproducible") {
   // Half the users gain 1, half lose 1 and one gains 1 more: the mean is small and positive,
   // and the interval straddles 0.
   std::vector<double> small;
@@ -47,7 +48,7 @@ TEST_CASE("PairedBootstrap: the interval brackets the mean, narrows with more us
   CHECK(b.low > 0);
 
   // A lower confidence gives a narrower interval.
-  BootstrapInterval narrow = PairedBootstrap(small, {.resamples = 1000, .seed = 7,
-                                                     .confidence = 0.5});
+  BootstrapInterval narrow =
+      PairedBootstrap(small, {.resamples = 1000, .seed = 7, .confidence = 0.5});
   CHECK(narrow.high - narrow.low < a.high - a.low);
 }

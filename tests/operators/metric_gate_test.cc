@@ -354,6 +354,16 @@ TEST_CASE("metric_gate: min_users refuses to decide on too few users") {
   CHECK(ctx.outputs["passed"] == false);
   CHECK(Contains(ctx.outputs["reason"].get<std::string>(),
                  "recall_at_10: only 50 users evaluated; min_users is 100: blocked"));
+
+  // A segment without users never decides, even without min_users.
+  Json evaluation = ctx.config_["evaluation"];
+  evaluation["candidate"]["users"]["cold"] = 0;
+  ctx.config_ = {{"evaluation", evaluation},
+                 {"rules", Json::parse(R"([{"metric": "recall_at_10", "segment": "cold",
+                                            "floor": 0.0}])")}};
+  REQUIRE(MetricGateOperator().Execute(ctx).ok());
+  CHECK(ctx.outputs["passed"] == false);
+  CHECK(ctx.outputs["reason"] == "recall_at_10 cold: no cold users evaluated: blocked");
 }
 
 TEST_CASE("metric_gate: segment rules use the segment's metrics") {
