@@ -20,6 +20,8 @@ std::string ShortUri(const std::string& uri) { return uri.substr(0, 19); }
 std::string MetricsText(const Json& metrics) {
   std::string out;
   for (const auto& [key, value] : metrics.items()) {
+    // Breakdowns (an evaluation's segments and user counts) stay in --json.
+    if (value.is_object() || value.is_array()) continue;
     if (!out.empty()) out += " ";
     out +=
         key + "=" + (value.is_number() ? fmt::format("{:.4g}", value.get<double>()) : value.dump());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -199,16 +200,28 @@ std::vector<std::string> ChooseUsers(const UserItems& holdout, const UserItems& 
   return users;
 }
 
+// One ranker's metrics over all evaluated users and over each segment: `warm` users have
+// training interactions, `cold` users have none. `recall` and `ndcg` hold each user's values,
+// in user order.
 struct ModelResult {
-  RankingMetrics metrics;
+  RankingMetrics metrics;  // all users
+  RankingMetrics warm, cold;
   std::size_t users_without_vector = 0;
+  std::vector<double> recall, ndcg;
 };
 
-Json MetricsJson(const RankingMetrics& m, std::size_t k, const ModelResult* model) {
-  Json j = {{fmt::format("recall_at_{}", k), m.recall},
-            {fmt::format("ndcg_at_{}", k), m.ndcg},
-            {fmt::format("coverage_at_{}", k), m.coverage}};
-  if (model) j["users_without_vector"] = model->users_without_vector;
+Json MetricsJson(const RankingMetrics& m, std::size_t k) {
+  return {{fmt::format("recall_at_{}", k), m.recall},
+          {fmt::format("ndcg_at_{}", k), m.ndcg},
+          {fmt::format("coverage_at_{}", k), m.coverage}};
+}
+
+// The top-level metrics are over all users; `segments` and `users` break them down.
+Json ModelJson(const ModelResult& r, std::size_t k, bool count_without_vector) {
+  Json j = MetricsJson(r.metrics, k);
+  if (count_without_vector) j["users_without_vector"] = r.users_without_vector;
+  j["segments"] = {{"warm", MetricsJson(r.warm, k)}, {"cold", MetricsJson(r.cold, k)}};
+  j["users"] = {{"all", r.metrics.users}, {"warm", r.warm.users}, {"cold", r.cold.users}};
   return j;
 }
 
@@ -404,21 +417,59 @@ Result<Rankings> RankUsers(const Context& ctx, const Rankers& rankers,
   return r;
 }
 
+// `warm[i]` is 1 when users[i] has training interactions.
 ModelResult Summarize(const UserRankings& rankings, const std::vector<std::string>& users,
-                      const UserItems& relevant, std::size_t k, std::size_t catalog) {
-  RankingSummary summary(k, catalog);
+                      const std::vector<char>& warm, const UserItems& relevant, std::size_t k,
+                      std::size_t catalog) {
+  RankingSummary all(k, catalog), warm_summary(k, catalog), cold_summary(k, catalog);
   ModelResult result;
+  result.recall.reserve(users.size());
+  result.ndcg.reserve(users.size());
   for (std::size_t i = 0; i < users.size(); ++i) {
-    summary.Add(rankings.top[i], relevant.at(users[i]));
+    const auto& rel = relevant.at(users[i]);
+    all.Add(rankings.top[i], rel);
+    (warm[i] ? warm_summary : cold_summary).Add(rankings.top[i], rel);
+    result.recall.push_back(RecallAtK(rankings.top[i], rel, k));
+    result.ndcg.push_back(NdcgAtK(rankings.top[i], rel, k));
     result.users_without_vector += rankings.fallback[i] ? 1 : 0;
   }
-  result.metrics = summary.Finish();
+  result.metrics = all.Finish();
+  result.warm = warm_summary.Finish();
+  result.cold = cold_summary.Finish();
   return result;
+}
+
+// Writes every user's recall and NDCG for each ranker to `path`, one row per user in user
+// order: user_id,segment,candidate_recall_at_K,candidate_ndcg_at_K[,production_...],
+// baseline_recall_at_K,baseline_ndcg_at_K. This is what metric_gate resamples.
+Status WritePerUser(const fs::path& path, const std::vector<std::string>& users,
+                    const std::vector<char>& warm, std::size_t k,
+                    const std::vector<std::pair<std::string, const ModelResult*>>& models) {
+  std::string out = "user_id,segment";
+  for (const auto& [who, result] : models) {
+    out += fmt::format(",{0}_recall_at_{1},{0}_ndcg_at_{1}", who, k);
+  }
+  out += '\n';
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    AppendCsvField(out, users[i]);
+    out += warm[i] ? ",warm" : ",cold";
+    for (const auto& [who, result] : models) {
+      out += fmt::format(",{},{}", result->recall[i], result->ndcg[i]);
+    }
+    out += '\n';
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::IoError("evaluate: cannot write " + path.string());
+  bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) return Status::IoError("evaluate: cannot write " + path.string());
+  return Status::Ok();
 }
 
 // The three rankers' results on the same users.
 struct Evaluation {
   std::size_t users = 0;
+  std::string per_user;  // the uri of the per-user values
   ModelResult candidate;
   std::optional<ModelResult> production = std::nullopt;  // with a production model
   std::optional<std::int64_t> production_version = std::nullopt;
@@ -436,14 +487,17 @@ void Publish(Context& ctx, const EvaluateSettings& settings, const Evaluation& e
   if (e.production) LogMetrics(ctx, "production", e.production->metrics, k);
   LogMetrics(ctx, "baseline", e.baseline.metrics, k);
 
-  ctx.SetOutput("candidate", MetricsJson(e.candidate.metrics, k, &e.candidate));
-  ctx.SetOutput("production",
-                e.production ? MetricsJson(e.production->metrics, k, &*e.production) : Json());
-  ctx.SetOutput("baseline", MetricsJson(e.baseline.metrics, k, nullptr));
+  ctx.Info("users: {} warm (with training interactions), {} cold", e.candidate.warm.users,
+           e.candidate.cold.users);
+
+  ctx.SetOutput("candidate", ModelJson(e.candidate, k, true));
+  ctx.SetOutput("production", e.production ? ModelJson(*e.production, k, true) : Json());
+  ctx.SetOutput("baseline", ModelJson(e.baseline, k, false));
   ctx.SetOutput("k", k);
   ctx.SetOutput("users", e.users);
   ctx.SetOutput("model_name", settings.model_name);
   ctx.SetOutput("production_version", e.production_version ? Json(*e.production_version) : Json());
+  ctx.SetOutput("per_user", e.per_user);
 }
 
 }  // namespace
@@ -453,8 +507,8 @@ OperatorInfo EvaluateOperator::Info() {
   info.name = "evaluate";
   info.description =
       "Offline ranking metrics (recall@K, NDCG@K, coverage@K) of a candidate model on held-out "
-      "interactions, next to the production model and a popularity baseline; seen items are "
-      "excluded from every ranking.";
+      "interactions, next to the production model and a popularity baseline, for all, warm and "
+      "cold users; seen items are excluded from every ranking.";
   info.config = {
       {.name = "model",
        .type = ConfigType::kString,
@@ -496,7 +550,8 @@ OperatorInfo EvaluateOperator::Info() {
       {.name = "candidate",
        .type = ConfigType::kMap,
        .description =
-           "the candidate model's metrics (recall@K, NDCG@K, coverage; segments, users)"},
+           "the candidate model's metrics over all users (recall@K, NDCG@K, coverage@K), "
+           "`segments: {warm, cold}` and `users: {all, warm, cold}`"},
       {.name = "production",
        .type = ConfigType::kMap,
        .description = "the production model's metrics; null without one"},
@@ -511,7 +566,11 @@ OperatorInfo EvaluateOperator::Info() {
       {.name = "production_version",
        .type = ConfigType::kAny,
        .description = "the production version compared against (int), or null"},
+      {.name = "per_user",
+       .type = ConfigType::kString,
+       .description = "uri of the per_user artifact: each user's recall and NDCG per model"},
   };
+  info.artifacts = {"per_user"};
   return info;
 }
 
@@ -548,8 +607,10 @@ Status EvaluateOperator::Execute(Context& ctx) {
   REEL_ASSIGN_OR_RETURN(Rankings rankings,
                         RankUsers(ctx, rankers, users, data.train, data.dict.names.size(),
                                   settings.k, settings.threads));
+  std::vector<char> warm(users.size(), 0);
+  for (std::size_t i = 0; i < users.size(); ++i) warm[i] = data.train.count(users[i]) > 0;
   auto summarize = [&](const UserRankings& r) {
-    return Summarize(r, users, relevant, settings.k, catalog);
+    return Summarize(r, users, warm, relevant, settings.k, catalog);
   };
   Evaluation evaluation{.users = users.size(),
                         .candidate = summarize(rankings.candidate),
@@ -558,6 +619,16 @@ Status EvaluateOperator::Execute(Context& ctx) {
     evaluation.production = summarize(rankings.production);
     evaluation.production_version = production->version;
   }
+  std::vector<std::pair<std::string, const ModelResult*>> models = {
+      {"candidate", &evaluation.candidate}};
+  if (evaluation.production) models.emplace_back("production", &*evaluation.production);
+  models.emplace_back("baseline", &evaluation.baseline);
+  std::error_code ec;
+  fs::create_directories(ctx.work_dir(), ec);
+  const fs::path per_user = ctx.work_dir() / "per_user.csv";
+  REEL_RETURN_IF_ERROR(WritePerUser(per_user, users, warm, settings.k, models));
+  REEL_ASSIGN_OR_RETURN(ArtifactRef ref, ctx.PutArtifact("per_user", per_user));
+  evaluation.per_user = ref.uri;
   Publish(ctx, settings, evaluation);
   return Status::Ok();
 }

@@ -72,6 +72,7 @@ steps:
       rules:
         - {metric: recall_at_1, min_improvement_over_production: 0.0,
            min_improvement_over_baseline: 0.05, floor: 0.5}
+        - {metric: recall_at_1, block_on_significant_regression: true}
   promote:
     operator: promote
     needs: [gate]
@@ -99,6 +100,9 @@ t = {x["step"]: x for x in run["tasks"]}
 ev = t["evaluate"]["outputs"]
 assert ev["candidate"]["recall_at_1"] == 1.0 and ev["baseline"]["recall_at_1"] == 0.0, ev
 assert ev["production"] is None and ev["users"] == 4, ev
+assert ev["candidate"]["users"] == {"all": 4, "warm": 4, "cold": 0}, ev
+assert ev["candidate"]["segments"]["warm"]["recall_at_1"] == 1.0, ev
+assert ev["per_user"].startswith("sha256:"), ev
 assert t["gate"]["outputs"]["passed"] is True, t["gate"]
 assert "no production model yet" in t["gate"]["outputs"]["reason"]
 p = t["promote"]["outputs"]
@@ -119,6 +123,11 @@ t = {x["step"]: x for x in run["tasks"]}
 assert t["evaluate"]["outputs"]["production_version"] == 2, t["evaluate"]
 assert t["gate"]["outputs"]["passed"] is False
 assert "vs production 1.0000 (-100.0%, need +0.0%): blocked" in t["gate"]["outputs"]["reason"]
+# Every user lost its hit: a significant regression, read from the per-user artifact.
+g = t["gate"]["outputs"]
+assert "recall_at_1 all: -1.0000 [-1.0000, -1.0000] vs production (blocks when high < 0): blocked" in g["reason"], g
+assert g["intervals"] == [{"metric": "recall_at_1", "segment": "all", "vs": "production",
+                           "delta": -1.0, "low": -1.0, "high": -1.0, "users": 4}], g
 assert t["promote"]["status"] == "skipped", t["promote"]
 '
 
@@ -136,6 +145,8 @@ for k in ("version", "artifact", "run_id", "metrics", "created_at"):
 '
 expect_exit 0 "$REEL" models list
 expect_contains "$OUT" "production"
+expect_contains "$OUT" "recall_at_1=1 "
+[[ "$OUT" != *segments* ]] || fail "models list prints the evaluation's segments: $OUT"
 
 expect_exit 0 "$REEL" models path recs
 cmp -s "$OUT" "$WORK/good2.reelmdl" || fail "models path recs is not the v2 file: $OUT"

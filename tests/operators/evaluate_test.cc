@@ -1,6 +1,11 @@
 #include "operators/evaluate.h"
 
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "home/home.h"
 #include "models/model_file.h"
@@ -177,6 +182,16 @@ TEST_CASE("evaluate: max_users takes the same deterministic sample every time") 
   CHECK(first["users"] == 50);
   f.ctx.config_["threads"] = 1;
   REQUIRE(EvaluateOperator().Execute(f.ctx).ok());
+  // The per-user file has the same content (the fake artifact store numbers each copy).
+  auto read = [&](const Json& uri) {
+    auto path = f.ctx.ArtifactPath(uri.get<std::string>());
+    REQUIRE(path.ok());
+    std::ifstream in(*path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  CHECK(read(f.ctx.outputs["per_user"]) == read(first["per_user"]));
+  f.ctx.outputs.erase("per_user");
+  first.erase("per_user");
   CHECK(f.ctx.outputs == first);
 }
 
@@ -198,4 +213,67 @@ TEST_CASE("evaluate: unusable inputs fail with the file and the fix") {
   f.ctx.config_["holdout"] = (f.dir / "holdout.csv").string();
   f.ctx.config_["k"] = 0;
   CHECK(EvaluateOperator().Execute(f.ctx).code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("evaluate: reports warm and cold users separately, and each user's values") {
+  TempDir dir;
+  // Popularity: a (3) > c (2) > b (1). u1 and u2 have training history (warm); u5 and u6 have
+  // none (cold), so every ranker gives them the popularity ranking a, c.
+  WriteFile(dir / "train.csv", "user_id,item_id\nu1,a\nu2,a\nu3,a\nu3,c\nu4,c\nu4,b\n");
+  WriteFile(dir / "holdout.csv", "user_id,item_id\nu1,b\nu1,c\nu2,c\nu5,a\nu6,b\n");
+  RecModel m;
+  m.dim = 1;
+  m.users = {"u1", "u2"};
+  m.user_vecs = {1.0f, 1.0f};
+  m.items = {"a", "b", "c"};
+  m.item_vecs = {3.0f, 2.0f, 1.0f};
+  m.Reindex();
+  REQUIRE(SaveRecModel(m, dir / "m.reelmdl").ok());
+  FakeContext ctx(dir / "home", EvaluateOperator::Info());
+  ctx.config_ = Json({{"model", (dir / "m.reelmdl").string()},
+                      {"holdout", (dir / "holdout.csv").string()},
+                      {"interactions", (dir / "train.csv").string()},
+                      {"k", 2}});
+  Status s = EvaluateOperator().Execute(ctx);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  const Json& out = ctx.outputs;
+  // By hand, k = 2, a seen item is never ranked:
+  //   candidate: u1 -> b, c (both relevant: recall 1, ndcg 1); u2 -> b, c (c second:
+  //              recall 1, ndcg 1/log2(3)); u5 -> a, c (hit first: 1, 1); u6 -> a, c (0, 0)
+  //   baseline:  u1 -> c, b (1, 1); u2 -> c, b (1, 1); u5 -> a, c (1, 1); u6 -> a, c (0, 0)
+  const double second = 1.0 / std::log2(3.0);
+  const Json& cand = out["candidate"];
+  CHECK(cand["users"] == Json({{"all", 4}, {"warm", 2}, {"cold", 2}}));
+  CHECK(cand["recall_at_2"].get<double>() == doctest::Approx(3.0 / 4));
+  CHECK(cand["ndcg_at_2"].get<double>() == doctest::Approx((1 + second + 1 + 0) / 4));
+  CHECK(cand["coverage_at_2"].get<double>() == doctest::Approx(1.0));
+  const Json& warm = cand["segments"]["warm"];
+  CHECK(warm["recall_at_2"].get<double>() == doctest::Approx(1.0));
+  CHECK(warm["ndcg_at_2"].get<double>() == doctest::Approx((1 + second) / 2));
+  CHECK(warm["coverage_at_2"].get<double>() == doctest::Approx(2.0 / 3));  // {b, c}
+  const Json& cold = cand["segments"]["cold"];
+  CHECK(cold["recall_at_2"].get<double>() == doctest::Approx(0.5));
+  CHECK(cold["ndcg_at_2"].get<double>() == doctest::Approx(0.5));
+  CHECK(cold["coverage_at_2"].get<double>() == doctest::Approx(2.0 / 3));  // {a, c}
+
+  const Json& base = out["baseline"];
+  CHECK(base["users"] == Json({{"all", 4}, {"warm", 2}, {"cold", 2}}));
+  CHECK(base["recall_at_2"].get<double>() == doctest::Approx(3.0 / 4));
+  CHECK(base["ndcg_at_2"].get<double>() == doctest::Approx(3.0 / 4));
+  CHECK(base["segments"]["warm"]["ndcg_at_2"].get<double>() == doctest::Approx(1.0));
+  CHECK(base["segments"]["cold"]["recall_at_2"].get<double>() == doctest::Approx(0.5));
+  CHECK(!base.contains("users_without_vector"));
+  CHECK(out["users"] == 4);
+  CHECK(out["production"].is_null());
+
+  // Each user's values, for the gate's bootstrap.
+  REQUIRE(out["per_user"].is_string());
+  auto path = ctx.ArtifactPath(out["per_user"].get<std::string>());
+  REQUIRE(path.ok());
+  std::ifstream in(*path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text == fmt::format("user_id,segment,candidate_recall_at_2,candidate_ndcg_at_2,"
+                            "baseline_recall_at_2,baseline_ndcg_at_2\n"
+                            "u1,warm,1,1,1,1\nu2,warm,1,{},1,1\nu5,cold,1,1,1,1\nu6,cold,0,0,0,0\n",
+                            second));
 }
