@@ -75,4 +75,25 @@ before=$("$REEL" facts partitions viewing_history --json | grep content_hash)
 expect_exit 0 "$REEL" run "$WORK/load.yaml" --date 2024-01-15
 after=$("$REEL" facts partitions viewing_history --json | grep content_hash)
 [[ "$before" == "$after" ]] || fail "reloading changed partitions"
+
+# Coverage: the loaded days pass; a window reaching before the history fails with its dates.
+coverage() {  # FROM TO
+  cat >"$WORK/coverage.yaml" <<YAML
+name: coverage
+steps:
+  quality:
+    operator: data_quality
+    retries: 0
+    with:
+      ds: "2024-01-15"
+      table: viewing_history
+      checks:
+        - {check: coverage, from: "$1", to: "$2", max_missing_days: 0}
+YAML
+}
+coverage 2024-01-01 2024-01-14
+expect_exit 0 "$REEL" run "$WORK/coverage.yaml" --date 2024-01-15
+coverage 2023-12-20 2024-01-14
+expect_exit 1 "$REEL" run "$WORK/coverage.yaml" --date 2024-01-15
+expect_contains "$OUT$ERR" "coverage: 12 of 26 days missing in viewing_history 2023-12-20..2024-01-14 (max 0): 2023-12-20, 2023-12-21, 2023-12-22, 2023-12-23, 2023-12-24, ... (and 7 more)"
 echo "ok"
