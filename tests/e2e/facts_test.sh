@@ -20,6 +20,22 @@ cmp -s "$WORK/data/viewing_history.csv" "$WORK/data2/viewing_history.csv" \
 expect_exit 2 "$REEL" example-data --out "$WORK/bad" --start 2024-02-30
 expect_contains "$ERR" "YYYY-MM-DD"
 
+# The ratings shape: one ratings.csv, deterministic, sized by the same flags.
+expect_exit 0 "$REEL" example-data --shape ratings --out "$WORK/ratings" --users 200 \
+  --items 300 --days 400 --events-per-day 10 --seed 7
+expect_contains "$OUT" "ratings by 200 users on 300 items, 2020-01-01..2021-02-03"
+head -1 "$WORK/ratings/ratings.csv" | grep -qx "userId,movieId,rating,timestamp" \
+  || fail "ratings.csv header"
+[[ ! -e "$WORK/ratings/viewing_history.csv" ]] || fail "the ratings shape wrote viewing_history"
+expect_exit 0 "$REEL" example-data --shape ratings --out "$WORK/ratings2" --users 200 \
+  --items 300 --days 400 --events-per-day 10 --seed 7
+cmp -s "$WORK/ratings/ratings.csv" "$WORK/ratings2/ratings.csv" \
+  || fail "the same seed gave different ratings"
+bad=$(awk -F, 'NR > 1 && ($3 < 0.5 || $3 > 5 || ($3 * 2) % 1 != 0)' "$WORK/ratings/ratings.csv" | wc -l)
+[[ "$bad" == 0 ]] || fail "$bad ratings outside 0.5..5 in half steps"
+expect_exit 2 "$REEL" example-data --shape stars --out "$WORK/bad"
+expect_contains "$ERR" "--shape must be viewing or ratings, got 'stars'"
+
 # An empty home: no tables; asking for one is a usage error.
 expect_exit 0 "$REEL" facts tables
 expect_contains "$OUT" "no fact tables"
