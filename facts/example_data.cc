@@ -6,6 +6,7 @@
 
 #include <date/date.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "engine/base/csv.h"
 #include "engine/base/fsutil.h"
@@ -66,7 +67,27 @@ bool ExampleWorld::UserLikesGenre(std::int64_t user_id, int genre) const {
   return std::find(g.begin(), g.end(), genre) != g.end();
 }
 
+const std::vector<std::string>& ExampleDataShapes() {
+  static const std::vector<std::string> shapes = {"viewing", "ratings"};
+  return shapes;
+}
+
+void ApplyShapeDefaults(ExampleDataOptions& o) {
+  if (o.shape != "ratings") return;
+  // About 100k ratings over four years.
+  o.users = 3000;
+  o.items = 4000;
+  o.days = 1461;
+  o.start = "2020-01-01";
+  o.events_per_day = 70;
+}
+
 Status ValidateExampleDataOptions(const ExampleDataOptions& o) {
+  const auto& shapes = ExampleDataShapes();
+  if (std::find(shapes.begin(), shapes.end(), o.shape) == shapes.end()) {
+    return Status::InvalidArgument(
+        fmt::format("--shape must be {}, got '{}'", fmt::join(shapes, " or "), o.shape));
+  }
   if (o.users < 1 || o.users > 100'000'000)
     return Status::InvalidArgument("--users must be in 1..10^8");
   if (o.items < 1 || o.items > 10'000'000)
@@ -75,6 +96,10 @@ Status ValidateExampleDataOptions(const ExampleDataOptions& o) {
   if (o.events_per_day < 0) return Status::InvalidArgument("--events-per-day must be >= 0");
   if (o.events_per_day * static_cast<double>(o.days) > 1e9) {
     return Status::InvalidArgument("--events-per-day x --days must be at most 10^9 events");
+  }
+  if (o.shape == "ratings" && o.events_per_day * static_cast<double>(o.days) > 2e8) {
+    return Status::InvalidArgument(
+        "--events-per-day x --days must be at most 2*10^8 ratings (they are held in memory)");
   }
   auto start = ParseDay(o.start);
   if (!start.ok()) return Status::InvalidArgument("--start: " + start.status().message());
@@ -424,6 +449,7 @@ Result<ExampleDataSummary> ExampleGenerator::Write(const std::filesystem::path& 
 Result<ExampleDataSummary> WriteExampleData(const std::filesystem::path& out_dir,
                                             const ExampleDataOptions& options) {
   REEL_RETURN_IF_ERROR(ValidateExampleDataOptions(options));
+  if (options.shape == "ratings") return WriteRatingsData(out_dir, options);
   ExampleGenerator gen(options);
   gen.BuildWorld();
   return gen.Write(out_dir);

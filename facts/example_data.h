@@ -17,6 +17,13 @@
 //     time and have power-law activity;
 //   - watch duration and thumbs (+1 / -1) rise with the user's affinity for the item's genre.
 //
+// Shape `ratings` (WriteRatingsData, facts/example_ratings.cc) writes instead one file shaped
+// like public explicit rating logs:
+//   ratings.csv          userId, movieId, rating (0.5..5 in half steps), timestamp (epoch s)
+// users arrive over the period and rate in bursts of sessions (most of a user's ratings fall in
+// a few weeks, later bursts months apart), item popularity is Zipf-like, and most users active
+// at the end of the period have no earlier history. It holds every rating in memory.
+//
 // Deterministic: the same options give byte-identical files (own uniform/normal samplers over
 // std::mt19937_64, whose sequence the C++ standard fixes). Memory is O(users + items + one
 // day of events): the event files stream to disk, each written atomically (temp + rename).
@@ -32,6 +39,7 @@
 namespace reel {
 
 struct ExampleDataOptions {
+  std::string shape = "viewing";  // or "ratings"
   std::int64_t users = 5000;
   std::int64_t items = 1000;
   std::int32_t days = 60;
@@ -46,10 +54,19 @@ struct ExampleDataSummary {
   double seconds = 0;
 };
 
-// Checks the options: positive sizes, a valid start date, at most 10^9 events.
+// The shapes, by name: "viewing" (the default) and "ratings".
+const std::vector<std::string>& ExampleDataShapes();
+// Sets the sizes a shape is usually generated with; the viewing defaults are the members'.
+void ApplyShapeDefaults(ExampleDataOptions& options);
+
+// Checks the options: a known shape, positive sizes, a valid start date, at most 10^9 events
+// (2 * 10^8 ratings).
 Status ValidateExampleDataOptions(const ExampleDataOptions& options);
 
+// Writes the files of `options.shape`.
 Result<ExampleDataSummary> WriteExampleData(const std::filesystem::path& out_dir,
+                                            const ExampleDataOptions& options);
+Result<ExampleDataSummary> WriteRatingsData(const std::filesystem::path& out_dir,
                                             const ExampleDataOptions& options);
 
 // The hidden structure behind a data set, rebuilt from the options alone (no files). Ids are

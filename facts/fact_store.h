@@ -186,6 +186,13 @@ class FactStore {
   // in partition order, then canonical order, reading only `columns` as AsOf does.
   Status ScanDays(std::string_view table, std::int32_t first_day, std::int32_t end_day,
                   std::span<const int> columns, const FactVisitor& visit);
+  // The same for a table already looked up (Table), without reading the catalog again: one
+  // range scan of the rows, whatever the number of partitions.
+  Status ScanDays(const FactTableInfo& info, std::int32_t first_day, std::int32_t end_day,
+                  std::span<const int> columns, const FactVisitor& visit);
+
+  // How many queries over fact rows (range scans and counts) this store has run.
+  std::int64_t row_queries() const { return row_queries_; }
 
  private:
   FactStore(std::unique_ptr<Database> db, std::filesystem::path path);
@@ -197,6 +204,7 @@ class FactStore {
 
   std::unique_ptr<Database> db_;
   std::filesystem::path path_;
+  std::int64_t row_queries_ = 0;
 };
 
 // The SQLite table holding a fact table's rows.

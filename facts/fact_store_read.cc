@@ -153,6 +153,7 @@ Status FactStore::ScanRange(const FactTableInfo& info, std::int64_t rowid_lo, st
   if (filter_time) sql += " AND " + QuoteIdent(info.schema.time_column) + " < ?";
   if (visit) sql += " ORDER BY rowid";
   REEL_ASSIGN_OR_RETURN(Stmt q, db_->Prepare(sql));
+  ++row_queries_;
   q.Bind(1, rowid_lo).Bind(2, rowid_hi);
   if (filter_time) q.Bind(3, time_below);
   row.stmt_ = q.handle();
@@ -221,6 +222,11 @@ Status FactStore::ScanPartition(std::string_view table, std::string_view ds,
 Status FactStore::ScanDays(std::string_view table, std::int32_t first_day, std::int32_t end_day,
                            std::span<const int> columns, const FactVisitor& visit) {
   REEL_ASSIGN_OR_RETURN(const FactTableInfo info, Table(table));
+  return ScanDays(info, first_day, end_day, columns, visit);
+}
+
+Status FactStore::ScanDays(const FactTableInfo& info, std::int32_t first_day, std::int32_t end_day,
+                           std::span<const int> columns, const FactVisitor& visit) {
   if (first_day >= end_day) return Status::Ok();
   std::int64_t count = 0;
   return ScanRange(info, RowidOf(first_day, 0), RowidOf(end_day, 0), INT64_MAX, columns, visit,

@@ -89,23 +89,33 @@ class TableScan {
           info_.name, FactTime(std::chrono::milliseconds(times_.cutoff_ms)),
           [&](const FactRow& row) { return Visit(row, times_.cutoff_ms - 1); }, columns_);
     }
-    REEL_ASSIGN_OR_RETURN(auto parts, store.Partitions(info_.name));
+    // The days each part reads: the interactions those of [train_from, T); the features those
+    // of their longest window before C or, with an all-history feature, every day up to C's.
+    // Each run of days with the same parts is one range scan, so the cost follows the rows of
+    // those days, not the number of partitions in the table.
     const std::int32_t train_day = DayOfMs(times_.train_from_ms), end_day = DayOfMs(times_.t_ms);
     const std::int32_t cutoff_day = DayOfMs(times_.cutoff_ms);
     const bool all_history = features_from_ms_ == INT64_MIN;
-    const std::int32_t first_feature_day = all_history ? INT32_MIN : DayOfMs(features_from_ms_);
-    for (const auto& p : parts) {
-      if (stopped_) break;
-      // The partitions each part reads on its own: the interactions the days of [train_from,
-      // T); the features those of their longest window before C or, with an all-history
-      // feature, every row visible at C.
-      in_interactions_ = sink_ && p.day >= train_day && p.day < end_day;
-      in_features_ =
-          !groups_.empty() &&
-          (all_history ? p.day <= cutoff_day : p.day >= first_feature_day && p.day < cutoff_day);
+    const std::int32_t feature_lo = all_history ? INT32_MIN : DayOfMs(features_from_ms_);
+    const std::int32_t feature_hi = all_history ? cutoff_day + 1 : cutoff_day;
+    auto interactions_on = [&](std::int32_t day) {
+      return sink_ && day >= train_day && day < end_day;
+    };
+    auto features_on = [&](std::int32_t day) {
+      return !groups_.empty() && day >= feature_lo && day < feature_hi;
+    };
+    std::vector<std::int32_t> bounds;
+    if (sink_ && train_day < end_day) bounds.insert(bounds.end(), {train_day, end_day});
+    if (!groups_.empty() && feature_lo < feature_hi)
+      bounds.insert(bounds.end(), {feature_lo, feature_hi});
+    std::sort(bounds.begin(), bounds.end());
+    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    for (std::size_t i = 0; i + 1 < bounds.size() && !stopped_; ++i) {
+      in_interactions_ = interactions_on(bounds[i]);
+      in_features_ = features_on(bounds[i]);
       if (!in_interactions_ && !in_features_) continue;
       REEL_RETURN_IF_ERROR(
-          store.ScanDays(info_.name, p.day, p.day + 1, columns_,
+          store.ScanDays(info_, bounds[i], bounds[i + 1], columns_,
                          [&](const FactRow& row) { return Visit(row, row.TimeMs()); }));
     }
     Drain();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -96,6 +97,8 @@ class RowSource {
   virtual ~RowSource() = default;
   virtual const std::vector<std::string>& columns() const = 0;
   virtual Result<SubjectStats> Scan(const RowVisitor& visit) = 0;
+  // The days with a partition of fact table `table` (fact tables only).
+  virtual Result<std::set<std::int32_t>> PartitionDays(const std::string& table) = 0;
 };
 
 class DatasetSource final : public RowSource {
@@ -139,6 +142,10 @@ class DatasetSource final : public RowSource {
     }
     REEL_RETURN_IF_ERROR(reader_->status());
     return stats;
+  }
+
+  Result<std::set<std::int32_t>> PartitionDays(const std::string&) override {
+    return Status::InvalidArgument("data_quality: a dataset has no partitions");
   }
 
  private:
@@ -201,7 +208,18 @@ class TableSource final : public RowSource {
     // A state partition is as fresh as the end of its day.
     if (!is_event_) newest_ms = DayStartMs(latest.day + 1);
     if (newest_ms) stats.age_ms = DayStartMs(day_) - *newest_ms;
+    stats.table = table_;
     return stats;
+  }
+
+  Result<std::set<std::int32_t>> PartitionDays(const std::string& table) override {
+    auto partitions = store_->Partitions(table);
+    if (!partitions.ok()) {
+      return Status::NotFound("data_quality: check 'coverage': " + partitions.status().message());
+    }
+    std::set<std::int32_t> days;
+    for (const auto& p : *partitions) days.insert(p.day);
+    return days;
   }
 
  private:
@@ -290,7 +308,8 @@ OperatorInfo DataQualityOperator::Info() {
   info.name = "data_quality";
   info.description =
       "Checks a fact table (as of ds) or a CSV dataset: row counts, null rates, uniqueness, "
-      "ranges, allowed values, freshness and volume change; every result is a metric.";
+      "ranges, allowed values, freshness, volume change and partition coverage; every result is "
+      "a metric.";
   info.config = {
       {.name = "ds",
        .type = ConfigType::kString,
@@ -309,7 +328,7 @@ OperatorInfo DataQualityOperator::Info() {
        .required = true,
        .description = fmt::format(
            "[{{check: {}, column(s), min, max, values, max_violations, max_age, max_change, "
-           "severity: {}}}]",
+           "table, from, to, max_missing_days, severity: {}}}]",
            fmt::join(CheckKindNames(), "|"), fmt::join(SeverityNames(), "|"))},
       {.name = "db",
        .type = ConfigType::kString,
@@ -346,12 +365,20 @@ Status DataQualityOperator::Execute(Context& ctx) {
   // Mistakes in the checks are reported before any row is read.
   REEL_ASSIGN_OR_RETURN(std::vector<Check> checks,
                         ParseChecks(config.checks, source->columns(), !config.dataset.empty()));
+  // The partitions coverage checks look at; an unknown table fails before any row is read.
+  std::map<std::string, std::set<std::int32_t>, std::less<>> partition_days;
+  for (const Check& check : checks) {
+    const std::string table = CoverageTable(check, config.table);
+    if (table.empty() || partition_days.count(table)) continue;
+    REEL_ASSIGN_OR_RETURN(partition_days[table], source->PartitionDays(table));
+  }
   std::vector<Tally> tallies(checks.size());
   REEL_ASSIGN_OR_RETURN(SubjectStats stats, source->Scan([&](const RowView& row) {
     for (std::size_t i = 0; i < checks.size(); ++i) {
       Observe(checks[i], row, tallies[i]);
     }
   }));
+  stats.partition_days = std::move(partition_days);
   Report report = EvaluateChecks(ctx, checks, tallies, stats);
   return Publish(ctx, report, stats, checks.size());
 }

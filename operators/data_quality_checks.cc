@@ -40,6 +40,10 @@ const std::vector<CheckKindEntry>& CheckKinds() {
        .defaults = VolumeChangeCheck{},
        .keys = {"max_change"},
        .needs_fact_table = true},
+      {.name = "coverage",
+       .defaults = CoverageCheck{},
+       .keys = {"table", "from", "to", "max_missing_days"},
+       .needs_fact_table = true},
   };
   return kinds;
 }
@@ -187,6 +191,42 @@ Status ParseSettings(const CheckInput& in, VolumeChangeCheck& check) {
   return Status::Ok();
 }
 
+Result<std::int32_t> DayKey(const CheckInput& in, const char* key) {
+  if (!in.json.contains(key) || !in.json[key].is_string()) {
+    return Status::InvalidArgument(in.where + " needs '" + key + "', a date YYYY-MM-DD");
+  }
+  auto day = ParseDay(in.json[key].get<std::string>());
+  if (!day.ok()) {
+    return Status::InvalidArgument(in.where + ": " + key + ": " + day.status().message());
+  }
+  return *day;
+}
+
+Status ParseSettings(const CheckInput& in, CoverageCheck& check) {
+  if (in.json.contains("table")) {
+    if (!in.json["table"].is_string()) {
+      return Status::InvalidArgument(in.where + ": 'table' must be a fact table name, got " +
+                                     in.json["table"].dump());
+    }
+    check.table = in.json["table"].get<std::string>();
+    REEL_RETURN_IF_ERROR(ValidateFactTableName(check.table));
+  }
+  REEL_ASSIGN_OR_RETURN(check.from, DayKey(in, "from"));
+  REEL_ASSIGN_OR_RETURN(check.to, DayKey(in, "to"));
+  if (check.to < check.from) {
+    return Status::InvalidArgument(fmt::format("{}: 'to' ({}) is before 'from' ({})", in.where,
+                                               FormatDay(check.to), FormatDay(check.from)));
+  }
+  if (in.json.contains("max_missing_days")) {
+    const Json& value = in.json["max_missing_days"];
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 0) {
+      return Status::InvalidArgument(in.where + ": 'max_missing_days' must be an integer >= 0");
+    }
+    check.max_missing_days = value.get<std::int64_t>();
+  }
+  return Status::Ok();
+}
+
 Result<const CheckKindEntry*> ParseKind(const Json& j) {
   if (!j.is_object() || !j.contains("check") || !j["check"].is_string()) {
     return Status::InvalidArgument("data_quality: each check is {check: KIND, ...}, got " +
@@ -297,8 +337,12 @@ Result<std::vector<std::string>> ColumnNames(const Json& j, const std::string& w
   return names;
 }
 
-// "null_rate(user_id)", "unique(user_id,event_id)", "row_count"
-std::string Label(std::string_view kind, const std::vector<std::string>& column_names) {
+// "null_rate(user_id)", "unique(user_id,event_id)", "row_count", "coverage(thumbs)"
+std::string Label(std::string_view kind, const std::vector<std::string>& column_names,
+                  const Json& j) {
+  if (kind == "coverage" && j.contains("table") && j["table"].is_string()) {
+    return fmt::format("{}({})", kind, j["table"].get<std::string>());
+  }
   if (column_names.empty()) return std::string(kind);
   return fmt::format("{}({})", kind, fmt::join(column_names, ","));
 }
@@ -318,13 +362,14 @@ Result<Check> ParseCheck(const Json& j, const std::vector<std::string>& header, 
   CheckKind settings = kind->defaults;
   REEL_RETURN_IF_ERROR(std::visit([&](auto& typed) { return ParseSettings(in, typed); }, settings));
   return Check{
-      .kind = std::move(settings), .severity = severity, .label = Label(kind->name, names)};
+      .kind = std::move(settings), .severity = severity, .label = Label(kind->name, names, j)};
 }
 
 // Checks of the whole subject count nothing per row.
 void Observe(const RowCountCheck&, const RowView&, Tally&) {}
 void Observe(const FreshnessCheck&, const RowView&, Tally&) {}
 void Observe(const VolumeChangeCheck&, const RowView&, Tally&) {}
+void Observe(const CoverageCheck&, const RowView&, Tally&) {}
 
 void Observe(const NullRateCheck& check, const RowView& row, Tally& tally) {
   if (row.IsNull(check.column)) ++tally.count;
@@ -416,6 +461,42 @@ Outcome Evaluate(const VolumeChangeCheck& check, const Tally&, const SubjectStat
           .detail = fmt::format("{} rows vs {} the partition before ({:+.1f}%, max ±{:.0f}%)",
                                 *stats.latest_rows, *stats.previous_rows, change * 100,
                                 check.max_change * 100)};
+}
+
+Outcome Evaluate(const CoverageCheck& check, const Tally&, const SubjectStats& stats) {
+  const std::string& table = check.table.empty() ? stats.table : check.table;
+  static const std::set<std::int32_t> kNone;
+  auto it = stats.partition_days.find(table);
+  const std::set<std::int32_t>& present = it == stats.partition_days.end() ? kNone : it->second;
+  std::vector<std::int32_t> missing;
+  for (std::int32_t day = check.from; day <= check.to; ++day) {
+    if (!present.count(day)) missing.push_back(day);
+  }
+  const std::int64_t days = std::int64_t{check.to} - check.from + 1;
+  const auto n = static_cast<std::int64_t>(missing.size());
+  const std::string window =
+      fmt::format("{} {}..{}", table, FormatDay(check.from), FormatDay(check.to));
+  Outcome out{.value = static_cast<double>(n), .passed = n <= check.max_missing_days};
+  if (missing.empty()) {
+    out.detail = fmt::format("all {} days present in {}", days, window);
+    return out;
+  }
+  constexpr std::size_t kListed = 5;
+  std::vector<std::string> listed;
+  for (std::size_t i = 0; i < missing.size() && i < kListed; ++i) {
+    listed.push_back(FormatDay(missing[i]));
+  }
+  out.detail = fmt::format(
+      "{} of {} days missing in {} (max {}): {}{}", n, days, window, check.max_missing_days,
+      fmt::join(listed, ", "),
+      missing.size() > kListed ? fmt::format(", ... (and {} more)", missing.size() - kListed) : "");
+  return out;
+}
+
+std::string CoverageTable(const Check& check, const std::string& step_table) {
+  const auto* coverage = std::get_if<CoverageCheck>(&check.kind);
+  if (!coverage) return "";
+  return coverage->table.empty() ? step_table : coverage->table;
 }
 
 // `dataset` says whether the checks run on a CSV dataset (no event times, no partitions).

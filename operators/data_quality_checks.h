@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -75,9 +76,15 @@ struct FreshnessCheck {
 struct VolumeChangeCheck {
   double max_change = 0.5;
 };
+struct CoverageCheck {
+  std::string table;              // empty: the step's table
+  std::int32_t from = 0, to = 0;  // days, inclusive
+  std::int64_t max_missing_days = 0;
+};
 
-using CheckKind = std::variant<RowCountCheck, NullRateCheck, UniqueCheck, RangeCheck,
-                               AllowedValuesCheck, FreshnessCheck, VolumeChangeCheck>;
+using CheckKind =
+    std::variant<RowCountCheck, NullRateCheck, UniqueCheck, RangeCheck, AllowedValuesCheck,
+                 FreshnessCheck, VolumeChangeCheck, CoverageCheck>;
 
 enum class Severity { kError, kWarn };
 
@@ -100,6 +107,9 @@ struct SubjectStats {
   std::int64_t rows = 0;
   std::optional<std::int64_t> age_ms;                      // ds 00:00 minus the newest fact's time
   std::optional<std::int64_t> latest_rows, previous_rows;  // partitions, for volume_change
+  std::string table;                                       // the step's fact table
+  // The days with a partition, of the step's table and of every table a coverage check names.
+  std::map<std::string, std::set<std::int32_t>, std::less<>> partition_days;
 };
 
 struct Outcome {
@@ -122,6 +132,10 @@ Result<std::vector<Check>> ParseChecks(const Json& list, const std::vector<std::
 // an entry of `checks` that is not {check: KIND, ...}, an unknown kind, a key the kind does not
 // take, an unknown severity. Values that are templates are left to the run.
 std::vector<ConfigProblem> ValidateChecks(const Json& with);
+
+// The fact table `check` reads the partitions of, when it is a coverage check: the one it
+// names, else `step_table`; empty for other checks.
+std::string CoverageTable(const Check& check, const std::string& step_table);
 
 // Counts what one row means to `check`.
 void Observe(const Check& check, const RowView& row, Tally& tally);

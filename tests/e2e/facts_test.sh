@@ -20,6 +20,22 @@ cmp -s "$WORK/data/viewing_history.csv" "$WORK/data2/viewing_history.csv" \
 expect_exit 2 "$REEL" example-data --out "$WORK/bad" --start 2024-02-30
 expect_contains "$ERR" "YYYY-MM-DD"
 
+# The ratings shape: one ratings.csv, deterministic, sized by the same flags.
+expect_exit 0 "$REEL" example-data --shape ratings --out "$WORK/ratings" --users 200 \
+  --items 300 --days 400 --events-per-day 10 --seed 7
+expect_contains "$OUT" "ratings by 200 users on 300 items, 2020-01-01..2021-02-03"
+head -1 "$WORK/ratings/ratings.csv" | grep -qx "userId,movieId,rating,timestamp" \
+  || fail "ratings.csv header"
+[[ ! -e "$WORK/ratings/viewing_history.csv" ]] || fail "the ratings shape wrote viewing_history"
+expect_exit 0 "$REEL" example-data --shape ratings --out "$WORK/ratings2" --users 200 \
+  --items 300 --days 400 --events-per-day 10 --seed 7
+cmp -s "$WORK/ratings/ratings.csv" "$WORK/ratings2/ratings.csv" \
+  || fail "the same seed gave different ratings"
+bad=$(awk -F, 'NR > 1 && ($3 < 0.5 || $3 > 5 || ($3 * 2) % 1 != 0)' "$WORK/ratings/ratings.csv" | wc -l)
+[[ "$bad" == 0 ]] || fail "$bad ratings outside 0.5..5 in half steps"
+expect_exit 2 "$REEL" example-data --shape stars --out "$WORK/bad"
+expect_contains "$ERR" "--shape must be viewing or ratings, got 'stars'"
+
 # An empty home: no tables; asking for one is a usage error.
 expect_exit 0 "$REEL" facts tables
 expect_contains "$OUT" "no fact tables"
@@ -75,4 +91,25 @@ before=$("$REEL" facts partitions viewing_history --json | grep content_hash)
 expect_exit 0 "$REEL" run "$WORK/load.yaml" --date 2024-01-15
 after=$("$REEL" facts partitions viewing_history --json | grep content_hash)
 [[ "$before" == "$after" ]] || fail "reloading changed partitions"
+
+# Coverage: the loaded days pass; a window reaching before the history fails with its dates.
+coverage() {  # FROM TO
+  cat >"$WORK/coverage.yaml" <<YAML
+name: coverage
+steps:
+  quality:
+    operator: data_quality
+    retries: 0
+    with:
+      ds: "2024-01-15"
+      table: viewing_history
+      checks:
+        - {check: coverage, from: "$1", to: "$2", max_missing_days: 0}
+YAML
+}
+coverage 2024-01-01 2024-01-14
+expect_exit 0 "$REEL" run "$WORK/coverage.yaml" --date 2024-01-15
+coverage 2023-12-20 2024-01-14
+expect_exit 1 "$REEL" run "$WORK/coverage.yaml" --date 2024-01-15
+expect_contains "$OUT$ERR" "coverage: 12 of 26 days missing in viewing_history 2023-12-20..2024-01-14 (max 0): 2023-12-20, 2023-12-21, 2023-12-22, 2023-12-23, 2023-12-24, ... (and 7 more)"
 echo "ok"

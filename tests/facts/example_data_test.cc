@@ -1,6 +1,8 @@
 #include "facts/example_data.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/base/csv.h"
+#include "engine/base/sha256.h"
 #include "facts/time.h"
 #include "tests/support/fake_context.h"
 
@@ -170,4 +173,162 @@ TEST_CASE("example data: bad options are rejected with the flag to fix") {
   o = Tiny();
   o.users = 0;
   CHECK(ValidateExampleDataOptions(o).message().find("--users") != std::string::npos);
+}
+
+TEST_CASE("example data: the default shape is unchanged by the ratings shape") {
+  // The files of Tiny(3) as the viewing shape wrote them before there were other shapes.
+  TempDir dir;
+  ExampleDataOptions o = Tiny(3);
+  ApplyShapeDefaults(o);  // the viewing shape keeps the options as given
+  REQUIRE(WriteExampleData(dir.path(), o).ok());
+  auto sha = [&](const char* f) {
+    Sha256 h;
+    h.Update(ReadFile(dir / f));
+    return h.HexFinal();
+  };
+  CHECK(sha("items.csv") == "6a76d27e60fee6ea6673554d7cc1f783fad644a880ce7b2222f7322e1a0abdcb");
+  CHECK(sha("users.csv") == "529dc7416053b57e8bf88bb406c1dc2a56d338264c26507d08d0f098f3c75eb5");
+  CHECK(sha("viewing_history.csv") ==
+        "53c864c2cee8936726b9a04e38b3ea06bfd8a13d864e05a9ba52f4dcff12c3bd");
+  CHECK(sha("thumbs.csv") == "3a440e61e4d6c737dd3b79b4c059deb9a45fa3abdd48838d0d35cebd743da8c6");
+  CHECK_FALSE(std::filesystem::exists(dir / "ratings.csv"));
+}
+
+namespace {
+
+ExampleDataOptions Ratings(std::uint64_t seed = 5) {
+  ExampleDataOptions o;
+  o.shape = "ratings";
+  o.users = 2000;
+  o.items = 1000;
+  o.days = 365;
+  o.seed = seed;
+  o.start = "2021-01-01";
+  o.events_per_day = 60;
+  return o;
+}
+
+struct RatingRow {
+  std::int64_t user, item, t;
+  std::string rating;
+};
+
+std::vector<RatingRow> ReadRatings(const std::filesystem::path& path) {
+  auto rows = ReadCsv(path);
+  REQUIRE(!rows.empty());
+  CHECK(rows[0] == std::vector<std::string>{"userId", "movieId", "rating", "timestamp"});
+  std::vector<RatingRow> out;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    REQUIRE(rows[i].size() == 4);
+    out.push_back(
+        {std::stoll(rows[i][0]), std::stoll(rows[i][1]), std::stoll(rows[i][3]), rows[i][2]});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("example data: ratings are deterministic for a seed") {
+  TempDir a, b, c;
+  auto sa = WriteExampleData(a.path(), Ratings(5));
+  REQUIRE_MESSAGE(sa.ok(), sa.status().message());
+  REQUIRE(WriteExampleData(b.path(), Ratings(5)).ok());
+  REQUIRE(WriteExampleData(c.path(), Ratings(6)).ok());
+  CHECK(ReadFile(a / "ratings.csv") == ReadFile(b / "ratings.csv"));
+  CHECK(ReadFile(a / "ratings.csv") != ReadFile(c / "ratings.csv"));
+  CHECK_FALSE(std::filesystem::exists(a / "viewing_history.csv"));
+  CHECK(sa->first_day == "2021-01-01");
+  CHECK(sa->last_day == "2021-12-31");
+  // About the volume asked for: 60 a day.
+  CHECK(sa->events > 60 * 365 * 7 / 10);
+  CHECK(sa->events < 60 * 365 * 13 / 10);
+}
+
+TEST_CASE("example data: ratings are half stars from 0.5 to 5, in time order, one per pair") {
+  TempDir dir;
+  REQUIRE(WriteExampleData(dir.path(), Ratings()).ok());
+  const auto rows = ReadRatings(dir / "ratings.csv");
+  const std::set<std::string> allowed = {"0.5", "1.0", "1.5", "2.0", "2.5",
+                                         "3.0", "3.5", "4.0", "4.5", "5.0"};
+  std::map<std::string, int> seen;
+  std::set<std::pair<std::int64_t, std::int64_t>> pairs;
+  const std::int64_t from = DayStartMs(*ParseDay("2021-01-01")) / 1000;
+  const std::int64_t to = DayStartMs(*ParseDay("2022-01-01")) / 1000;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const RatingRow& r = rows[i];
+    CHECK_MESSAGE(allowed.count(r.rating), r.rating);
+    ++seen[r.rating];
+    CHECK(r.user >= 1);
+    CHECK(r.user <= 2000);
+    CHECK(r.item >= 1);
+    CHECK(r.item <= 1000);
+    CHECK(r.t >= from);
+    CHECK(r.t < to);
+    if (i > 0) CHECK(rows[i - 1].t <= r.t);
+    CHECK(pairs.insert({r.user, r.item}).second);
+  }
+  CHECK(seen.size() == allowed.size());  // every value occurs, half stars included
+  CHECK(seen["4.0"] > seen["1.0"]);      // and ratings lean high, as in public logs
+}
+
+TEST_CASE("example data: ratings come in bursts, from a heavy tail of items, cold at the end") {
+  TempDir dir;
+  REQUIRE(WriteExampleData(dir.path(), Ratings()).ok());
+  const auto rows = ReadRatings(dir / "ratings.csv");
+  std::map<std::int64_t, std::set<std::int64_t>> weeks;  // by user
+  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> span;
+  std::map<std::int64_t, std::int64_t> per_user, per_item;
+  for (const RatingRow& r : rows) {
+    weeks[r.user].insert(r.t / (7 * 86400));
+    auto [it, fresh] = span.try_emplace(r.user, r.t, r.t);
+    it->second.second = r.t;
+    ++per_user[r.user];
+    ++per_item[r.item];
+  }
+  // Bursts: a user with 10 or more ratings gives them in a few distinct weeks, yet some users
+  // come back months later.
+  double heavy = 0, heavy_weeks = 0;
+  int long_lived = 0;
+  for (const auto& [user, n] : per_user) {
+    if (n >= 10) {
+      ++heavy;
+      heavy_weeks += static_cast<double>(weeks[user].size());
+    }
+    long_lived += span[user].second - span[user].first > 90 * 86400;
+  }
+  REQUIRE(heavy > 100);
+  CHECK(heavy_weeks / heavy < 3);
+  CHECK(long_lived > 50);
+  // Heavy tail: the top 1% of items (10) hold far more than 1% of the ratings.
+  std::vector<std::int64_t> counts;
+  for (const auto& [item, n] : per_item) counts.push_back(n);
+  std::sort(counts.rbegin(), counts.rend());
+  std::int64_t top = 0;
+  for (std::size_t i = 0; i < 10 && i < counts.size(); ++i) top += counts[i];
+  CHECK(static_cast<double>(top) / static_cast<double>(rows.size()) > 0.15);
+  // Cold holdout: most users rating in the last 7 days have no earlier rating.
+  const std::int64_t cut = DayStartMs(*ParseDay("2021-12-25")) / 1000;
+  int holdout_users = 0, cold = 0;
+  for (const auto& [user, s] : span) {
+    if (s.second < cut) continue;
+    ++holdout_users;
+    cold += s.first >= cut;
+  }
+  REQUIRE(holdout_users > 20);
+  CHECK(cold * 2 > holdout_users);
+}
+
+TEST_CASE("example data: a shape's defaults and an unknown shape") {
+  ExampleDataOptions o;
+  o.shape = "ratings";
+  ApplyShapeDefaults(o);
+  CHECK(o.days == 1461);
+  CHECK(o.start == "2020-01-01");
+  ExampleDataOptions viewing;
+  ApplyShapeDefaults(viewing);
+  CHECK(viewing.days == 60);
+  o.shape = "stars";
+  Status s = ValidateExampleDataOptions(o);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message() == "--shape must be viewing or ratings, got 'stars'");
 }

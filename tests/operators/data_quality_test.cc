@@ -264,3 +264,86 @@ TEST_CASE("data_quality: configuration errors are clear") {
   CHECK(Has(error({{"ds", "2024-03-03"}, {"table", "views"}, {"scope", "all"}, {"checks", one}}),
             "scope is 'partition' or 'as_of'"));
 }
+
+TEST_CASE("data_quality: coverage lists the missing days of a partly loaded window") {
+  TempDir dir;
+  WriteViews(dir / "home" / "facts.db");  // views: 2024-03-01, 03-02, 03-03
+  auto run = [&](Json check, FakeContext& ctx) {
+    return Run(ctx, {{"ds", "2024-03-03"}, {"table", "views"}, {"checks", Json::array({check})}});
+  };
+  {
+    // Every day of the window loaded.
+    FakeContext ctx(dir / "home", DataQualityOperator::Info());
+    Status s = run({{"check", "coverage"}, {"from", "2024-03-01"}, {"to", "2024-03-03"}}, ctx);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    CHECK(ctx.Metric("dq.coverage") == 0);
+    CHECK(ctx.Metric("dq.coverage.passed") == 1);
+  }
+  {
+    // 2024-02-20 .. 2024-03-03: 13 days (a leap year), 10 missing; the first five are listed.
+    FakeContext ctx(dir / "home", DataQualityOperator::Info());
+    Status s = run({{"check", "coverage"}, {"from", "2024-02-20"}, {"to", "2024-03-03"}}, ctx);
+    REQUIRE_FALSE(s.ok());
+    CHECK_MESSAGE(Has(s.message(),
+                      "FAIL coverage: 10 of 13 days missing in views 2024-02-20..2024-03-03 "
+                      "(max 0): 2024-02-20, 2024-02-21, 2024-02-22, 2024-02-23, 2024-02-24, "
+                      "... (and 5 more)"),
+                  s.message());
+    CHECK(ctx.Metric("dq.coverage") == 10);
+    CHECK(ctx.Metric("dq.coverage.passed") == 0);
+  }
+  {
+    // A gap inside the window, within the tolerance; a named table.
+    FakeContext ctx(dir / "home", DataQualityOperator::Info());
+    Status s = run({{"check", "coverage"},
+                    {"table", "views"},
+                    {"from", "2024-03-02"},
+                    {"to", "2024-03-05"},
+                    {"max_missing_days", 2}},
+                   ctx);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    CHECK(ctx.Metric("dq.coverage(views)") == 2);
+    CHECK(ctx.Metric("dq.coverage(views).passed") == 1);
+    CHECK(Has(ctx.outputs["results"][0]["detail"].get<std::string>(),
+              "2 of 4 days missing in views 2024-03-02..2024-03-05 (max 2): 2024-03-04, "
+              "2024-03-05"));
+  }
+  {
+    // A table with no partitions at all: every day is missing.
+    FakeContext ctx(dir / "home", DataQualityOperator::Info());
+    Status s = run(
+        {{"check", "coverage"}, {"from", "2024-03-04"}, {"to", "2024-03-04"}, {"severity", "warn"}},
+        ctx);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    CHECK(ctx.outputs["warnings"][0] ==
+          "coverage: 1 of 1 days missing in views 2024-03-04..2024-03-04 (max 0): 2024-03-04");
+  }
+}
+
+TEST_CASE("data_quality: coverage configuration errors are clear") {
+  TempDir dir;
+  WriteViews(dir / "home" / "facts.db");
+  auto with = [&](Json check) {
+    FakeContext ctx(dir / "home", DataQualityOperator::Info());
+    Status s =
+        Run(ctx, {{"ds", "2024-03-03"}, {"table", "views"}, {"checks", Json::array({check})}});
+    CHECK_FALSE(s.ok());
+    return s.message();
+  };
+  CHECK(Has(with({{"check", "coverage"}, {"to", "2024-03-03"}}), "needs 'from', a date"));
+  CHECK(Has(with({{"check", "coverage"}, {"from", "2024-03-01"}, {"to", "March"}}), "to:"));
+  CHECK(Has(with({{"check", "coverage"}, {"from", "2024-03-03"}, {"to", "2024-03-01"}}),
+            "'to' (2024-03-01) is before 'from' (2024-03-03)"));
+  CHECK(Has(with({{"check", "coverage"},
+                  {"from", "2024-03-01"},
+                  {"to", "2024-03-03"},
+                  {"max_missing_days", -1}}),
+            "'max_missing_days' must be an integer >= 0"));
+  CHECK(Has(with({{"check", "coverage"},
+                  {"table", "clicks"},
+                  {"from", "2024-03-01"},
+                  {"to", "2024-03-03"}}),
+            "known tables: views"));
+  CHECK(Has(with({{"check", "coverage"}, {"form", "2024-03-01"}}),
+            "unknown key 'form' (did you mean 'from'?)"));
+}
