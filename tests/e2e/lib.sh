@@ -46,3 +46,35 @@ expect_not_contains() {
     fail "did not expect: $2"
   fi
 }
+
+# wait_for DESCRIPTION CMD...: polls CMD every 0.1 s until it succeeds, for at most
+# $WAIT_FOR_SECONDS (60).
+wait_for() {
+  local what="$1" i
+  shift
+  for ((i = 0; i < ${WAIT_FOR_SECONDS:-60} * 10; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "timed out waiting for: $what"
+}
+
+# require_slurm: skips the test (exit 77) without slurm-wlm and munge (scripts/bootstrap), or
+# without root, which scripts/slurm-local runs its daemons as.
+require_slurm() {
+  local tool
+  for tool in munged slurmctld slurmd sbatch; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/bootstrap)"; exit 77; }
+  done
+  [[ $(id -u) -eq 0 ]] || { echo "SKIP: slurm-local runs its daemons as root"; exit 77; }
+}
+
+# start_slurm: a single-node cluster of the test's own in $WORK/slurm (scripts/slurm-local),
+# with SLURM_CONF exported; stopped, with every job it ran, when the test exits.
+start_slurm() {
+  require_slurm
+  SLURM_STATE="$WORK/slurm"
+  trap '"$REEL_SOURCE_DIR/scripts/slurm-local" down "$SLURM_STATE" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  eval "$("$REEL_SOURCE_DIR/scripts/slurm-local" up "$SLURM_STATE")"
+  export SLURM_CONF
+}

@@ -5,10 +5,7 @@
 # cluster in another folder, and `down` leaves no daemon or job behind.
 source "$(dirname "$0")/lib.sh"
 
-for tool in munged slurmctld slurmd sbatch; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/bootstrap)"; exit 77; }
-done
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: slurm-local runs its daemons as root"; exit 77; }
+require_slurm
 
 SL="$REEL_SOURCE_DIR/scripts/slurm-local"
 A="$WORK/slurm-a"
@@ -16,16 +13,7 @@ B="$WORK/slurm-b"
 # Whatever happens, no daemon outlives the test.
 trap '"$SL" down "$A" >/dev/null 2>&1 || true; "$SL" down "$B" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
-# wait_for DESCRIPTION CMD...: polls CMD until it succeeds (at most 30 s).
-wait_for() {
-  local what="$1" i
-  shift
-  for ((i = 0; i < 300; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "timed out waiting for: $what"
-}
+WAIT_FOR_SECONDS=30
 
 # Processes whose command line names the folder $1 (zombies do not count).
 live_processes_of() {

@@ -6,29 +6,10 @@
 # `reel cancel` scancel the jobs; sbatch's refusals and bad settings are clear errors.
 source "$(dirname "$0")/lib.sh"
 
-for tool in munged slurmctld slurmd sbatch; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/bootstrap)"; exit 77; }
-done
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: slurm-local runs its daemons as root"; exit 77; }
-
-SL="$REEL_SOURCE_DIR/scripts/slurm-local"
-STATE="$WORK/slurm"
-trap '"$SL" down "$STATE" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-eval "$("$SL" up "$STATE")"
-export SLURM_CONF
+start_slurm
 
 py() { /usr/bin/python3 -c "$@"; }
 latest_run() { "$REEL" runs --json | py 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])'; }
-# wait_for DESCRIPTION CMD...: polls CMD until it succeeds (at most 60 s).
-wait_for() {
-  local what="$1" i
-  shift
-  for ((i = 0; i < 600; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "timed out waiting for: $what"
-}
 # Jobs in the completion log whose name holds $1, one line each: "JOBID|NAME|STATE".
 jobs_named() { sacct -c -n -P -o JobID,JobName,State 2>/dev/null | grep -F -- "$1" || true; }
 

@@ -9,16 +9,7 @@ if [[ "${REEL_WITH_TORCH:-1}" != 1 ]]; then
   echo "built without LibTorch (REEL_WITH_TORCH=OFF): torch_train cannot run; skipping"
   exit 0
 fi
-for tool in munged slurmctld slurmd sbatch; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/bootstrap)"; exit 77; }
-done
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: slurm-local runs its daemons as root"; exit 77; }
-
-SL="$REEL_SOURCE_DIR/scripts/slurm-local"
-STATE="$WORK/slurm"
-trap '"$SL" down "$STATE" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-eval "$("$SL" up "$STATE")"
-export SLURM_CONF
+start_slurm
 
 "$REEL" example-data --out "$WORK/data" --users 300 --items 100 --days 40 >/dev/null
 # The example, with its training as two ranks: on Slurm, one task each.
