@@ -181,6 +181,19 @@ Result<Json> BuildJob(Context& ctx, const fs::path& attempt_dir, const fs::path&
   }
   job["loss"] = loss;
   REEL_ASSIGN_OR_RETURN(model_name, s.String("model_name", ctx.workflow_name()));
+  std::string kind;
+  REEL_ASSIGN_OR_RETURN(kind, s.String("model", "two_tower"));
+  if (kind != "two_tower" && kind != "item_knn" && kind != "ease") {
+    return Status::InvalidArgument(
+        fmt::format("torch_train: `model` must be two_tower, item_knn or ease, got \"{}\"", kind));
+  }
+  job["model"] = kind;
+  REEL_ASSIGN_OR_RETURN(v, s.Int("neighbors", 100, 1, 1000000));
+  job["neighbors"] = v;
+  REEL_ASSIGN_OR_RETURN(f, s.Float("shrinkage", 10.0, 0.0, /*min_open=*/false));
+  job["shrinkage"] = f;
+  REEL_ASSIGN_OR_RETURN(f, s.Float("lambda", 500.0, 0.0, /*min_open=*/true));
+  job["ease_lambda"] = f;
 
   job["master_addr"] = "127.0.0.1";
   job["master_port"] = 0;
@@ -215,9 +228,10 @@ OperatorInfo TorchTrainOperator::Info() {
   OperatorInfo info;
   info.name = "torch_train";
   info.description =
-      "Trains a two-tower recommender with LibTorch, data-parallel over world_size processes "
-      "(Gloo on CPU, NCCL on GPUs); checkpoints every epoch and resumes on retry. Outputs: "
-      "model (artifact), final_loss, epochs, examples_per_s.";
+      "Trains a recommender: a two-tower model with LibTorch, data-parallel over world_size "
+      "processes (Gloo on CPU, NCCL on GPUs), checkpointed every epoch and resumed on retry; or "
+      "the classical item_knn or ease, in closed form. Outputs: model (artifact), final_loss, "
+      "epochs, examples_per_s.";
   info.config = {
       {"interactions", ConfigType::kString, true, nullptr,
        "artifact uri of a CSV with user_id,item_id[,weight][,ts]"},
@@ -246,6 +260,13 @@ OperatorInfo TorchTrainOperator::Info() {
       {"gpus", ConfigType::kInt, false, 0,
        "GPUs per rank; > 0 trains on CUDA with NCCL when LibTorch has CUDA"},
       {"model_name", ConfigType::kString, false, nullptr, "defaults to the workflow name"},
+      {"model", ConfigType::kString, false, "two_tower",
+       "two_tower (learnt embeddings), item_knn (cosine item neighbours) or ease (closed-form "
+       "linear item-item model); the classical ones are computed in one pass, no epochs"},
+      {"neighbors", ConfigType::kInt, false, 100, "item_knn: neighbours kept per item"},
+      {"shrinkage", ConfigType::kFloat, false, 10.0,
+       "item_knn: added to the cosine's denominator, damping pairs seen together rarely"},
+      {"lambda", ConfigType::kFloat, false, 500.0, "ease: L2 regularization of the weights"},
   };
   info.example =
       "train:\n"

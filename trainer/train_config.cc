@@ -47,6 +47,10 @@ nlohmann::json TrainConfig::TrainingJson() const {
           {"logq_correction", logq_correction},
           {"uniform_negatives", uniform_negatives},
           {"feature_clip", feature_clip},
+          {"model", model},
+          {"neighbors", neighbors},
+          {"shrinkage", shrinkage},
+          {"ease_lambda", ease_lambda},
           {"device", device}};
 }
 
@@ -70,6 +74,10 @@ Result<TrainConfig> ParseTrainConfig(const nlohmann::json& json) {
   REEL_RETURN_IF_ERROR(Read(json, "logq_correction", c.logq_correction));
   REEL_RETURN_IF_ERROR(Read(json, "uniform_negatives", c.uniform_negatives));
   REEL_RETURN_IF_ERROR(Read(json, "feature_clip", c.feature_clip));
+  REEL_RETURN_IF_ERROR(Read(json, "model", c.model));
+  REEL_RETURN_IF_ERROR(Read(json, "neighbors", c.neighbors));
+  REEL_RETURN_IF_ERROR(Read(json, "shrinkage", c.shrinkage));
+  REEL_RETURN_IF_ERROR(Read(json, "ease_lambda", c.ease_lambda));
   REEL_RETURN_IF_ERROR(Read(json, "master_addr", c.master_addr));
   REEL_RETURN_IF_ERROR(Read(json, "master_port", c.master_port));
   REEL_RETURN_IF_ERROR(Read(json, "device", c.device));
@@ -103,6 +111,11 @@ Result<TrainConfig> ParseTrainConfig(const nlohmann::json& json) {
   REEL_RETURN_IF_ERROR(Check(c.uniform_negatives >= 0 && c.uniform_negatives <= 1000000,
                              "uniform_negatives must be in [0, 1000000]"));
   REEL_RETURN_IF_ERROR(Check(c.feature_clip > 0, "feature_clip must be > 0"));
+  REEL_RETURN_IF_ERROR(Check(c.model == "two_tower" || c.model == "item_knn" || c.model == "ease",
+                             "model must be two_tower, item_knn or ease"));
+  REEL_RETURN_IF_ERROR(Check(c.neighbors >= 1, "neighbors must be >= 1"));
+  REEL_RETURN_IF_ERROR(Check(c.shrinkage >= 0, "shrinkage must be >= 0"));
+  REEL_RETURN_IF_ERROR(Check(c.ease_lambda > 0, "ease_lambda must be > 0"));
   REEL_RETURN_IF_ERROR(
       Check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda"));
   REEL_RETURN_IF_ERROR(Check(c.collective_timeout_s >= 1, "collective_timeout_s must be >= 1"));

@@ -24,6 +24,18 @@ struct TrainConfig {
   std::string user_features;
   std::string item_features;
 
+  // What is trained: "two_tower" (the default: embeddings learnt by gradient descent), or a
+  // classical model computed in closed form from the interactions, exported as the same kind
+  // of model file (a user's vector is the items they interacted with; an item's vector is
+  // its column of item-item weights, so a dot product scores it):
+  //   "item_knn": cosine similarity of items' user sets, shrunk by `shrinkage`
+  //               (co / (|i|^0.5 |j|^0.5 + shrinkage)), the top `neighbors` per item kept;
+  //   "ease":     EASE (Steck, WWW 2019), B = I - P / diag(P) with P = (X'X + lambda I)^-1.
+  std::string model = "two_tower";
+  int neighbors = 100;
+  double shrinkage = 10.0;
+  double ease_lambda = 500.0;
+
   // Training.
   int epochs = 5;
   int batch_size = 512;

@@ -153,12 +153,90 @@ void SetBlasThreads(int threads) {
   }
 }
 
+// The largest catalog a classical model computes densely (items x items floats).
+constexpr std::int64_t kMaxClassicalItems = 20000;
+
+// item_knn and ease (TrainConfig::model): computed in closed form by rank 0 and exported as a
+// model file whose dot product is the model's score.
+RankOutcome TrainClassical(const TrainConfig& config, const Dataset& data, int rank) {
+  if (rank != 0) return {};  // one process computes it; other ranks have nothing to do
+  const auto num_users = static_cast<std::int64_t>(data.users.size());
+  const auto num_items = static_cast<std::int64_t>(data.items.size());
+  if (num_items > kMaxClassicalItems) {
+    return {Status::InvalidArgument(
+        fmt::format("model {} holds an items x items matrix; {} items exceed the limit of {} (use "
+                    "two_tower, or filter the catalog)",
+                    config.model, num_items, kMaxClassicalItems))};
+  }
+  auto started = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::zeros({num_users, num_items}, torch::kFloat32);
+  auto acc = x.accessor<float, 2>();
+  for (std::size_t k = 0; k < data.num_interactions(); ++k) {
+    acc[data.interaction_user[k]][data.interaction_item[k]] = 1.0f;
+  }
+  torch::Tensor gram = torch::mm(x.t(), x).to(torch::kFloat64);  // co-occurrence counts
+  torch::Tensor weights;                                         // [items, items]: j -> i
+  if (config.model == "item_knn") {
+    torch::Tensor norms = gram.diagonal().sqrt();
+    torch::Tensor sim = gram / (torch::outer(norms, norms) + config.shrinkage + 1e-12);
+    sim.fill_diagonal_(0.0);
+    // Keep each item's `neighbors` most similar items (a column's top entries).
+    std::int64_t k = std::min<std::int64_t>(config.neighbors, std::max<std::int64_t>(1, num_items));
+    auto top = sim.topk(k, /*dim=*/0);
+    weights = torch::zeros_like(sim).scatter_(0, std::get<1>(top), std::get<0>(top));
+  } else {
+    torch::Tensor g = gram.clone();
+    g.diagonal().add_(config.ease_lambda);
+    torch::Tensor p = torch::inverse(g);
+    weights = -p / p.diagonal().unsqueeze(0);
+    weights.fill_diagonal_(0.0);
+  }
+  RecModel out;
+  out.dim = static_cast<int>(num_items);
+  out.users = data.users;
+  out.items = data.items;
+  out.user_vecs.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  torch::Tensor item_rows = weights.t().contiguous().to(torch::kFloat32);  // row i: column i
+  out.item_vecs.assign(item_rows.data_ptr<float>(),
+                       item_rows.data_ptr<float>() + item_rows.numel());
+  out.header = config.model_header;
+  out.header["model_type"] = config.model;
+  out.header["config"] = config.TrainingJson();
+  out.header["metrics"] = {{"final_loss", nullptr}, {"epochs", 0}};
+  out.header["num_interactions"] = data.num_interactions();
+  Status saved = SaveRecModel(out, config.model_path);
+  if (!saved.ok()) return {saved};
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  Say("{}: {} users x {} items from {} interactions in {:.2f} s", config.model, num_users,
+      num_items, data.num_interactions(), seconds);
+  nlohmann::json result = {
+      {"final_loss", nullptr},
+      {"epochs", 0},
+      {"epochs_run", 0},
+      {"resumed_from_epoch", 0},
+      {"examples_per_s", static_cast<double>(data.num_interactions()) / std::max(seconds, 1e-9)},
+      {"num_users", data.users.size()},
+      {"num_items", data.items.size()},
+      {"num_interactions", data.num_interactions()},
+      {"device", "cpu"},
+      {"backend", "none"},
+  };
+  if (!config.result_path.empty()) {
+    Status written = WriteFileAtomic(config.result_path, result.dump(2) + "\n");
+    if (!written.ok()) return {written};
+  }
+  return {};
+}
+
 RankOutcome Train(const TrainConfig& config, int rank) {
   torch::set_num_threads(config.threads);
   SetBlasThreads(config.threads);
   auto loaded = LoadDataset(config);
   if (!loaded.ok()) return {loaded.status()};
   const Dataset& data = *loaded;
+  if (config.model != "two_tower") return TrainClassical(config, data, rank);
   torch::Device device = PickDevice(config, rank);
 
   c10::intrusive_ptr<c10d::ProcessGroup> group;

@@ -325,3 +325,24 @@ TEST_CASE("torch_train: logQ correction, uniform negatives and feature clipping 
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(s.message().find("`logq_correction` must be true or false") != std::string::npos);
 }
+
+TEST_CASE("torch_train: item_knn and ease are model kinds of the same file, far above popularity") {
+  double popularity = PopularityRecallAtK(Data(), 10);
+  for (const char* kind : {"item_knn", "ease"}) {
+    CAPTURE(kind);
+    TrainFixture f(Json{{"model", kind}, {"neighbors", 20}, {"lambda", 50.0}});
+    Status s = f.Run();
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    RecModel model = f.Model();
+    double recall = ModelRecallAtK(model, Data(), 10);
+    MESSAGE(std::string(kind) << " recall@10 " << recall << " popularity " << popularity);
+    CHECK(recall > 2 * popularity);
+    CHECK(model.header["model_type"] == kind);
+    CHECK(model.dim == static_cast<int>(model.items.size()));  // a vector per item column
+    CHECK(f.ctx.outputs["epochs"] == 0);
+  }
+  TrainFixture bad(Json{{"model", "svd"}});
+  Status s = bad.Run();
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("`model` must be two_tower, item_knn or ease") != std::string::npos);
+}
