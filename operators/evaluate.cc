@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include <fmt/ranges.h>
 
 #include "engine/base/csv.h"
 #include "engine/store/state_store.h"
@@ -25,6 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kMaxK = 10000;
+// The item-kNN baseline's neighbours per item and shrinkage (as torch_train's item_knn).
+constexpr std::size_t kKnnNeighbors = 100;
+constexpr double kKnnShrinkage = 10.0;
 
 // Every item any input mentions, numbered densely; `rankable` marks the catalog (items that
 // some ranker can recommend), which coverage divides by.
@@ -266,7 +273,41 @@ struct EvaluateSettings {
   std::int64_t threads = 0;    // 0 (or less): one per core, at most 8
   std::string model_name;
   fs::path model, holdout, interactions;
+  // The baselines to compute; with several (`best_of [...]`), the one with the best recall@K
+  // over all users is published as `baseline`.
+  std::vector<std::string> baselines = {"popularity"};
 };
+
+// `baseline`: "popularity", "item_knn", or "best_of [popularity, item_knn]".
+Result<std::vector<std::string>> ParseBaseline(const Json& value) {
+  auto bad = [&] {
+    return Status::InvalidArgument(fmt::format(
+        "evaluate: `baseline` must be popularity, item_knn or best_of [popularity, item_knn], "
+        "got {}",
+        value.dump()));
+  };
+  if (!value.is_string()) return bad();
+  std::string text = value.get<std::string>();
+  if (text == "popularity" || text == "item_knn") return std::vector<std::string>{text};
+  if (!text.starts_with("best_of")) return bad();
+  std::size_t open = text.find('['), close = text.rfind(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return bad();
+  std::vector<std::string> out;
+  std::string list = text.substr(open + 1, close - open - 1);
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string name = list.substr(start, comma - start);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (name != "popularity" && name != "item_knn") return bad();
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    start = comma + 1;
+  }
+  if (out.empty()) return bad();
+  return out;
+}
 
 Result<std::int64_t> IntSetting(const Json& config, const char* key) {
   auto it = config.find(key);
@@ -295,6 +336,9 @@ Result<EvaluateSettings> ReadSettings(Context& ctx) {
   REEL_ASSIGN_OR_RETURN(settings.max_users, IntSetting(config, "max_users"));
   if (settings.max_users < 0) return Status::InvalidArgument("evaluate: `max_users` must be >= 0");
   REEL_ASSIGN_OR_RETURN(settings.threads, IntSetting(config, "threads"));
+  if (auto it = config.find("baseline"); it != config.end() && !it->is_null()) {
+    REEL_ASSIGN_OR_RETURN(settings.baselines, ParseBaseline(*it));
+  }
   settings.model_name = StringSetting(config, "model_name");
   if (settings.model_name.empty()) settings.model_name = ctx.workflow_name();
   REEL_ASSIGN_OR_RETURN(settings.model, ResolveInput(ctx, "model", StringSetting(config, "model")));
@@ -340,6 +384,75 @@ std::vector<ItemId> PopularityOrder(const Interactions& data) {
   return popular;
 }
 
+// Item-kNN over the training interactions: each item's `neighbors` most similar items by
+// cosine similarity of their user sets, shrunk (co / (sqrt(n_a n_b) + shrinkage)).
+struct ItemNeighbors {
+  std::vector<std::vector<std::pair<ItemId, float>>> of;  // item -> (neighbour, similarity)
+};
+
+ItemNeighbors BuildItemNeighbors(const UserItems& train, const std::vector<std::int64_t>& counts,
+                                 std::size_t item_count, std::size_t neighbors, double shrinkage) {
+  std::vector<std::unordered_map<ItemId, float>> co(item_count);
+  for (const auto& [user, items] : train) {
+    for (ItemId a : items) {
+      auto& row = co[static_cast<std::size_t>(a)];
+      for (ItemId b : items) {
+        if (a != b) row[b] += 1.0f;
+      }
+    }
+  }
+  ItemNeighbors out;
+  out.of.resize(item_count);
+  for (std::size_t a = 0; a < item_count; ++a) {
+    auto& list = out.of[a];
+    for (const auto& [b, c] : co[a]) {
+      double norm = std::sqrt(double(counts[a]) * double(counts[static_cast<std::size_t>(b)]));
+      list.emplace_back(b, static_cast<float>(c / (norm + shrinkage)));
+    }
+    std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
+      return x.second != y.second ? x.second > y.second : x.first < y.first;
+    });
+    if (list.size() > neighbors) list.resize(neighbors);
+  }
+  return out;
+}
+
+// A user's item-kNN top K: the sum of the similarities of their training items' neighbours,
+// seen items excluded, ties by item name; filled up with popular items (all of it for a
+// cold user).
+void ItemKnnTopK(const ItemNeighbors& knn, const ItemDict& dict, const std::vector<ItemId>* history,
+                 const std::vector<ItemId>& popular, Scratch& s, std::size_t k,
+                 std::vector<ItemId>& out) {
+  out.clear();
+  std::unordered_map<ItemId, float> scores;
+  if (history != nullptr) {
+    for (ItemId j : *history) {
+      for (const auto& [i, sim] : knn.of[static_cast<std::size_t>(j)]) {
+        if (!s.seen[static_cast<std::size_t>(i)]) scores[i] += sim;
+      }
+    }
+  }
+  std::vector<std::pair<float, ItemId>> ranked;
+  ranked.reserve(scores.size());
+  for (const auto& [item, score] : scores) ranked.emplace_back(score, item);
+  std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first
+                              : dict.names[static_cast<std::size_t>(a.second)] <
+                                    dict.names[static_cast<std::size_t>(b.second)];
+  });
+  for (const auto& [score, item] : ranked) {
+    if (out.size() >= k) break;
+    out.push_back(item);
+  }
+  for (ItemId item : popular) {
+    if (out.size() >= k) break;
+    if (!s.seen[static_cast<std::size_t>(item)] &&
+        std::find(out.begin(), out.end(), item) == out.end()) {
+      out.push_back(item);
+    }
+  }
+}
+
 // One ranker's top K for every evaluated user, in user order.
 struct UserRankings {
   std::vector<std::vector<ItemId>> top;
@@ -350,13 +463,16 @@ struct UserRankings {
 
 struct Rankings {
   UserRankings candidate, production, baseline;
+  UserRankings item_knn{0};  // empty unless asked for
 };
 
 // What every user is ranked with.
 struct Rankers {
   const Ranker& candidate;
-  const Ranker* production;            // null without a production model
-  const std::vector<ItemId>& popular;  // the baseline
+  const Ranker* production;                 // null without a production model
+  const std::vector<ItemId>& popular;       // the baseline
+  const ItemNeighbors* item_knn = nullptr;  // the item-kNN baseline, when asked for
+  const ItemDict* dict = nullptr;
 };
 
 // Calls work(begin, end) on up to `threads` contiguous chunks of [0, n), the first on the
@@ -386,7 +502,8 @@ Result<Rankings> RankUsers(const Context& ctx, const Rankers& rankers,
   const std::size_t n = users.size();
   Rankings r{.candidate = UserRankings(n),
              .production = UserRankings(rankers.production ? n : 0),
-             .baseline = UserRankings(n)};
+             .baseline = UserRankings(n),
+             .item_knn = UserRankings(rankers.item_knn ? n : 0)};
   std::atomic<bool> cancelled{false};
   auto rank = [&](std::size_t begin, std::size_t end) {
     Scratch s;
@@ -401,6 +518,10 @@ Result<Rankings> RankUsers(const Context& ctx, const Rankers& rankers,
         for (ItemId item : seen->second) s.seen[static_cast<std::size_t>(item)] = 1;
       }
       PopularTopK(rankers.popular, s, k, r.baseline.top[i]);
+      if (rankers.item_knn) {
+        ItemKnnTopK(*rankers.item_knn, *rankers.dict, seen != train.end() ? &seen->second : nullptr,
+                    rankers.popular, s, k, r.item_knn.top[i]);
+      }
       r.candidate.fallback[i] =
           !ModelTopK(rankers.candidate, users[i], rankers.popular, s, k, r.candidate.top[i]);
       if (rankers.production) {
@@ -474,6 +595,8 @@ struct Evaluation {
   std::optional<ModelResult> production = std::nullopt;  // with a production model
   std::optional<std::int64_t> production_version = std::nullopt;
   ModelResult baseline;
+  std::string baseline_kind = "popularity";
+  std::map<std::string, ModelResult> baselines;  // every baseline computed, by kind
 };
 
 // Logs the metrics of the three rankers and sets the step's outputs.
@@ -493,6 +616,10 @@ void Publish(Context& ctx, const EvaluateSettings& settings, const Evaluation& e
   ctx.SetOutput("candidate", ModelJson(e.candidate, k, true));
   ctx.SetOutput("production", e.production ? ModelJson(*e.production, k, true) : Json());
   ctx.SetOutput("baseline", ModelJson(e.baseline, k, false));
+  ctx.SetOutput("baseline_kind", e.baseline_kind);
+  Json baselines = Json::object();
+  for (const auto& [kind, result] : e.baselines) baselines[kind] = ModelJson(result, k, false);
+  ctx.SetOutput("baselines", baselines);
   ctx.SetOutput("k", k);
   ctx.SetOutput("users", e.users);
   ctx.SetOutput("model_name", settings.model_name);
@@ -539,6 +666,12 @@ OperatorInfo EvaluateOperator::Info() {
        .type = ConfigType::kInt,
        .default_value = 0,
        .description = "scoring threads (0: one per core, at most 8)"},
+      {.name = "baseline",
+       .type = ConfigType::kString,
+       .default_value = "popularity",
+       .description = "popularity, item_knn (cosine item neighbours of the training "
+                      "interactions), or best_of [popularity, item_knn]: the one with the best "
+                      "recall@K over all users"},
   };
   info.example =
       "evaluate:\n  operator: evaluate\n  needs: [train, features]\n  with:\n"
@@ -557,7 +690,13 @@ OperatorInfo EvaluateOperator::Info() {
        .description = "the production model's metrics; null without one"},
       {.name = "baseline",
        .type = ConfigType::kMap,
-       .description = "the popularity baseline's metrics"},
+       .description = "the baseline's metrics (the best of them with best_of)"},
+      {.name = "baseline_kind",
+       .type = ConfigType::kString,
+       .description = "which baseline `baseline` is: popularity or item_knn"},
+      {.name = "baselines",
+       .type = ConfigType::kMap,
+       .description = "every baseline computed, by kind"},
       {.name = "k", .type = ConfigType::kInt, .description = "the cutoff K"},
       {.name = "users", .type = ConfigType::kInt, .description = "holdout users evaluated"},
       {.name = "model_name",
@@ -601,9 +740,18 @@ Status EvaluateOperator::Execute(Context& ctx) {
            production ? fmt::format(", production v{}", production->version)
                       : ", no production version");
 
+  const bool want_knn = std::find(settings.baselines.begin(), settings.baselines.end(),
+                                  "item_knn") != settings.baselines.end();
+  std::optional<ItemNeighbors> knn;
+  if (want_knn) {
+    knn = BuildItemNeighbors(data.train, data.counts, data.dict.names.size(), kKnnNeighbors,
+                             kKnnShrinkage);
+  }
   const Rankers rankers{.candidate = candidate_ranker,
                         .production = production_ranker ? &*production_ranker : nullptr,
-                        .popular = popular};
+                        .popular = popular,
+                        .item_knn = knn ? &*knn : nullptr,
+                        .dict = &data.dict};
   REEL_ASSIGN_OR_RETURN(Rankings rankings,
                         RankUsers(ctx, rankers, users, data.train, data.dict.names.size(),
                                   settings.k, settings.threads));
@@ -612,9 +760,21 @@ Status EvaluateOperator::Execute(Context& ctx) {
   auto summarize = [&](const UserRankings& r) {
     return Summarize(r, users, warm, relevant, settings.k, catalog);
   };
-  Evaluation evaluation{.users = users.size(),
-                        .candidate = summarize(rankings.candidate),
-                        .baseline = summarize(rankings.baseline)};
+  Evaluation evaluation{.users = users.size(), .candidate = summarize(rankings.candidate)};
+  // The baselines asked for; the best by recall@K over all users is `baseline`.
+  for (const auto& kind : settings.baselines) {
+    ModelResult result = summarize(kind == "item_knn" ? rankings.item_knn : rankings.baseline);
+    if (evaluation.baselines.empty() ||
+        result.metrics.recall > evaluation.baseline.metrics.recall) {
+      evaluation.baseline = result;
+      evaluation.baseline_kind = kind;
+    }
+    evaluation.baselines.emplace(kind, std::move(result));
+  }
+  if (settings.baselines.size() > 1) {
+    ctx.Info("baseline: {} (the best recall@{} of {})", evaluation.baseline_kind, settings.k,
+             fmt::join(settings.baselines, ", "));
+  }
   if (production) {
     evaluation.production = summarize(rankings.production);
     evaluation.production_version = production->version;

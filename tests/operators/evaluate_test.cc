@@ -277,3 +277,36 @@ TEST_CASE("evaluate: reports warm and cold users separately, and each user's val
                             "u1,warm,1,1,1,1\nu2,warm,1,{},1,1\nu5,cold,1,1,1,1\nu6,cold,0,0,0,0\n",
                             second));
 }
+
+TEST_CASE("evaluate: an item-kNN baseline, and best_of picks the stronger baseline") {
+  Fixture f;
+  f.Save(ClusterModel(f.data, 6, 40, 20), "good.reelmdl");
+  REQUIRE(EvaluateOperator().Execute(f.ctx).ok());
+  const Json popularity = f.ctx.outputs["baseline"];
+  CHECK(f.ctx.outputs["baseline_kind"] == "popularity");
+  CHECK(f.ctx.outputs["baselines"].size() == 1);
+
+  // The planted groups: users' training items share neighbours with their held-out item,
+  // which item-kNN finds and popularity cannot.
+  f.ctx.config_["baseline"] = "item_knn";
+  REQUIRE(EvaluateOperator().Execute(f.ctx).ok());
+  const Json knn = f.ctx.outputs["baseline"];
+  CHECK(f.ctx.outputs["baseline_kind"] == "item_knn");
+  MESSAGE("recall@10 item_knn " << knn["recall_at_10"] << " popularity "
+                                << popularity["recall_at_10"]);
+  CHECK(knn["recall_at_10"].get<double>() > 2 * popularity["recall_at_10"].get<double>());
+  CHECK(knn["users"]["all"] == 240);
+
+  f.ctx.config_["baseline"] = "best_of [popularity, item_knn]";
+  REQUIRE(EvaluateOperator().Execute(f.ctx).ok());
+  CHECK(f.ctx.outputs["baseline_kind"] == "item_knn");
+  CHECK(f.ctx.outputs["baseline"] == knn);
+  CHECK(f.ctx.outputs["baselines"]["popularity"] == popularity);
+  CHECK(f.ctx.outputs["baselines"]["item_knn"] == knn);
+
+  f.ctx.config_["baseline"] = "best_of [popularity, svd]";
+  Status s = EvaluateOperator().Execute(f.ctx);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("`baseline` must be popularity, item_knn or best_of") !=
+        std::string::npos);
+}
