@@ -148,8 +148,15 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   request.claim = [origin = origin.run_id, again = !from_step.empty()](StateStore& s) {
     return s.ClaimResume(origin, again);
   };
-  REEL_ASSIGN_OR_RETURN(auto tasks, store.GetTasks(origin.run_id));
-  REEL_ASSIGN_OR_RETURN(auto artifacts, store.GetArtifacts(origin.run_id));
+  // A resume whose engine died before its first commit recorded no task at all: what it
+  // would have reused is still with the run it resumed, and so on up the chain.
+  RunRecord source = origin;
+  REEL_ASSIGN_OR_RETURN(auto tasks, store.GetTasks(source.run_id));
+  while (tasks.empty() && !source.origin_run_id.empty()) {
+    REEL_ASSIGN_OR_RETURN(source, store.GetRun(source.origin_run_id));
+    REEL_ASSIGN_OR_RETURN(tasks, store.GetTasks(source.run_id));
+  }
+  REEL_ASSIGN_OR_RETURN(auto artifacts, store.GetArtifacts(source.run_id));
   for (const auto& task : tasks) {
     if (task.status != TaskStatus::kSucceeded) continue;
     int step = workflow->StepIndex(task.step);
@@ -164,7 +171,7 @@ Result<RunRequest> PrepareResume(StateStore& store, const OperatorCatalog& opera
   }
   // Slurm jobs nobody collected (the origin's engine died while they were queued or running):
   // the resumed run waits for them instead of submitting them again.
-  REEL_ASSIGN_OR_RETURN(auto attempts, store.GetRunAttempts(origin.run_id));
+  REEL_ASSIGN_OR_RETURN(auto attempts, store.GetRunAttempts(source.run_id));
   std::map<int64_t, const AttemptRecord*> last_attempt;
   for (const auto& a : attempts) last_attempt[a.task_id] = &a;
   for (const auto& task : tasks) {

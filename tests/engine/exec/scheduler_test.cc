@@ -586,3 +586,41 @@ steps:
     }
   }
 }
+
+TEST_CASE("scheduler: resuming a resume that died before recording any task reuses its origin's") {
+  Harness h;
+  const char* yaml = R"(
+name: chain
+params:
+  succeed_on: {type: int, default: 0}
+steps:
+  first: {operator: record, with: {value: 1}}
+  second: {operator: flaky, needs: [first], with: {succeed_on: "{{ params.succeed_on }}"}}
+)";
+  auto outcome = h.Run(yaml, 2);
+  CHECK(ToString(outcome.status) == "failed");
+  std::string failed_run = h.last_run;
+  // A resume of it whose engine was killed between creating its run and its first commit:
+  // a run record, and not one task.
+  auto first_resume = PrepareResume(*h.store, h.registry.Catalog(), failed_run, "");
+  REQUIRE(first_resume.ok());
+  auto origin = h.store->GetRun(failed_run);
+  REQUIRE(origin.ok());
+  RunRecord killed;
+  killed.run_id = first_resume->run_id;
+  killed.workflow = origin->workflow;
+  killed.version_hash = origin->version_hash;
+  killed.params = origin->params;
+  killed.logical_date = origin->logical_date;
+  killed.trigger = RunTrigger::kResume;
+  killed.origin_run_id = failed_run;
+  killed.status = RunStatus::kFailed;
+  REQUIRE(h.store->CreateRun(killed).ok());
+  REQUIRE(h.store->UpdateRunStatus(killed.run_id, RunStatus::kFailed).ok());
+
+  auto request = PrepareResume(*h.store, h.registry.Catalog(), killed.run_id, "");
+  REQUIRE(request.ok());
+  CHECK(request->origin_run_id == killed.run_id);
+  CHECK(request->reuse.count({"first", -1}) == 1);  // not run a second time
+  CHECK(request->reuse.count({"second", -1}) == 0);
+}
