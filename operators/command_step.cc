@@ -28,9 +28,7 @@ std::string QuoteForDisplay(const std::vector<std::string>& argv) {
       out += arg;
       continue;
     }
-    out += '\'';
-    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += '\'';
+    out += ShellQuote(arg);
   }
   return out;
 }

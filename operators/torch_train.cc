@@ -316,15 +316,11 @@ Result<fs::path> FindTrainWorker() {
 Result<std::string> Capture(const std::vector<std::string>& argv) {
   ProcessSpec spec;
   spec.argv = argv;
-  std::string out;
-  spec.on_output = [&out](std::string_view bytes) { out.append(bytes); };
-  REEL_ASSIGN_OR_RETURN(Process process, Process::Spawn(spec));
-  CancellationToken never;
-  REEL_ASSIGN_OR_RETURN(ProcessResult result, process.Wait(never));
-  if (!result.success()) {
-    return Status::Failed(fmt::format("{} {}: {}", argv[0], result.Describe(), out));
+  REEL_ASSIGN_OR_RETURN(CapturedRun run, RunToCompletion(std::move(spec)));
+  if (run.exit_code != 0) {
+    return Status::Failed(fmt::format("{} exited {}: {}", argv[0], run.exit_code, run.output));
   }
-  return out;
+  return run.output;
 }
 
 // Inside a Slurm job of several tasks (the Slurm executor runs the operator in the job's batch

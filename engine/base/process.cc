@@ -22,6 +22,38 @@ namespace reel {
 using namespace process_internal;
 using std::chrono::milliseconds;
 
+std::string ShellQuote(std::string_view word) {
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+Result<std::string> FindProgram(const std::string& name) {
+  std::string path_var;
+  (void)MergedEnvironment({}, &path_var);
+  return ResolveProgram(name, path_var, {});
+}
+
+Result<CapturedRun> RunToCompletion(ProcessSpec spec, std::size_t max_output) {
+  CapturedRun run;
+  spec.on_output = [&run, max_output](std::string_view bytes) {
+    if (run.output.size() < max_output) {
+      run.output.append(bytes.substr(0, max_output - run.output.size()));
+    }
+  };
+  REEL_ASSIGN_OR_RETURN(Process process, Process::Spawn(spec));
+  CancellationToken never;
+  REEL_ASSIGN_OR_RETURN(ProcessResult result, process.Wait(never));
+  run.exit_code = result.term_signal != 0 ? -1 : result.exit_code;
+  return run;
+}
+
 std::string SignalName(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
   return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);

@@ -159,6 +159,23 @@ class Process {
   bool reaped_ = true;  // true until spawned, and once reaped
 };
 
+// `word` as one POSIX-shell word: 'it'\''s' for it's. For scripts reel writes and commands it
+// shows.
+std::string ShellQuote(std::string_view word);
+
+// The file a child started with argv[0] = `name` and this process's PATH would run; NotFound
+// (naming the PATH searched) when there is none.
+Result<std::string> FindProgram(const std::string& name);
+
+// What RunToCompletion saw.
+struct CapturedRun {
+  int exit_code = -1;  // -1 when the child was killed by a signal
+  std::string output;  // stdout and stderr together, at most the first `max_output` bytes
+};
+// Runs `spec` (its on_output is replaced) until it exits, for short commands whose output the
+// caller reads (squeue, scontrol). An error only when it cannot be started.
+Result<CapturedRun> RunToCompletion(ProcessSpec spec, std::size_t max_output = 16 << 20);
+
 // SIGKILLs (or sends `sig` to) the process group of every child spawned by Process and not yet
 // reaped. Async-signal-safe: the CLI calls it from its SIGINT/SIGTERM handling and at exit.
 void KillAllChildren(int sig = 9) noexcept;

@@ -3,7 +3,6 @@
 #include "engine/exec/scheduler.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -122,30 +121,10 @@ RunLoop::RunLoop(StateStore& store, ArtifactStore& artifacts, const OperatorCata
   }
 }
 
-namespace {
-
-// Whether `program` is an executable file in a folder of $PATH.
-bool OnPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-}  // namespace
-
 Status RunLoop::CheckResources() const {
   for (size_t i = 0; i < wf_.steps.size(); ++i) {
     const Step& step = wf_.steps[i];
-    if (steps_[i].slurm && !OnPath("sbatch")) {
+    if (steps_[i].slurm && !FindProgram("sbatch").ok()) {
       return Status::InvalidArgument(
           "step '" + step.name +
           "' runs on Slurm, but sbatch is not on the PATH: install Slurm's client commands "

@@ -19,18 +19,6 @@
 namespace reel::scheduler_internal {
 namespace {
 
-std::string ShellQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 std::filesystem::path ReelBinary(const std::filesystem::path& configured) {
   if (!configured.empty()) return configured;
   std::error_code ec;

@@ -81,21 +81,14 @@ Result<SlurmClient::Output> SlurmClient::RunCommand(const std::vector<std::strin
       return true;
     };
   }
-  Output out;
-  spec.on_output = [&out](std::string_view bytes) {
-    if (out.text.size() < (size_t{16} << 20)) out.text.append(bytes);
-  };
-  auto process = Process::Spawn(spec);
-  if (!process.ok()) {
+  auto run = RunToCompletion(std::move(spec));
+  if (!run.ok()) {
     return Status::NotFound(
         fmt::format("cannot run {}: {} (is Slurm installed, and its commands "
                     "on the PATH?)",
-                    argv[0], process.status().message()));
+                    argv[0], run.status().message()));
   }
-  CancellationToken never;
-  REEL_ASSIGN_OR_RETURN(ProcessResult result, process->Wait(never));
-  out.exit_code = result.term_signal != 0 ? -1 : result.exit_code;
-  return out;
+  return Output{.exit_code = run->exit_code, .text = std::move(run->output)};
 }
 
 Result<std::string> SlurmClient::Submit(const std::vector<std::string>& args,

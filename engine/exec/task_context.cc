@@ -106,9 +106,8 @@ std::vector<std::string> SecretRenderings(const std::string& secret) {
     if (std::find(out.begin(), out.end(), rendering) == out.end()) out.push_back(rendering);
   };
   // How a shell quotes it: 'it'\''s' for it's (the quotes around it are not part of it).
-  std::string shell_quoted;
-  for (char c : secret) shell_quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  add(std::move(shell_quoted));
+  std::string shell_quoted = ShellQuote(secret);
+  add(shell_quoted.substr(1, shell_quoted.size() - 2));
   // Inside a JSON string: quotes, backslashes and control characters escaped.
   std::string json = Json(secret).dump(-1, ' ', false, Json::error_handler_t::replace);
   add(json.substr(1, json.size() - 2));
