@@ -45,7 +45,7 @@ export COUNT="$WORK/count" DATA="$WORK/flow/data.txt" REEL_SECRET_TOKEN="hunter2
 run() {  # run ARGS...: runs the workflow, sets RUN and COUNTED (the steps that ran)
   : > "$COUNT"
   expect_exit 0 "$REEL" run "$WORK/flow/flow.yaml" "$@"
-  RUN=$(echo "$OUT" | head -1 | awk '{print $2}')
+  RUN=$(awk 'NR == 1 {print $2}' <<<"$OUT")
   COUNTED=$(sort "$COUNT" | tr '\n' ' ')
 }
 

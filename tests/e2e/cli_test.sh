@@ -79,7 +79,7 @@ expect_exit 1 "$REEL" run "$WORK/dag.yaml" -p tag=y --date 2026-11-29
 echo "$OUT" | sed -n '2,4p' | awk '{print $1}' | tr '\n' ' ' | grep -qx 'a_first m_middle z_last ' ||
   fail "summary not in DAG order: $OUT"
 expect_not_contains "$OUT" "second line"
-second_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+second_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 
 # The failure's tail quotes the command's output, not reel's own `running:` line.
 expect_exit 0 "$REEL" show "$fail_id" --json
@@ -176,9 +176,9 @@ expect_contains "$OUT" "\"status\": \"cancelled\""
 
 # --- runs compare of three runs, side by side.
 expect_exit 1 "$REEL" run "$WORK/dag.yaml" -p tag=z -p lr=0.5 --date 2026-11-30
-third_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+third_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" runs compare "$fail_id" "$second_id" "$third_id"
-echo "$OUT" | head -1 | grep -q "$fail_id.*$second_id.*$third_id" || fail "compare header: $OUT"
+awk 'NR == 1' <<<"$OUT" | grep -q "$fail_id.*$second_id.*$third_id" || fail "compare header: $OUT"
 echo "$OUT" | grep -Eq '^\* param +lr +0.1 +0.1 +0.5$' || fail "compare lr row: $OUT"
 expect_contains "$OUT" "duration"
 expect_exit 0 "$REEL" runs compare "$fail_id" "$second_id" "$third_id" --json

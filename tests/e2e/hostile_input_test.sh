@@ -16,7 +16,7 @@ steps:
       command: [sh, -c, "printf 'bad \\377\\376 bytes\\n'; exit 3"]
 YAML
 expect_exit 1 "$REEL" run "$WORK/latin1.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" runs --json
 echo "$OUT" | json_ok
 expect_contains "$OUT" "bad ��"
@@ -147,7 +147,7 @@ if ! grep -qE '^REEL_SANITIZE:STRING=(address|thread)' "${REEL_BUILD_DIR:-/nonex
   printf 'name: big_log\nsteps:\n  talk: {operator: shell, with: {command: [echo, hi]}}\n' \
     >"$WORK/biglog.yaml"
   expect_exit 0 "$REEL" run "$WORK/biglog.yaml"
-  run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+  run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
   truncate -s 300M "$REEL_HOME/logs/$run_id/talk/1.log"
   bytes=$(ulimit -v 100000 && "$REEL" logs "$run_id" talk --attempt 1 | wc -c)
   [[ "$bytes" == 314572800 ]] || fail "reel logs printed $bytes bytes of a 314572800-byte log"
@@ -160,7 +160,7 @@ steps:
   talk: {operator: shell, with: {command: [sh, -c, "head -c 5000 /dev/zero | tr '\\0' x"]}}
 YAML
 expect_exit 0 "$REEL" run "$WORK/chatty.yaml" --log-max-bytes 2048
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" logs "$run_id" talk
 expect_contains "$OUT" "reel: the log reached its limit of 2048 bytes;"
 expect_contains "$OUT" "more bytes of output were dropped"

@@ -84,7 +84,7 @@ EOF
 
 run_with() {
   expect_exit 0 "$REEL" run "$WORK/retrain.yaml" -p model="$1" --date 2026-11-28
-  echo "$OUT" | head -1 | awk '{print $2}'
+  awk 'NR == 1 {print $2}' <<<"$OUT"
 }
 
 expect_exit 0 "$REEL" models list
@@ -192,7 +192,7 @@ expect_contains "$ERR" "has no version 9"
 expect_exit 0 "$REEL" runs compare "$run1" "$run3"
 expect_contains "$OUT" "evaluate candidate.recall_at_1"
 expect_contains "$OUT" "differences (marked *)"
-echo "$OUT" | grep -q '^\* param' || fail "the differing param is not marked: $OUT"
+grep -q '^\* param' <<<"$OUT" || fail "the differing param is not marked: $OUT"
 expect_exit 0 "$REEL" runs compare "$run1" "$run2" --json
 echo "$OUT" | /usr/bin/python3 -c '
 import json, sys

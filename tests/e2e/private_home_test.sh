@@ -18,7 +18,7 @@ steps:
   hello: {operator: shell, with: {command: [echo, hello]}}
 YAML
 expect_exit 0 "$REEL" run "$WORK/hello.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_mode 700 "$REEL_HOME"
 expect_mode 600 "$REEL_HOME/reel.db"
 for f in "$REEL_HOME/reel.db-wal" "$REEL_HOME/reel.db-shm"; do

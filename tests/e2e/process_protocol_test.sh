@@ -44,7 +44,7 @@ steps:
       env: {TOTAL: "{{ steps.combine.outputs.total }}"}
 YAML
 expect_exit 0 "$REEL" run "$WORK/etl.yaml" --date 2026-03-01
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$run_id" --json
 echo "$OUT" | RUN="$run_id" HOME_DIR="$REEL_HOME" $PY -c '
 import json, os, sys
@@ -102,7 +102,7 @@ steps:
         test "$REEL_ATTEMPT" = 2
 YAML
 expect_exit 0 "$REEL" run "$WORK/retry.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$run_id" --json
 echo "$OUT" | $PY -c '
 import json, sys
@@ -129,7 +129,7 @@ steps:
 YAML
   expect_exit 1 "$REEL" run "$WORK/bad.yaml"
   local id
-  id=$(echo "$OUT" | head -1 | awk '{print $2}')
+  id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
   expect_exit 0 "$REEL" show "$id" --json
   expect_contains "$OUT" "$3"
   echo "$OUT" | $PY -c '
@@ -169,7 +169,7 @@ steps:
     with: {command: ["true"]}
 YAML
 expect_exit 1 "$REEL" run "$WORK/declared.yaml"
-id=$(echo "$OUT" | head -1 | awk '{print $2}')
+id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$id" --json
 expect_contains "$OUT" "step 'promised' declares output 'rows' but its process did not write it to \$REEL_OUTPUTS"
 expect_contains "$OUT" "step 'promised_file' declares artifact 'model.pt' but its process left no 'model.pt'"
@@ -220,7 +220,7 @@ steps:
 YAML
 mkdir -p "$WORK/cwd"
 WORKDIR="$WORK/cwd" expect_exit 0 "$REEL" run "$WORK/py/flow.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$run_id" --json
 echo "$OUT" | $PY -c '
 import json, sys
@@ -250,7 +250,7 @@ steps:
     with: {module: mymod, args: [a, 2]}
 YAML
 expect_exit 0 "$REEL" run "$WORK/py/mod.yaml"
-expect_exit 0 "$REEL" show "$(echo "$OUT" | head -1 | awk '{print $2}')" --json
+expect_exit 0 "$REEL" show "$(awk 'NR == 1 {print $2}' <<<"$OUT")" --json
 expect_contains "$OUT" '"argv": ['
 echo "$OUT" | $PY -c '
 import json, sys
@@ -260,5 +260,5 @@ assert json.load(sys.stdin)["tasks"][0]["outputs"]["argv"] == ["a", "2"]
 # A missing script fails before anything runs, naming where it looked.
 sed -i 's/script: make.py/script: nosuch.py/' "$WORK/py/flow.yaml"
 WORKDIR="$WORK/cwd" expect_exit 1 "$REEL" run "$WORK/py/flow.yaml"
-expect_exit 0 "$REEL" show "$(echo "$OUT" | head -1 | awk '{print $2}')" --json
+expect_exit 0 "$REEL" show "$(awk 'NR == 1 {print $2}' <<<"$OUT")" --json
 expect_contains "$OUT" "python: script 'nosuch.py' not found"

@@ -15,7 +15,7 @@ cd "$WORK"
 
 expect_exit 0 "$REEL" validate "$FLOW"
 expect_exit 0 "$REEL" run "$FLOW" "${ARGS[@]}"
-first=$(echo "$OUT" | head -1 | awk '{print $2}')
+first=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$first" --json
 echo "$OUT" | $PY -c '
 import json, sys
@@ -38,7 +38,7 @@ expect_contains "$OUT" "recall@10: candidate"
 
 # The same inputs again: every step comes from the cache.
 expect_exit 0 "$REEL" run "$FLOW" "${ARGS[@]}"
-second=$(echo "$OUT" | head -1 | awk '{print $2}')
+second=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$second" --json
 echo "$OUT" | $PY -c '
 import json, sys
@@ -48,7 +48,7 @@ assert all(t["cache"]["hit"] is True for t in run["tasks"]), [(t["step"], t["cac
 
 # One more epoch: features stays cached; train and what reads its model run again.
 expect_exit 0 "$REEL" run "$FLOW" -p "events=$WORK/data/viewing_history.csv" -p ds=2024-02-05 -p epochs=3
-third=$(echo "$OUT" | head -1 | awk '{print $2}')
+third=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$third" --json
 echo "$OUT" | $PY -c '
 import json, sys

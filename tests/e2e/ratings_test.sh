@@ -35,14 +35,14 @@ print(t["gate"]["outputs"]["passed"], t["gate"]["outputs"]["reason"])
 }
 
 expect_exit 0 "$REEL" run "$FLOW" -p ratings="$WORK/data/ratings.csv" --date 2024-01-01 -p epochs=5
-first=$(echo "$OUT" | head -1 | awk '{print $2}')
+first=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 reason=$(summary "$first")
 expect_contains "$reason" "False"
 expect_contains "$reason" "warm users evaluated; min_users is 20: blocked"
 
 expect_exit 0 "$REEL" run "$FLOW" -p ratings="$WORK/data/ratings.csv" --date 2024-01-01 -p epochs=5 \
   -p min_users=5
-second=$(echo "$OUT" | head -1 | awk '{print $2}')
+second=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 reason=$(summary "$second")
 expect_contains "$reason" "recall_at_10 warm: "
 expect_contains "$reason" " vs baseline (need low > +0.0000): "

@@ -39,13 +39,13 @@ expect_contains "$ERR" "workflow 'only' has no succeeded run to take the upstrea
 [[ ! -e "$LOG" ]] || fail "a step ran without a run to reuse"
 
 expect_exit 0 "$REEL" run "$WORK/wf.yaml" -p tag=second
-full=$(echo "$OUT" | head -1 | awk '{print $2}')
+full=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 rm "$LOG"
 
 # Only transform runs, with extract's outputs and the params of the latest succeeded run.
 expect_exit 0 "$REEL" run "$WORK/wf.yaml" --only transform
 expect_contains "$ERR" "reused from run $full"
-only=$(echo "$OUT" | head -1 | awk '{print $2}')
+only=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 [[ "$(cat "$LOG")" == "transform second 0" ]] || fail "--only transform ran: $(cat "$LOG")"
 expect_exit 0 "$REEL" show "$only" --json
 echo "$OUT" | /usr/bin/python3 -c '
@@ -70,7 +70,7 @@ expect_exit 0 "$REEL" run "$WORK/wf.yaml" --only load,transform --from-run "$onl
 
 # A run where transform failed cannot feed load; it can feed transform itself.
 expect_exit 1 "$REEL" run "$WORK/wf.yaml" -p tag=fail
-failed=$(echo "$OUT" | head -1 | awk '{print $2}')
+failed=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 1 "$REEL" run "$WORK/wf.yaml" --only load --from-run "$failed"
 expect_contains "$ERR" "step 'transform', upstream of the selected steps, did not succeed in run $failed (it is failed there): add it to --only, or pick another run with --from-run"
 rm "$LOG"
@@ -79,7 +79,7 @@ expect_exit 0 "$REEL" run "$WORK/wf.yaml" --only transform --from-run "$failed" 
 
 # A selected step that fails fails the run, and the steps after it stay skipped.
 expect_exit 1 "$REEL" run "$WORK/wf.yaml" --only transform -p tag=fail
-expect_exit 0 "$REEL" show "$(echo "$OUT" | head -1 | awk '{print $2}')" --json
+expect_exit 0 "$REEL" show "$(awk 'NR == 1 {print $2}' <<<"$OUT")" --json
 echo "$OUT" | /usr/bin/python3 -c '
 import json, sys
 tasks = {t["step"]: t for t in json.load(sys.stdin)["tasks"]}

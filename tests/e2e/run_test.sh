@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 expect_exit 0 "$REEL" run "$REEL_SOURCE_DIR/examples/workflows/hello.yaml" --date 2026-11-28
 expect_contains "$OUT" "succeeded"
 expect_contains "$OUT" "publish"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 
 expect_exit 0 "$REEL" runs --json
 echo "$OUT" | /usr/bin/python3 -c '
@@ -61,7 +61,7 @@ steps:
 YAML
 export COUNT_FILE="$WORK/count" MARKER="$WORK/marker"
 expect_exit 1 "$REEL" run "$WORK/fail.yaml"
-fail_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+fail_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_contains "$OUT" "upstream_failed"
 expect_contains "$ERR" "exited with code 3"
 expect_exit 0 "$REEL" show "$fail_id" --json
@@ -100,7 +100,7 @@ steps:
       command: [sh, -c, 'echo "token=$1"; echo done >&2', sh, "{{ secrets.api_token }}"]
 YAML
 REEL_SECRET_api_token=tok-93e1f0c7 expect_exit 0 "$REEL" run "$WORK/logs.yaml"
-logs_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+logs_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" logs "$logs_id" loud
 expect_contains "$OUT" "running: sh -c"
 expect_contains "$OUT" "token=***"

@@ -47,7 +47,7 @@ steps:
     with: {shell: true, command: "echo $pad {{ secrets.long }}; exit 4"}
 YAML
 expect_exit 1 "$REEL" run "$WORK/fail.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_contains "$ERR" "exited with code 4"
 expect_nowhere "$run_id" QMARK7a STRADDL
 expect_exit 0 "$REEL" logs "$run_id" quoted
@@ -69,7 +69,7 @@ steps:
     with: {command: [echo, "token={{ env.REEL_SECRET_long }}"]}
 YAML
 expect_exit 0 "$REEL" run "$WORK/env.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_nowhere "$run_id" QMARK7a STRADDL UNUSEDMARK3f
 expect_exit 0 "$REEL" logs "$run_id" dump
 expect_not_contains "$OUT" "REEL_SECRET_"
@@ -89,7 +89,7 @@ steps:
     with: {command: [sh, -c, 'echo "item=$1"; test "$1" = plain-item', sh, "{{ item | upper }}"]}
 YAML
 expect_exit 1 "$REEL" run "$WORK/foreach.yaml"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_nowhere "$run_id" ITEMMARK5e ITEMMARK5E
 expect_exit 0 "$REEL" show "$run_id" --json
 expect_contains "$OUT" '"item": "***"'

@@ -15,7 +15,7 @@ export WORK
 nasty='$(touch pwned); `touch pwned2` "quoted" '"'"'single'"'"' * ; | & > out < in \ $HOME {{x}}'
 expect_exit 0 "$REEL" run "$WORK/literal.yaml" -p "text=$nasty"
 [[ ! -e "$WORK/pwned" && ! -e "$WORK/pwned2" && ! -e pwned ]] || fail "the parameter was interpreted by a shell"
-run_id=$(echo "$OUT" | head -1 | awk '{print $2}')
+run_id=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" logs "$run_id" write
 [[ "$OUT" == *"$nasty"* ]] || fail "the step did not receive the parameter literally: $OUT"
 echo "shell literal: ok"

@@ -23,7 +23,7 @@ ARGS=(-p "events=$WORK/data/viewing_history.csv" -p ds=2024-02-05 -p epochs=2)
 cd "$WORK"
 
 expect_exit 0 "$REEL" run "$WORK/flow/workflow.yaml" "${ARGS[@]}" --executor slurm
-RUN=$(echo "$OUT" | head -1 | awk '{print $2}')
+RUN=$(awk 'NR == 1 {print $2}' <<<"$OUT")
 expect_exit 0 "$REEL" show "$RUN" --json
 echo "$OUT" >"$WORK/show.json"
 JOB=$($PY -c '
